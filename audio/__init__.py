@@ -1,0 +1,1 @@
+"""Memoire audio: zone field, synth thread, neural decoder, output stream, terrain."""

@@ -1,0 +1,1 @@
+"""Memoire: the game, its world and its command line."""

@@ -1,0 +1,1 @@
+"""Memoire tools: corpus generator, benchmarks."""
