@@ -166,14 +166,16 @@ class SynthCore:
         frames = max(1, round(self.settings.crossfade_s / self.frame_s))
         if self.fade is not None:  # a jump during a fade: finish the old one at once
             self._end_fade()
+        # From now on ``self.voice`` is the incoming voice; the fade holds the outgoing one.
         self.fade = _Fade(self.voice, new, 0, frames, recycle_old)
+        self.voice = new
         self.stats.crossfades += 1
 
     def _end_fade(self) -> None:
         fade = self.fade
         assert fade is not None
-        self.voice = fade.new
-        self.spare = fade.old.decoder if fade.recycle_old else self.spare
+        if fade.recycle_old:
+            self.spare = fade.old.decoder
         self.fade = None
 
     def _check_jumps(self, listener: Listener) -> None:

@@ -494,7 +494,7 @@ def parse_level(text: str, path: Path) -> Level:
     sound = _read_sound(r, _table(r, data, "sound"), base)
     zones = _read_zones(r, data.get("zones", []), base, tiles)
     props = _read_props(r, data.get("props", []))
-    tours = _read_tours(r, data.get("tours", []))
+    tours = _read_tours(r, data.get("tours", []), tiles)
     trajectories = _read_trajectories(r, data.get("trajectories", []), base)
     terrain = _read_terrain(r, data.get("terrain"), base, sound)
 
@@ -693,7 +693,20 @@ def _read_path(r: _Reader, t: dict, kp: tuple, where: str, name: str) -> Path2D 
     return Path2D(name, pts)
 
 
-def _read_tours(r: _Reader, v: Any) -> tuple[Tour, ...]:
+def _check_path_walkable(r: _Reader, path: Path2D, tiles: TileMap | None, kp: tuple, where: str) -> None:
+    """A walked path must stay on walkable cells (checked every ~10 cm along it)."""
+    if tiles is None:
+        return
+    for x, y in path.table().points:
+        if not tiles.is_walkable(x, y):
+            col, row = tiles.cell_of(x, y)
+            r.problem((*kp, "points"), where,
+                      f"the path passes through a solid cell ('{tiles.kind_at(col, row)}' at column {col}, row {row}, "
+                      f"near [{x:.1f}, {y:.1f}] m); move its points or handles onto walkable cells")
+            return
+
+
+def _read_tours(r: _Reader, v: Any, tiles: TileMap | None = None) -> tuple[Tour, ...]:
     tours = []
     seen: set[str] = set()
     for i, t in enumerate(_list_of_tables(r, v, "tours")):
@@ -710,6 +723,8 @@ def _read_tours(r: _Reader, v: Any) -> tuple[Tour, ...]:
         speed = r.number(t, "speed_mps", kp, where, default=1.2, unit="m/s", minimum=0.0, exclusive_min=True,
                          maximum=20.0)
         pause = r.number(t, "pause_s", kp, where, default=0.0, unit="s", minimum=0.0)
+        if path is not None:
+            _check_path_walkable(r, path, tiles, kp, where)
         if path and speed is not None and pause is not None:
             tours.append(Tour(name, path, float(speed), float(pause)))
     return tuple(tours)

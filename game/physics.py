@@ -18,6 +18,10 @@ player_radius_m = 0.25
 # Tree trunks and benches are solid props (metres): trunk radius, bench half-extents.
 tree_trunk_radius_m = 0.3
 bench_half_size_m = (0.8, 0.3)
+# A 70 kg walker; the drive force lets it reach a run (3 m/s) within one 120 Hz step
+# (70 kg * 3 m/s / (1/120 s) = 25 kN), so the player feels no inertia.
+player_mass_kg = 70.0
+player_drive_force_n = 25_000.0
 # Fixed physics step: 120 Hz, two steps per 60 Hz frame; small enough that at a 5 m/s run the
 # player moves 4 cm a step, far less than its radius, so it never tunnels through a wall.
 physics_step_s = 1.0 / 120.0
@@ -36,11 +40,19 @@ class World:
         self.space = pymunk.Space()
         self.space.gravity = (0.0, 0.0)
         self._add_walls(level)
-        self.body = pymunk.Body(1.0, float("inf"))  # infinite moment: the circle never spins
+        self.body = pymunk.Body(player_mass_kg, float("inf"))  # infinite moment: the circle never spins
         self.body.position = start_xy
         shape = pymunk.Circle(self.body, player_radius_m)
         shape.friction = 0.0  # slide along walls instead of sticking to them
-        self.space.add(self.body, shape)
+        # The player follows a kinematic control body through a pivot joint with a bounded force
+        # (as pymunk's top-down examples steer): setting the body's velocity directly each step
+        # would override the contact impulses and let it sink into walls.
+        self.control = pymunk.Body(body_type=pymunk.Body.KINEMATIC)
+        self.control.position = start_xy
+        pivot = pymunk.PivotJoint(self.control, self.body, (0, 0), (0, 0))
+        pivot.max_bias = 0.0  # correct velocity only, never position: no pull toward the control body
+        pivot.max_force = player_drive_force_n
+        self.space.add(self.body, shape, self.control, pivot)
 
     def _add_walls(self, level: Level) -> None:
         tiles = level.tiles
@@ -71,7 +83,7 @@ class World:
 
     def step(self, velocity_mps: tuple[float, float], dt_s: float = physics_step_s) -> Pose:
         """Advance one fixed step with the wanted velocity (m/s); returns the new position."""
-        self.body.velocity = velocity_mps
+        self.control.velocity = velocity_mps
         self.space.step(dt_s)
         return self.pose
 
@@ -82,5 +94,7 @@ class World:
 
     def teleport(self, xy: tuple[float, float]) -> None:
         self.body.position = xy
+        self.control.position = xy
         self.body.velocity = (0.0, 0.0)
+        self.control.velocity = (0.0, 0.0)
         self.space.reindex_shapes_for_body(self.body)

@@ -1,0 +1,138 @@
+"""The synth: latent smoothing bounds, streaming decode, crossfades, offline render by zone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from audio.field import LatentField, build_zone_blend
+from audio.model import NeuralDecoder, inspect_model
+from audio.synth import Listener, SynthCore, SynthSettings
+from game.errors import UserError
+from game.level import load_level
+
+
+@pytest.fixture(scope="module")
+def setup(default_level_path, tiny_model_path):
+    level = load_level(default_level_path)
+    info = inspect_model(tiny_model_path)
+    field = LatentField(build_zone_blend(level, info))
+    return level, info, field, tiny_model_path
+
+
+def make_core(setup, start=None, settings=SynthSettings()):
+    level, info, field, path = setup
+    return SynthCore(lambda: NeuralDecoder(path, info), info, field, settings,
+                     start or Listener(*level.spawn_xy))
+
+
+def max_jump(audio: np.ndarray) -> float:
+    return float(np.abs(np.diff(audio, axis=0)).max())
+
+
+def test_model_interface_is_read(tiny_model_path):
+    info = inspect_model(tiny_model_path)
+    assert (info.latent_dim, info.hop_samples, info.channels, info.sample_rate_hz) == (4, 2048, 1, 44100)
+    assert "pigeons" in info.class_names and info.class_mean.shape == (11, 4)
+
+
+def test_file_without_interface_is_refused_clearly(tmp_path):
+    from tiny_model import save_no_interface
+
+    bad = save_no_interface(tmp_path / "plain.ts")
+    with pytest.raises(UserError, match="lacks the RAVE/nn~ decoder interface: it has no a decode"):
+        inspect_model(bad)
+    junk = tmp_path / "junk.ts"
+    junk.write_bytes(b"not a model")
+    with pytest.raises(UserError, match="is not a TorchScript model file"):
+        inspect_model(junk)
+    with pytest.raises(UserError, match="memoire train"):
+        inspect_model(tmp_path / "absent.ts")
+
+
+def test_streaming_decode_in_blocks_equals_whole(tiny_model_path):
+    info = inspect_model(tiny_model_path)
+    z = np.random.default_rng(0).normal(size=(4, 9)).astype(np.float32)
+    whole = NeuralDecoder(tiny_model_path, info).decode(z)
+    d = NeuralDecoder(tiny_model_path, info)
+    parts = np.concatenate([d.decode(z[:, a:b]) for a, b in [(0, 1), (1, 4), (4, 5), (5, 9)]])
+    assert whole.shape == (9 * 2048,)
+    np.testing.assert_allclose(parts, whole, atol=1e-4)
+
+
+def test_latent_moves_at_most_a_bound_per_frame(setup):
+    level, info, field, _ = setup
+    settings = SynthSettings(max_latent_speed_per_s=6.0)
+    core = make_core(setup, settings=settings)
+    bound = settings.max_latent_speed_per_s * core.frame_s
+    zs = [core.last_latent.copy()]
+    # walk from the lane into the pigeon courtyard and then jump across the map without teleport flag
+    path = [(4.0 + 0.2 * i, 18.75) for i in range(150)] + [(35.25, 9.75)] * 40 + [(59.0, 9.0)] * 40
+    for x, y in path:
+        core.render(Listener(x, y))
+        zs.append(core.last_latent.copy())
+    steps = np.linalg.norm(np.diff(np.array(zs), axis=0), axis=1)
+    assert steps.max() <= bound + 1e-5
+    assert steps.max() > 0.5 * bound  # the jump did move it at the cap
+
+
+def test_latent_reaches_zone_target(setup):
+    level, info, field, _ = setup
+    core = make_core(setup, start=Listener(35.25, 9.75))
+    for _ in range(100):  # 4.6 s in the pigeon courtyard, fade_s 1.5
+        core.render(Listener(35.25, 9.75))
+    target, _ = field.target(35.25, 9.75)
+    np.testing.assert_allclose(core.last_latent, target, atol=0.05)
+
+
+def test_teleport_is_crossfaded_without_a_click(setup):
+    core = make_core(setup)
+    out = [core.render(Listener(4.0, 18.75)) for _ in range(20)]
+    out += [core.render(Listener(59.0, 9.0, teleport=1)) for _ in range(20)]
+    audio = np.concatenate(out)
+    assert core.stats.crossfades == 1
+    # the tiny model's partials are at most 0.08 * 4 amplitude and <= 1.8 kHz: a continuous signal
+    # moves at most 2 pi f A / sr ~ 0.08 per sample; a step would be several times that
+    calm = max_jump(np.concatenate(out[:20]))
+    assert max_jump(audio) <= 1.5 * calm + 1e-3
+
+
+def test_level_reload_crossfades(setup):
+    level, info, field, _ = setup
+    core = make_core(setup)
+    for _ in range(5):
+        core.render(Listener(4.0, 18.75))
+    core.set_field(LatentField(field.zones, version=1))
+    core.render(Listener(4.0, 18.75))
+    assert core.stats.crossfades == 1
+
+
+def test_output_is_stereo_limited_and_finite(setup):
+    core = make_core(setup, settings=SynthSettings(gain_db=30.0))
+    audio = np.concatenate([core.render(Listener(35.0, 10.0, heading_rad=0.5)) for _ in range(30)])
+    assert audio.shape[1] == 2 and np.all(np.isfinite(audio))
+    assert np.abs(audio).max() <= SynthSettings().limiter_ceiling + 1e-6
+
+
+def test_offline_render_differs_between_zones(default_level_path, tiny_model_path):
+    from game.offline import render_tour
+
+    level = load_level(default_level_path)
+    r = render_tour(level, "gallery", tiny_model_path, seconds=60.0, progress=False)
+    assert r.audio.shape == (60 * 44100, 2)
+    blend = build_zone_blend(level, inspect_model(tiny_model_path))
+    w, rest = blend.weights(r.block_poses[:, :2])
+    hop = r.hop_samples
+    centroids = {}
+    for zi, name in enumerate(blend.names):
+        blocks = np.flatnonzero(w[:, zi] > 0.9)
+        blocks = blocks[blocks > blocks.min() + 20] if len(blocks) > 25 else blocks  # after the glide in
+        if len(blocks) < 5:
+            continue
+        seg = np.concatenate([r.audio[b * hop:(b + 1) * hop, 0] for b in blocks])
+        spec = np.abs(np.fft.rfft(seg * np.hanning(len(seg))))
+        freqs = np.fft.rfftfreq(len(seg), 1 / 44100)
+        centroids[name] = float((spec * freqs).sum() / spec.sum())
+    assert len(centroids) >= 3, centroids
+    values = sorted(centroids.values())
+    assert values[-1] - values[0] > 50.0, centroids  # the zones sound measurably different
