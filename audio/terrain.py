@@ -600,7 +600,9 @@ def train_terrain(data: TrainingSet, settings: TerrainSettings, control_map: Con
     returning True raises TrainingCancelled.
     """
     control_map = control_map or ControlMap()
-    torch.set_num_threads(1)  # leave the other cores to the renderer and the synth
+    # One intra-op thread leaves the other core to the renderer. torch's setting is process-wide
+    # and the game wants 1 anyway (the synth sets the same), so it is not restored afterwards.
+    torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(settings.seed)
     net = TerrainNet(2, data.latent_dim, settings.width, settings.mapping_size, settings.gauss)
     net.init_weights(gen)
@@ -772,7 +774,8 @@ class TrainProgress:
 
 
 class TerrainTrainer:
-    """Trains (or reloads) a level's terrain on a background thread.
+    """Gets a level's terrain on a background thread: loads the file its [terrain] source names,
+    or reuses the saved terrain when up to date, or trains (and saves) it.
 
     Main thread: ``start()``, then poll ``progress`` (a TrainProgress snapshot) each frame, and
     take ``result()`` once ``done``; ``cancel()`` stops it within one training step. The training
@@ -809,7 +812,8 @@ class TerrainTrainer:
 
     @property
     def how(self) -> str:
-        """"cached" when a saved terrain was reused, "trained" when trained; "" until done."""
+        """"source" when the level names a terrain file ([terrain] source), "cached" when the saved
+        terrain was reused, "trained" when trained; "" until done."""
         return self._how
 
     def cancel(self) -> None:
@@ -834,11 +838,14 @@ class TerrainTrainer:
 
         try:
             self._progress = TrainProgress(0, self._steps, float("nan"), "running", 0.0)
-            terrain = None
-            if self._use_cache:
+            dims = {v.shape[-1] for v in self._zone_latents.values()}
+            terrain = level_terrain_from_source(self._level, dims.pop() if len(dims) == 1 else None)
+            how = "source"
+            if terrain is None and self._use_cache:
                 terrain = cached_level_terrain(self._level, self._zone_latents, self._rest)
+                how = "cached"
             if terrain is not None:
-                self._how = "cached"
+                self._how = how
                 self._progress = TrainProgress(self._steps, self._steps, float("nan"), "done",
                                                time.perf_counter() - t0)
             else:

@@ -61,6 +61,7 @@ field = "terrain"
 rest = [0.0, 0.0, 0.0, 0.0]
 
 [terrain]
+source = "{source}"
 gauss = 0.08
 width = 64
 mapping_size = 64
@@ -90,12 +91,13 @@ clip = "clip.npy"
 '''
 
 
-def write_level(folder: Path, *, steps: int = 600, seed: int = 3, falloff_a: float = 2.0) -> Path:
+def write_level(folder: Path, *, steps: int = 600, seed: int = 3, falloff_a: float = 2.0,
+                source: str = "train") -> Path:
     grid = "\n".join(["#" * 20] + ["#" + "." * 18 + "#"] * 12 + ["#" * 20])
     np.save(folder / "clip.npy", trajectory_clip())
     path = folder / "test.toml"
     path.write_text(LEVEL_TOML.format(grid=grid, steps=steps, seed=seed, falloff_a=falloff_a,
-                                      traj=TRAJ_POINTS), encoding="utf-8")
+                                      traj=TRAJ_POINTS, source=source), encoding="utf-8")
     return path
 
 
@@ -314,21 +316,28 @@ def test_saved_terrain_round_trip_keeps_the_control_map(tmp_path, trained):
     assert back.fingerprint == "abc" and back.control_map == mapped.control_map
     pts = np.array([[3.0, 4.0], [10.0, 10.0]])
     np.testing.assert_array_equal(back.sample(pts), mapped.sample(pts))
+    # a level that names it as its [terrain] source uses it as it is, even in the background
+    level = load_level(write_level(tmp_path, source="x.terrain.npz"))
+    trainer = T.TerrainTrainer(level, latents(), LATENT_REST).start()
+    np.testing.assert_array_equal(trainer.result(timeout=30).sample(pts), mapped.sample(pts))
+    assert trainer.how == "source"
+    with pytest.raises(UserError, match="gives 4 latent dimensions but the level's model has 3"):
+        T.load_level_terrain(level, {"a": np.zeros(3), "b": np.zeros(3)})
     (tmp_path / "bad.terrain.npz").write_bytes(b"PK\x03\x04 broken")
     with pytest.raises(UserError):
         T.load_saved_terrain(tmp_path / "bad.terrain.npz")
 
 
 def test_trainer_runs_in_background_and_cancels(tmp_path):
-    level = load_level(write_level(tmp_path, steps=200))
+    level = load_level(write_level(tmp_path, steps=80))
     trainer = T.TerrainTrainer(level, latents(), LATENT_REST).start()
     seen = set()
     while not trainer.done:
         p = trainer.progress
         seen.add(p.steps_done)
-        assert 0 <= p.steps_done <= p.steps_total == 200
+        assert 0 <= p.steps_done <= p.steps_total == 80
     terrain = trainer.result(timeout=60)
-    assert trainer.progress.state == "done" and trainer.progress.steps_done == 200 and trainer.how == "trained"
+    assert trainer.progress.state == "done" and trainer.progress.steps_done == 80 and trainer.how == "trained"
     assert math.isfinite(trainer.progress.loss) and terrain.latent_dim == 4
     assert len(seen) > 1  # progress moved while the main thread watched
     # the second time it is reloaded, not retrained
