@@ -65,6 +65,25 @@ def colored_noise(n_samples: int, rng: np.random.Generator, exponent: float) -> 
     return noise / (np.sqrt(np.mean(noise ** 2)) + 1e-12)
 
 
+def band_noise(n_samples: int, rng: np.random.Generator, exponent: float, low_hz: float | None,
+               high_hz: float | None, sample_rate_hz: int, order: int = 2) -> np.ndarray:
+    """Colored noise (see ``colored_noise``) filtered to [low_hz, high_hz] (None = open end).
+
+    The filter runs over 0.5 s of extra noise first and that pre-roll is dropped, so the
+    result has no start-up transient (steep low-frequency noise would otherwise begin with a
+    thump far above its RMS).
+    """
+    preroll = sample_rate_hz // 2
+    noise = colored_noise(n_samples + preroll, rng, exponent)
+    if low_hz is not None and high_hz is not None:
+        noise = bandpass(noise, low_hz, high_hz, sample_rate_hz, order)
+    elif low_hz is not None:
+        noise = highpass(noise, low_hz, sample_rate_hz, order)
+    elif high_hz is not None:
+        noise = lowpass(noise, high_hz, sample_rate_hz, order)
+    return noise[preroll:]
+
+
 def smooth_random(n_samples: int, rng: np.random.Generator, rate_hz: float,
                   sample_rate_hz: int) -> np.ndarray:
     """A smooth random control curve: N(0, 1) knots every 1/rate_hz s joined by a cubic spline."""

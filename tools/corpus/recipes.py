@@ -66,15 +66,17 @@ def render_pigeons(n_samples: int, rng: np.random.Generator, ctx: RecipeContext)
     out = np.zeros(n_samples)
     # The flock's tuned set of tubes (a multi-tube gourd whistle has 2-5 pitches).
     set_fundamentals_hz = np.sort(rng.uniform(500.0, 1300.0, size=rng.integers(3, 6)))
-    radius_m = rng.uniform(30.0, 70.0)
+    radius_m = rng.uniform(35.0, 80.0)
     speed_m_per_s = rng.uniform(14.0, 18.0)
     direction = rng.choice([-1.0, 1.0])
     omega_rad_per_s = direction * speed_m_per_s / radius_m
-    # The orbit centre wanders slowly; start it near overhead so short renders hear the flock.
-    centre_x_m = 60.0 * dsp.smooth_random(n_samples, rng, 1.0 / 25.0, sr)
-    centre_y_m = 60.0 * dsp.smooth_random(n_samples, rng, 1.0 / 25.0, sr)
-    centre_x_m -= centre_x_m[0] - rng.uniform(-20.0, 20.0)
-    centre_y_m -= centre_y_m[0] - rng.uniform(-20.0, 20.0)
+    # The flock circles over its loft, somewhere 30-90 m from the listener, so it sweeps
+    # towards and away from us (Doppler up to +-5 %, loudness swings); the orbit centre also
+    # wanders slowly as the flock drifts.
+    loft_bearing_rad = rng.uniform(0.0, 2.0 * np.pi)
+    loft_distance_m = rng.uniform(30.0, 90.0)
+    centre_x_m = loft_distance_m * np.cos(loft_bearing_rad) + 30.0 * dsp.smooth_random(n_samples, rng, 1.0 / 30.0, sr)
+    centre_y_m = loft_distance_m * np.sin(loft_bearing_rad) + 30.0 * dsp.smooth_random(n_samples, rng, 1.0 / 30.0, sr)
     altitude_m = rng.uniform(20.0, 50.0)
     theta0_rad = rng.uniform(0.0, 2.0 * np.pi)
     n_birds = int(rng.integers(5, 10))
@@ -115,7 +117,7 @@ def render_pigeons(n_samples: int, rng: np.random.Generator, ctx: RecipeContext)
 # Bicycle bell (a small struck dome): inharmonic mode ratios to the fundamental, and their
 # relative strike gains. The fundamental sits about 2.6 kHz.
 _BELL_MODE_RATIOS = (1.0, 2.3, 3.9, 5.9, 8.1)
-_BELL_MODE_GAINS = (1.0, 0.55, 0.35, 0.22, 0.12)
+_BELL_MODE_GAINS = (1.0, 0.8, 0.6, 0.4, 0.25)
 _BELL_FUNDAMENTAL_HZ = 2600.0
 
 
@@ -125,10 +127,11 @@ def bell_strikes(strike_times_s, strike_gains, n_samples: int, rng: np.random.Ge
     """One bell struck at the given times: modal synthesis with per-mode decays.
 
     Each mode is a slightly split pair (the dome is not perfectly round), so it beats;
-    higher modes decay faster (t60 ~ ratio**-0.7). The clapper hit is a 0.3 ms half-sine.
+    higher modes decay faster (t60 ~ ratio**-0.5). The clapper hit is a 3-sample half-sine.
     """
     excitation = np.zeros(n_samples)
-    click_len = max(2, int(0.0003 * sr))
+    # A steel clapper's contact lasts well under 0.1 ms: 3 samples keep the click flat to ~10 kHz.
+    click_len = 3
     click = np.sin(np.pi * np.arange(click_len) / click_len)
     for t, g in zip(strike_times_s, strike_gains):
         dsp.add_at(excitation, g * click, int(t * sr))
@@ -136,7 +139,7 @@ def bell_strikes(strike_times_s, strike_gains, n_samples: int, rng: np.random.Ge
     for ratio, gain in zip(_BELL_MODE_RATIOS, _BELL_MODE_GAINS):
         f_hz = fundamental_hz * ratio * (1.0 + rng.normal(0.0, 0.01))
         split = rng.uniform(0.001, 0.004)
-        t60_s = t60_fundamental_s * ratio ** -0.7
+        t60_s = t60_fundamental_s * ratio ** -0.5
         for f_pair_hz in (f_hz * (1 - split / 2), f_hz * (1 + split / 2)):
             freqs.append(f_pair_hz)
             t60s.append(t60_s)
@@ -167,7 +170,7 @@ def render_bells(n_samples: int, rng: np.random.Generator, ctx: RecipeContext) -
     sr = ctx.sample_rate_hz
     duration_s = n_samples / sr
     out = np.zeros(n_samples)
-    for t_closest_s in dsp.poisson_times(1.0 / 6.0, duration_s + 4.0, rng, first_within_s=2.0):
+    for t_closest_s in dsp.poisson_times(1.0 / 4.0, duration_s + 4.0, rng, first_within_s=2.0):
         speed = rng.uniform(3.0, 6.0)
         lateral = rng.uniform(1.5, 6.0)
         # Render the bike in its own window around the pass (10 s before to 6 s after).
@@ -250,7 +253,7 @@ def shape_call(clip: np.ndarray, rng: np.random.Generator, sr: int,
     call[hi - xfade:hi] *= 1 - ramp
     dsp.add_at(call, held * np.concatenate([ramp, np.ones(held.size - xfade)]), hi - xfade)
     call = np.tanh(2.0 * call / (np.max(np.abs(call)) + 1e-9)) / np.tanh(2.0)
-    return dsp.bandpass(call, 250.0, 3800.0, sr, order=2)
+    return dsp.bandpass(call, 250.0, 3800.0, sr, order=4)
 
 
 def _walking_caller(n_samples: int, rng: np.random.Generator, sr: int, calls: list[np.ndarray],
@@ -351,8 +354,9 @@ def _magpie_chatter(rng, sr):
     for _ in range(int(rng.integers(2, 6))):
         n = int(rng.uniform(0.08, 0.15) * sr)
         rasp = dsp.bandpass(rng.standard_normal(n), 1000, 5000, sr, order=2)
-        buzz = 1 + np.sign(np.sin(2 * np.pi * rng.uniform(60, 120) * np.arange(n) / sr))
-        pieces += [rasp * buzz * dsp.hann_env(n) * 1.5, np.zeros(int(rng.uniform(0.05, 0.2) * sr))]
+        # Rasp: noise pulsed at 60-120 Hz by the syrinx (smooth pulses, no square-wave clicks).
+        buzz = (1 + np.sin(2 * np.pi * rng.uniform(60, 120) * np.arange(n) / sr)) ** 2 / 2
+        pieces += [rasp * buzz * dsp.hann_env(n), np.zeros(int(rng.uniform(0.05, 0.2) * sr))]
     return np.concatenate(pieces)
 
 
@@ -414,11 +418,11 @@ def _tree_cricket(n_samples, rng, sr):
 
 
 def _cicada(n_samples, rng, sr):
-    """Cicada (Cryptotympana-like): buzz of tymbal clicks at 120-200 /s on a 3.5-5.5 kHz band,
+    """Cicada (Cryptotympana-like): buzz of tymbal clicks at 120-200 /s on a 3.5-4.8 kHz band,
     in phrases of 4-12 s that swell and fade, repeating after a pause."""
     t_s = _times(n_samples, sr)
-    centre_hz = rng.uniform(3500, 5500)
-    band = dsp.bandpass(rng.standard_normal(n_samples), centre_hz / 1.35, centre_hz * 1.35, sr, order=3)
+    centre_hz = rng.uniform(3500, 4800)
+    band = dsp.band_noise(n_samples, rng, 0.0, centre_hz / 1.25, centre_hz * 1.25, sr, order=3)
     click_rate_hz = rng.uniform(120, 200)
     clicks = np.clip(np.sin(2 * np.pi * click_rate_hz * t_s), 0, None) ** 4
     phrase_env = np.zeros(n_samples)
@@ -456,9 +460,10 @@ def render_wind(n_samples: int, rng: np.random.Generator, ctx: RecipeContext) ->
     # Gust speed: log-normal around 1 with 2-8 s swells.
     gust = np.exp(0.45 * dsp.smooth_random(n_samples, rng, 0.25, sr)
                   + 0.15 * dsp.smooth_random(n_samples, rng, 1.5, sr))
-    base = dsp.colored_noise(n_samples, rng, 1.5)
-    low = dsp.lowpass(base, 250.0, sr, order=2)
-    mid = dsp.bandpass(base, 250.0, 1500.0, sr, order=2)
+    # Below ~40 Hz wind is pressure change, not sound (and would waste the file's bits).
+    low = dsp.band_noise(n_samples, rng, 1.5, 40.0, 250.0, sr)
+    mid = dsp.band_noise(n_samples, rng, 1.5, 250.0, 1500.0, sr)
+    mid *= np.sqrt(np.mean(low ** 2) / np.mean(mid ** 2)) * 0.3  # mid band ~10 dB under the low
     brightness = np.clip((gust - 0.6) / 1.2, 0.0, 1.0)  # strong gusts open up the spectrum
     body = gust ** 1.5 * (low + 1.5 * brightness * mid)
     # Whistles: a wire/gap of diameter d sings at f = St v / d; St ~ 0.2.
@@ -469,7 +474,7 @@ def render_wind(n_samples: int, rng: np.random.Generator, ctx: RecipeContext) ->
         level = np.clip((gust - rng.uniform(1.0, 1.4)) * 2.0, 0.0, 1.0) ** 2
         whistles += 0.08 * level * np.sin(dsp.sweep_phase(f_hz, sr, rng.uniform(0, 6.3)))
     # Leaves: fine crackle in the gusts.
-    crackle = dsp.highpass(rng.standard_normal(n_samples), 2000.0, sr, order=2)
+    crackle = dsp.bandpass(rng.standard_normal(n_samples), 2000.0, 9000.0, sr, order=2)
     crackle *= np.abs(dsp.smooth_random(n_samples, rng, 40.0, sr)) ** 2
     leaves = 0.06 * crackle * brightness ** 2
     return body + whistles + leaves
@@ -505,8 +510,8 @@ def render_rain(n_samples: int, rng: np.random.Generator, ctx: RecipeContext) ->
     out = np.zeros(n_samples)
     intensity = np.exp(0.35 * dsp.smooth_random(n_samples, rng, 1.0 / 15.0, sr))
     rate_per_s = rng.uniform(150, 400) * intensity
-    for lo_hz, hi_hz, decay_s, gain in ((300, 1200, 0.006, 0.8), (1200, 3500, 0.004, 1.0),
-                                        (3500, 8000, 0.002, 0.9), (8000, 14000, 0.001, 0.5)):
+    for lo_hz, hi_hz, decay_s, gain in ((250, 1200, 0.008, 1.4), (1200, 3500, 0.004, 1.0),
+                                        (3500, 8000, 0.002, 0.9), (8000, 14000, 0.001, 0.9)):
         train = _drop_train(n_samples, rng, sr, rate_per_s / 2, amp_sigma=0.8)
         kernel_len = int(decay_s * 6 * sr)
         kernel = rng.standard_normal(kernel_len) * np.exp(-np.arange(kernel_len) / (decay_s * sr))
@@ -514,7 +519,7 @@ def render_rain(n_samples: int, rng: np.random.Generator, ctx: RecipeContext) ->
         out += gain * dsp.bandpass(hits, lo_hz, hi_hz, sr, order=2)
     tiles = _drop_train(n_samples, rng, sr, rate_per_s / 6, amp_sigma=0.6)
     out += 0.05 * dsp.modal_ring(tiles, rng.uniform(1500, 3500, 4), [0.02] * 4, [1.0] * 4, sr)
-    hiss = dsp.highpass(dsp.colored_noise(n_samples, rng, 0.7), 400.0, sr, order=2)
+    hiss = dsp.band_noise(n_samples, rng, 0.7, 400.0, None, sr)
     out += 0.25 * hiss * intensity
     # Eave drips.
     for _ in range(int(rng.integers(2, 5))):
@@ -550,7 +555,7 @@ def _step(rng, sr, hard_soles: bool):
     click_gain = 1.0 if hard_soles else 0.3
     dsp.add_at(step, click_gain * dsp.highpass(click, 800.0, sr, order=2), 0)
     toe_at = int(rng.uniform(0.07, 0.12) * sr)
-    dsp.add_at(step, 0.45 * click_gain * dsp.highpass(click, 1200.0, sr, order=2), toe_at)
+    dsp.add_at(step, 0.25 * click_gain * dsp.highpass(click, 1200.0, sr, order=2), toe_at)
     grit_n = int(rng.uniform(0.03, 0.07) * sr)
     grit = dsp.bandpass(rng.standard_normal(grit_n), 2000, 6000, sr, order=2) * dsp.hann_env(grit_n)
     dsp.add_at(step, (0.08 if hard_soles else 0.15) * grit, toe_at - grit_n // 3)
@@ -563,7 +568,7 @@ def render_footsteps(n_samples: int, rng: np.random.Generator, ctx: RecipeContex
     sr = ctx.sample_rate_hz
     duration_s = n_samples / sr
     out = np.zeros(n_samples)
-    for t_closest_s in dsp.poisson_times(1.0 / 7.0, duration_s + 5.0, rng, first_within_s=1.0):
+    for t_closest_s in dsp.poisson_times(1.0 / 10.0, duration_s + 5.0, rng, first_within_s=1.0):
         speed = rng.uniform(1.0, 1.6)
         interval_s = rng.uniform(0.45, 0.65)
         lateral = rng.uniform(0.8, 6.0)
@@ -589,7 +594,7 @@ def render_footsteps(n_samples: int, rng: np.random.Generator, ctx: RecipeContex
 # --------------------------------------------------------------------------------------------
 
 def render_chatter(n_samples: int, rng: np.random.Generator, ctx: RecipeContext) -> np.ndarray:
-    """Distant neighbours talking: 4-8 voices taking turns in 2-3 groups, heard over walls.
+    """Distant neighbours talking: 6-10 voices taking turns in 2-3 groups, heard over walls.
 
     Blurring (no words should survive): voices are low-passed at 1-1.8 kHz (walls and distance
     take the consonants), smeared by a long, wet reverb (rt60 1.6 s) and levelled slowly as
@@ -599,7 +604,7 @@ def render_chatter(n_samples: int, rng: np.random.Generator, ctx: RecipeContext)
     duration_s = n_samples / sr
     clips = load_voice_clips(ctx.voice_dir, "chatter", sr)
     out = np.zeros(n_samples)
-    n_voices = int(rng.integers(4, 9))
+    n_voices = int(rng.integers(6, 11))
     for v in range(n_voices):
         pitch = rng.uniform(0.8, 1.2)
         gain = rng.uniform(0.3, 1.0)
@@ -607,7 +612,7 @@ def render_chatter(n_samples: int, rng: np.random.Generator, ctx: RecipeContext)
         while t < duration_s:
             clip = dsp.resample_by(clips[int(rng.integers(len(clips)))], pitch * rng.uniform(0.95, 1.05))
             dsp.add_at(out, gain * clip, int(t * sr))
-            t += clip.size / sr + rng.exponential(2.0)
+            t += clip.size / sr + rng.exponential(1.2)
     out = dsp.lowpass(out, rng.uniform(1000, 1800), sr, order=4)
     out = dsp.reverb(out, dsp.courtyard_ir(rng, sr, rt60_s=1.6), wet_gain=1.2)
     groups = np.clip(1.0 + 0.5 * dsp.smooth_random(n_samples, rng, 0.1, sr), 0.2, None)
@@ -690,14 +695,18 @@ def render_courtyard(n_samples: int, rng: np.random.Generator, ctx: RecipeContex
     a faint transformer hum (100, 200, 300 Hz), and leaves rustling in light air."""
     sr = ctx.sample_rate_hz
     t_s = _times(n_samples, sr)
+    # Levels relative to the rumble (unit RMS): hum -30 dB, rustle about -14 dB on average.
     swell = np.exp(0.3 * dsp.smooth_random(n_samples, rng, 1.0 / 12.0, sr))
-    rumble = dsp.lowpass(dsp.colored_noise(n_samples, rng, 1.8), 300.0, sr, order=2) * swell
+    rumble = dsp.band_noise(n_samples, rng, 1.8, 30.0, 300.0, sr)
+    rumble = rumble / np.sqrt(np.mean(rumble ** 2)) * swell
     hum = sum(g * np.sin(2 * np.pi * k * 2 * _MAINS_HZ * t_s + rng.uniform(0, 6.3))
-              for k, g in ((1, 0.02), (2, 0.008), (3, 0.004)))
-    breeze = np.clip(dsp.smooth_random(n_samples, rng, 0.3, sr), 0.0, None) ** 2
+              for k, g in ((1, 0.03), (2, 0.012), (3, 0.006)))
+    # Light air only: the breeze factor stays within [0, 1.44].
+    breeze = np.clip(0.3 + 0.5 * dsp.smooth_random(n_samples, rng, 0.3, sr), 0.0, 1.2) ** 2
     rustle = dsp.bandpass(rng.standard_normal(n_samples), 1500.0, 8000.0, sr, order=2)
-    rustle *= (0.3 + np.abs(dsp.smooth_random(n_samples, rng, 25.0, sr))) * breeze
-    return rumble + hum + 0.15 * rustle
+    rustle = rustle / np.sqrt(np.mean(rustle ** 2))  # unit RMS before the breeze shapes it
+    rustle *= (0.5 + 0.5 * np.abs(dsp.smooth_random(n_samples, rng, 12.0, sr))) * breeze
+    return rumble + hum + 0.2 * rustle
 
 
 RECIPES = {
