@@ -146,6 +146,10 @@ def test_command_writes_requested_classes(tmp_path, capsys):
     rows = read_manifest(tmp_path / "manifest.csv")
     assert [(r.file, r.duration_s, r.split) for r in rows] == [("insects_train.flac", 1.0, "train")]
     assert "wrote 1 files" in capsys.readouterr().out
+    # Re-rendering another class keeps the first one listed.
+    assert command.run(_parse(["--out", str(tmp_path), "--seconds-per-class", "1", "--test-seconds", "0",
+                               "--classes", "rain"])) == 0
+    assert [r.class_name for r in read_manifest(tmp_path / "manifest.csv")] == ["insects", "rain"]
 
 
 @pytest.mark.parametrize("argv, message", [

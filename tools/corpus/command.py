@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 
 from game.errors import UserError
-from tools.corpus.generate import CLASS_NAMES, DEFAULT_OUT_DIR, DEFAULT_VOICE_DIR, write_corpus
+from tools.corpus.generate import CLASS_NAMES, DEFAULT_OUT_DIR, DEFAULT_VOICE_DIR, check_class_name, MANIFEST_NAME, write_corpus
 
 DEFAULT_TRAIN_SECONDS = 60.0
 DEFAULT_TEST_SECONDS = 10.0
@@ -28,7 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="N",
                         help=f"corpus seed; each file's own seed is derived from it (default {DEFAULT_SEED})")
     parser.add_argument("--classes", nargs="+", default=list(CLASS_NAMES), metavar="CLASS",
-                        help="render only these classes (default: all: " + ", ".join(CLASS_NAMES) + ")")
+                        help="render only these classes; the manifest keeps the other classes' rows "
+                             "(default: all: " + ", ".join(CLASS_NAMES) + ")")
     parser.add_argument("--voice-dir", type=Path, default=DEFAULT_VOICE_DIR,
                         help="folder of the espeak voice clips (default: assets/corpus/voice/)")
     parser.add_argument("--render-voice", action="store_true",
@@ -49,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--seconds-per-class must be positive, got {args.seconds_per_class}")
     if args.test_seconds < 0:
         raise UserError(f"--test-seconds must be 0 or more, got {args.test_seconds}")
+    for name in args.classes:
+        check_class_name(name)
     if args.render_voice:
         from tools.corpus.voice import render_voice_clips
         written = render_voice_clips(args.voice_dir)
@@ -66,4 +69,5 @@ def run(args: argparse.Namespace) -> int:
     total_s = sum(r.duration_s for r in rows)
     size_mb = sum((Path(args.out) / r.file).stat().st_size for r in rows) / 1e6
     print(f"wrote {len(rows)} files, {total_s / 60:.1f} min, {size_mb:.1f} MB, into {args.out}")
+    print(f"manifest: {Path(args.out) / MANIFEST_NAME}")
     return 0

@@ -114,7 +114,9 @@ def write_corpus(out_dir: Path, train_seconds: float, test_seconds: float, corpu
     """Render every class's train (and, if test_seconds > 0, test) file into ``out_dir``.
 
     Files are ``<class>_<split>.flac``, 16-bit PCM FLAC at 44.1 kHz mono; ``manifest.csv``
-    lists them. ``on_file(label)`` is called after each file (progress display).
+    lists them. Rows of classes not rendered now are kept from an existing manifest, so
+    re-rendering one class leaves the rest of the corpus listed. Returns the rows written now.
+    ``on_file(label)`` is called after each file (progress display).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -133,7 +135,13 @@ def write_corpus(out_dir: Path, train_seconds: float, test_seconds: float, corpu
             rows.append(ManifestRow(name, file_name, round(audio.size / SAMPLE_RATE_HZ, 3), seed, split))
             if on_file is not None:
                 on_file(f"{name}/{split}")
-    write_manifest(out_dir / MANIFEST_NAME, rows)
+    manifest_path = out_dir / MANIFEST_NAME
+    kept = [r for r in read_manifest(manifest_path) if r.class_name not in classes] \
+        if manifest_path.is_file() else []
+    order = {name: i for i, name in enumerate(CLASS_NAMES)}
+    listed = sorted(kept + rows, key=lambda r: (order.get(r.class_name, len(order)), SPLITS.index(r.split)
+                                                if r.split in SPLITS else len(SPLITS)))
+    write_manifest(manifest_path, listed)
     return rows
 
 
