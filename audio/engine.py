@@ -96,6 +96,7 @@ class AudioEngine:
     def summary(self) -> dict:
         return {
             "underruns": self.ring.underruns,
+            "device_underflows": self.output.status_flags,
             "synth_rtf": self.core.stats.realtime_factor,
             "latency_s": self.thread.latency.mean_s,
             "output": self.output.name,

@@ -20,6 +20,9 @@ from audio.ring import Ring
 
 # PortAudio block: 512 frames = 11.6 ms at 44.1 kHz, small next to one latent frame (2048).
 callback_block_frames = 512
+# Device buffer: 100 ms. The callback needs Python's GIL, which the render thread can hold for
+# a whole software-rendered frame (tens of ms on llvmpipe); the buffer rides that out.
+device_latency_s = 0.1
 
 
 class DeviceOutput:
@@ -39,7 +42,7 @@ class DeviceOutput:
             self.frames_played += frames
 
         self.stream = sd.OutputStream(samplerate=sample_rate_hz, channels=ring.channels, dtype="float32",
-                                      blocksize=callback_block_frames, latency="high", device=device,
+                                      blocksize=callback_block_frames, latency=device_latency_s, device=device,
                                       callback=callback)
         self.stream.start()
         self.name = str(sd.query_devices(self.stream.device)["name"])

@@ -265,10 +265,16 @@ class LatencyMeter:
     def mark(self, sample_index: int, stamp_s: float) -> None:
         self.pending.append((sample_index, stamp_s))
 
+    started_s: float | None = None  # when playback first advanced: earlier changes waited for start-up
+
     def poll(self, played_index: int, now_s: float, device_latency_s: float) -> None:
+        if self.started_s is None:
+            if played_index <= 0:
+                return
+            self.started_s = now_s
         while self.pending and self.pending[0][0] <= played_index:
             _, stamp = self.pending.popleft()
-            if len(self.samples_s) < 100_000:
+            if stamp >= self.started_s and len(self.samples_s) < 100_000:
                 self.samples_s.append(now_s - stamp + device_latency_s)
 
     @property

@@ -53,3 +53,10 @@ def start_terrain_training(level: Level, info: ModelInfo):
 
 def grid_of(terrain, level: Level):
     return terrain.to_grid(level_bounds_m(level), grid_resolution_m)
+
+
+def field_picture(grid) -> np.ndarray:
+    """A colour picture (ny, nx, 3) uint8 of a terrain grid over the level (PCA of the latent)."""
+    from audio.terrain_command import field_rgb
+
+    return field_rgb(np.asarray(grid.values))

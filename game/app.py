@@ -261,10 +261,11 @@ class Game:
             except Exception as e:  # a failed training leaves the zone blend playing
                 self.say(f"terrain training failed ({e}); playing the zone blend")
             else:
-                from audio.terrain_link import grid_of
+                from audio.terrain_link import field_picture, grid_of
 
-                self.engine.set_terrain(grid_of(terrain, self.level), self.level)
-                self.hud.set_terrain(terrain, self.level)
+                grid = grid_of(terrain, self.level)
+                self.engine.set_terrain(grid, self.level)
+                self.hud.set_terrain(field_picture(grid), self.level)
         if now >= self._next_reload_check:
             self._next_reload_check = now + reload_poll_s
             self.check_reload()
@@ -333,7 +334,7 @@ class Game:
         a = self.engine.summary() if self.engine else {}
         lat = a.get("latency_s", float("nan"))
         print(f"memoire: session: {self.stats.frames} frames, frame time mean {mean_ms:.1f} ms p99 {p99_ms:.1f} ms, "
-              f"audio underruns {a.get('underruns', 0)}, synth {a.get('synth_rtf', float('nan')):.1f}x real time, "
+              f"audio underruns {a.get('underruns', 0)} (device {a.get('device_underflows', 0)}), synth {a.get('synth_rtf', float('nan')):.1f}x real time, "
               f"motion-to-sound latency {lat * 1000:.0f} ms ({a.get('output', 'no output')})")
 
 

@@ -46,26 +46,23 @@ class Hud:
         self._terrain_rgb = None
         self._text_cache: tuple[tuple, np.ndarray | None] = ((), None)
 
-    def set_level(self, level: Level) -> None:
-        from game.render.minimap import Minimap
+    def set_level(self, level: Level, field_rgb: np.ndarray | None = None) -> None:
+        from game.render.minimap import minimap_image
 
         self.level = level
-        self.minimap = Minimap(level, self.px_per_m)
+        self.minimap_base = minimap_image(level, self.px_per_m, field_rgb=field_rgb)
 
-    def set_terrain(self, terrain, level: Level) -> None:
-        """Show the terrain under the minimap (a PCA colour image of the field)."""
-        try:
-            from audio.terrain import field_image  # optional: colour image of a terrain over the level
-
-            self.minimap.set_field_image(field_image(terrain, level, self.px_per_m))
-        except (ImportError, AttributeError):
-            pass
+    def set_terrain(self, field_rgb: np.ndarray | None, level: Level) -> None:
+        """Show the latent field (an (h, w, 3) uint8 picture over the level) under the minimap."""
+        self.set_level(level, field_rgb)
 
     def overlays(self, player, window_px: tuple[int, int], *, show_minimap: bool, messages: list[str],
                  terrain_progress: float | None):
         out = []
         if show_minimap:
-            img = self.minimap.with_player(player.x_m, player.y_m, player.heading_rad)
+            from game.render.minimap import stamp_player
+
+            img = stamp_player(self.minimap_base, player.x_m, player.y_m, player.heading_rad, self.px_per_m)
             out.append((img, window_px[0] - img.shape[1] - margin_px, margin_px))
         lines = list(messages)
         if terrain_progress is not None:

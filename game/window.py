@@ -98,7 +98,7 @@ class HeadlessWindow:
 
         pygame.font.init()  # HUD text still renders
         self.size_px = tuple(size_px)
-        self.ctx, self.fbo = headless_context(self.size_px)
+        self.ctx = headless_context()  # the renderer draws into its own framebuffer
         self.fullscreen = False
 
     def events(self) -> Iterator[tuple]:
@@ -117,7 +117,13 @@ class HeadlessWindow:
         pass
 
 
+# Mesa's software rasteriser (llvmpipe) would take every core; one thread leaves the other core
+# to the synth thread. A machine with a GPU ignores the variable.
+software_gl_threads = "1"
+
+
 def open_window(size_px: tuple[int, int], *, headless: bool, fullscreen: bool, title: str):
+    os.environ.setdefault("LP_NUM_THREADS", software_gl_threads)
     if headless or os.environ.get("SDL_VIDEODRIVER") == "dummy":
         return HeadlessWindow(size_px)
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
