@@ -398,13 +398,13 @@ def parse(*argv: str) -> argparse.Namespace:
 @needs_fixture
 def test_plot_reproduces_nn_terrain_picture(tmp_path):
     """`plot --channel 0 --clamp -1 4` draws what nn.terrain's GUI draws (mean difference under
-    1 grey level of 255)."""
+    0.1 grey level of 255, none off by more than 2; measured: 5 pixels of 90000 off by 1)."""
     out = tmp_path / "demo.png"
     assert TC.run(parse("plot", DEMO.with_suffix(".pt"), "--out", out, "--channel", 0, "--clamp", -1, 4)) == 0
     ours = np.asarray(Image.open(out).convert("L"), dtype=np.float64)
     ref = np.asarray(Image.open(DEMO.with_suffix(".png")).convert("L"), dtype=np.float64)
     assert ours.shape == ref.shape == (150, 600)
-    assert np.abs(ours - ref).mean() < 1.0
+    assert np.abs(ours - ref).mean() < 0.1 and np.abs(ours - ref).max() <= 2
 
 
 @needs_fixture
