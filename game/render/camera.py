@@ -1,0 +1,92 @@
+"""The first-person camera: where the eye is and where it looks (pure numpy).
+
+Conventions (docs/architecture.md): level metres, x east, y south; world X = x, Z = y, Y up.
+``heading_rad`` is a compass angle (0 = north = -y, pi/2 = east), forward on the ground is
+(sin h, -cos h). ``pitch_rad`` > 0 looks up. Matrices are 4x4 float32 in the usual maths
+layout (column vectors, ``clip = P @ V @ world``); transpose them for OpenGL's column-major
+upload (``m.T.tobytes()``), or upload with ``.T`` as the renderer does.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+NEAR_M = 0.05  # near clip plane: the player never comes closer than ~0.3 m (its radius) to a wall
+FAR_M = 250.0  # far clip plane: beyond the largest level diagonal; fog hides the end anyway
+
+
+@dataclass(frozen=True)
+class Camera:
+    x_m: float
+    y_m: float
+    heading_rad: float
+    pitch_rad: float = 0.0
+    eye_height_m: float = 1.6
+    fov_deg: float = 70.0  # vertical field of view
+
+    @property
+    def eye(self) -> np.ndarray:
+        """Eye position in world coordinates (X, Y, Z)."""
+        return np.array([self.x_m, self.eye_height_m, self.y_m], dtype=np.float64)
+
+    @property
+    def forward(self) -> np.ndarray:
+        """Unit view direction in world coordinates."""
+        h, p = self.heading_rad, self.pitch_rad
+        return np.array([math.sin(h) * math.cos(p), math.sin(p), -math.cos(h) * math.cos(p)])
+
+    def view_matrix(self) -> np.ndarray:
+        """World -> eye space (the camera looks down -Z of eye space, +Y up)."""
+        return look_at(self.eye, self.eye + self.forward, np.array([0.0, 1.0, 0.0]))
+
+    def projection_matrix(self, aspect: float, near_m: float = NEAR_M, far_m: float = FAR_M) -> np.ndarray:
+        return perspective(math.radians(self.fov_deg), aspect, near_m, far_m)
+
+    def view_projection(self, aspect: float) -> np.ndarray:
+        return (self.projection_matrix(aspect) @ self.view_matrix()).astype(np.float32)
+
+
+def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray) -> np.ndarray:
+    f = np.asarray(target, dtype=np.float64) - eye
+    f /= np.linalg.norm(f)
+    s = np.cross(f, up)
+    if np.linalg.norm(s) < 1e-9:  # looking straight up or down: any side vector will do
+        s = np.cross(f, np.array([0.0, 0.0, -1.0]))
+    s /= np.linalg.norm(s)
+    u = np.cross(s, f)
+    m = np.eye(4)
+    m[0, :3], m[1, :3], m[2, :3] = s, u, -f
+    m[:3, 3] = -m[:3, :3] @ eye
+    return m.astype(np.float32)
+
+
+def perspective(fov_y_rad: float, aspect: float, near: float, far: float) -> np.ndarray:
+    f = 1.0 / math.tan(fov_y_rad / 2.0)
+    m = np.zeros((4, 4))
+    m[0, 0] = f / aspect
+    m[1, 1] = f
+    m[2, 2] = (far + near) / (near - far)
+    m[2, 3] = 2.0 * far * near / (near - far)
+    m[3, 2] = -1.0
+    return m.astype(np.float32)
+
+
+def orthographic(left: float, right: float, bottom: float, top: float, near: float, far: float) -> np.ndarray:
+    m = np.eye(4)
+    m[0, 0] = 2.0 / (right - left)
+    m[1, 1] = 2.0 / (top - bottom)
+    m[2, 2] = -2.0 / (far - near)
+    m[0, 3] = -(right + left) / (right - left)
+    m[1, 3] = -(top + bottom) / (top - bottom)
+    m[2, 3] = -(far + near) / (far - near)
+    return m.astype(np.float32)
+
+
+def project(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Apply a 4x4 matrix to world points (k, 3); returns normalised device coords (k, 3)."""
+    p = np.asarray(points, dtype=np.float64)
+    h = np.concatenate([p, np.ones((len(p), 1))], axis=1) @ np.asarray(matrix, dtype=np.float64).T
+    return h[:, :3] / h[:, 3:4]
