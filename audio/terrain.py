@@ -207,6 +207,12 @@ class TerrainGrid:
     step_m: float  # node spacing, metres, the same along x and y
     values: np.ndarray  # (ny, nx, latent_dim) float32, read-only; values[j, i] at origin + (i, j) * step
 
+    def __post_init__(self) -> None:
+        v = self.values
+        if v.ndim != 3 or v.shape[0] < 2 or v.shape[1] < 2 or not self.step_m > 0:
+            raise ValueError(f"a TerrainGrid needs values (ny >= 2, nx >= 2, latent_dim) and step_m > 0, "
+                             f"got {v.shape} and {self.step_m}")
+
     @property
     def latent_dim(self) -> int:
         return int(self.values.shape[2])
@@ -675,9 +681,10 @@ def fingerprint(level: Level, zone_latents: Mapping[str, np.ndarray], rest_laten
         put({"zone": zone.name, "shape": type(shape).__name__, "geometry": repr(shape), "falloff_m": zone.falloff_m,
              "curve": zone.curve, "priority": zone.priority})
         lat = zone_latents.get(zone.name)
-        h.update(b"none" if lat is None else np.ascontiguousarray(lat, dtype=np.float64).tobytes())
+        # float32: what training uses, so a float64 copy of the same latents hashes the same
+        h.update(b"none" if lat is None else np.ascontiguousarray(lat, dtype=np.float32).tobytes())
     h.update(b"rest:" + (b"none" if rest_latent is None
-                         else np.ascontiguousarray(rest_latent, dtype=np.float64).tobytes()))
+                         else np.ascontiguousarray(rest_latent, dtype=np.float32).tobytes()))
     for traj in level.trajectories:
         put({"trajectory": traj.name, "points": traj.path.points})
         h.update(_file_digest(traj.clip).encode() if traj.clip.exists() else b"missing")
