@@ -9,6 +9,7 @@ few percent of the way between two zones.
 
 import argparse
 import math
+import time
 from pathlib import Path
 from typing import List
 
@@ -336,6 +337,7 @@ def test_trainer_runs_in_background_and_cancels(tmp_path):
         p = trainer.progress
         seen.add(p.steps_done)
         assert 0 <= p.steps_done <= p.steps_total == 80
+        time.sleep(0.002)  # as a game frame would: leave the GIL to the trainer
     terrain = trainer.result(timeout=60)
     assert trainer.progress.state == "done" and trainer.progress.steps_done == 80 and trainer.how == "trained"
     assert math.isfinite(trainer.progress.loss) and terrain.latent_dim == 4
@@ -347,8 +349,8 @@ def test_trainer_runs_in_background_and_cancels(tmp_path):
 
     slow = load_level(write_level(tmp_path, steps=100000))
     trainer = T.TerrainTrainer(slow, latents(), LATENT_REST, use_cache=False).start()
-    while trainer.progress.steps_done < 10:
-        pass
+    while trainer.progress.steps_done < 10 and not trainer.done:
+        time.sleep(0.002)
     trainer.cancel()
     with pytest.raises(T.TrainingCancelled):
         trainer.result(timeout=30)
