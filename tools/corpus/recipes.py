@@ -353,10 +353,10 @@ def _magpie_chatter(rng, sr):
     pieces = []
     for _ in range(int(rng.integers(2, 6))):
         n = int(rng.uniform(0.08, 0.15) * sr)
-        rasp = dsp.bandpass(rng.standard_normal(n), 1000, 5000, sr, order=2)
+        rasp = dsp.bandpass(rng.standard_normal(n), 1000, 5000, sr, order=4)
         # Rasp: noise pulsed at 60-120 Hz by the syrinx (smooth pulses, no square-wave clicks).
         buzz = (1 + np.sin(2 * np.pi * rng.uniform(60, 120) * np.arange(n) / sr)) ** 2 / 2
-        pieces += [rasp * buzz * dsp.hann_env(n), np.zeros(int(rng.uniform(0.05, 0.2) * sr))]
+        pieces += [0.6 * rasp * buzz * dsp.hann_env(n), np.zeros(int(rng.uniform(0.05, 0.2) * sr))]
     return np.concatenate(pieces)
 
 
@@ -438,13 +438,13 @@ def _cicada(n_samples, rng, sr):
 
 
 def render_insects(n_samples: int, rng: np.random.Generator, ctx: RecipeContext) -> np.ndarray:
-    """A summer evening chorus: 2-5 field crickets, a tree cricket, often a cicada."""
+    """A summer chorus: 2-5 field crickets, a tree cricket, one or two cicadas in phrases."""
     sr = ctx.sample_rate_hz
     out = np.zeros(n_samples)
     for _ in range(int(rng.integers(2, 6))):
         out += _cricket(n_samples, rng, sr) * (3.0 / rng.uniform(2.0, 15.0))
     out += _tree_cricket(n_samples, rng, sr) * rng.uniform(0.2, 0.6)
-    if rng.random() < 0.7:
+    for _ in range(1 + int(rng.random() < 0.4)):
         out += _cicada(n_samples, rng, sr) * rng.uniform(0.5, 1.2)
     return dsp.reverb(out, dsp.courtyard_ir(rng, sr, rt60_s=0.6), wet_gain=0.2)
 
@@ -524,7 +524,8 @@ def render_rain(n_samples: int, rng: np.random.Generator, ctx: RecipeContext) ->
     # Eave drips.
     for _ in range(int(rng.integers(2, 5))):
         period_s = rng.uniform(0.4, 1.5)
-        gain = rng.uniform(0.5, 1.5)
+        # Eave drips fall close by (1-3 m): they stand out of the rain by 5-15 dB.
+        gain = rng.uniform(2.0, 5.0)
         t = rng.uniform(0, period_s)
         f0_hz = rng.uniform(1000, 3000)
         while t < duration_s:
