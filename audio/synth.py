@@ -319,9 +319,16 @@ class SynthThread:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
+    def wake(self) -> None:
+        """Any thread: look at the ring now rather than at the end of the idle wait (a consumer
+        draining faster than real time, as the kiosk soak test's simulated clock does)."""
+        self._wake.set()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Ask the thread to end and wait up to ``timeout_s`` (0: do not wait, for a stalled one)."""
         self._stop.set()
-        self._thread.join(timeout=5.0)
+        self._wake.set()
+        self._thread.join(timeout=timeout_s)
         if self._recorder is not None:
             self._recorder.close()
             self._recorder = None
@@ -340,13 +347,14 @@ class SynthThread:
         try:
             while not self._stop.is_set():
                 self.heartbeat_s = time.perf_counter()
+                self._wake.clear()  # before looking at the ring: a wake() from now on is not lost
                 self.latency.poll(self._played(), time.perf_counter(), self._device_latency())
                 if self._field is not None:
                     self.core.set_field(self._field)
                     self._field = None
                 if self.ring.available() + block > self.target_fill or self.ring.free() < block:
                     # Enough queued: sleep about a quarter of a block (11 ms at 2048 samples).
-                    self._stop.wait(block / self.core.sample_rate_hz / 4)
+                    self._wake.wait(block / self.core.sample_rate_hz / 4)
                     continue
                 listener = self._listener
                 if listener.seq != last_seq:
