@@ -94,6 +94,7 @@ class Opening:
     col1: int
     row1: int
     wall_along_x: bool
+    street_side: int = -1  # -1: the street is north (or west) of the wall, +1: south (or east)
 
 
 @dataclass(frozen=True)
@@ -216,12 +217,36 @@ def openings(tiles: TileMap) -> list[Opening]:
             along_x_ok = is_solid(r, c - 1) and is_solid(r, c1 + 1)
             along_z_ok = is_solid(r - 1, c) and is_solid(r1 + 1, c)
             if along_z_ok and not along_x_ok:
-                out.append(Opening(kind, c, r, c, r1, False))
+                side = _street_side(solid, (r, c - 1), (r, c + 1), along_x=False)
+                out.append(Opening(kind, c, r, c, r1, False, side))
                 seen[r : r1 + 1, c] = True
             else:
-                out.append(Opening(kind, c, r, c1, r, True))
+                side = _street_side(solid, (r - 1, c), (r + 1, c), along_x=True)
+                out.append(Opening(kind, c, r, c1, r, True, side))
                 seen[r, c : c1 + 1] = True
     return out
+
+
+def _open_run(solid: np.ndarray, r: int, c: int, along_x: bool) -> int:
+    """Length of the straight walkable run through cell (r, c), along x or along z."""
+    h, w = solid.shape
+    if not (0 <= r < h and 0 <= c < w) or solid[r, c]:
+        return 0
+    line = solid[r, :] if along_x else solid[:, c]
+    i = c if along_x else r
+    lo = i
+    while lo - 1 >= 0 and not line[lo - 1]:
+        lo -= 1
+    hi = i
+    while hi + 1 < len(line) and not line[hi + 1]:
+        hi += 1
+    return hi - lo + 1
+
+
+def _street_side(solid: np.ndarray, before: tuple[int, int], after: tuple[int, int], *, along_x: bool) -> int:
+    """Which side of an opening is the street: the side whose open run along the wall is longer
+    (a lane runs far along the wall, a courtyard or garden stops sooner). -1 = before, +1 = after."""
+    return -1 if _open_run(solid, *before, along_x) >= _open_run(solid, *after, along_x) else 1
 
 
 def ground_kinds(tiles: TileMap) -> np.ndarray:
@@ -474,6 +499,14 @@ def _opening(b: Builder, op: Opening, cell: float) -> None:
                   Material.LACQUER)
     local.box((post, 0.0, depth / 2 - 0.12), (width - post, 0.12, depth / 2 + 0.12), STONE, Material.PLAIN)
     if is_gate:
+        # a pair of stone drums (mendun) guarding the gate on the street side
+        # local w grows southward for an east-west wall, westward for a north-south one
+        s = float(op.street_side if op.wall_along_x else -op.street_side)
+        w_face = 0.0 if s < 0 else depth
+        for u in (post + 0.25, width - post - 0.25):
+            w_a, w_b = sorted((w_face, w_face + s * 0.45))
+            local.box((u - 0.16, 0.0, w_a), (u + 0.16, 0.3, w_b), STONE, Material.PLAIN)
+            local.ellipsoid((u, 0.5, w_face + s * 0.22), (0.1, 0.2, 0.2), STONE, Material.PLAIN, n_lon=10, n_lat=5)
         # painted beam band above the lintels, a ceiling board, and the gate roof
         for w, s in ((0.0, -1), (depth, 1)):
             wb = w - 0.02 * s
@@ -495,6 +528,10 @@ def _opening(b: Builder, op: Opening, cell: float) -> None:
                       (u, eave + 0.3, -depth / 2), BRICK_GREY, Material.BRICK, outward=(s, 0, 0))
             roof.tri((u, eave + 0.3, -depth / 2), (u, eave + 0.3, depth / 2), (u, ridge - 0.05, 0.0), BRICK_GREY,
                      Material.BRICK, outward=(s, 0, 0))
+        for s in (-1, 1):  # fascia boards along the gate roof's eaves
+            w_e = s * (depth / 2 + ov_w)
+            roof.quad((-ov_u, eave - 0.12, w_e), (width + ov_u, eave - 0.12, w_e), (width + ov_u, eave, w_e),
+                      (-ov_u, eave, w_e), RIDGE_GREY, Material.PLAIN, outward=(0, 0, s))
         rb = 0.12
         roof.box((-ov_u - 0.08, ridge - 0.06, -rb), (width + ov_u + 0.08, ridge + 0.18, rb), RIDGE_GREY,
                  Material.PLAIN)
@@ -637,3 +674,22 @@ def ground_occlusion(level: Level, px_per_m: float, reach_m: float = 1.2) -> np.
         n = 2 * k + 1
         blurred = (c[n:, n:] - c[:-n, n:] - c[n:, :-n] + c[:-n, :-n]) / (n * n)
     return np.clip(1.0 - 0.75 * blurred, 0.0, 1.0).astype(np.float32)
+
+
+def ground_earth(level: Level, px_per_m: float, radius_m: float = 1.1) -> np.ndarray:
+    """Bare earth on the garden ground, (h, w) float32 in [0, 1], row 0 = north edge: a soft
+    disc under each tree standing on grass (grass does not grow in a tree's shade)."""
+    from game.render.zones import pixel_centres  # pure numpy, no cycle at import time
+
+    xy = pixel_centres(level, px_per_m)
+    out = np.zeros(xy.shape[:2])
+    surface = ground_kinds(level.tiles)
+    for prop in level.all_props():
+        if prop.kind != "tree":
+            continue
+        col, row = level.tiles.cell_of(*prop.at)
+        if not (0 <= row < level.tiles.height and 0 <= col < level.tiles.width) or surface[row, col] != "garden":
+            continue
+        d = np.hypot(xy[..., 0] - prop.at[0], xy[..., 1] - prop.at[1])
+        out = np.maximum(out, np.clip((radius_m - d) / (0.4 * radius_m), 0.0, 1.0))
+    return out.astype(np.float32)

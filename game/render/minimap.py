@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from game.level import Circle, Level
-from game.render.zones import pixel_centres, zone_colour, zone_tint
+from game.render.zones import pixel_centres, zone_colour, zone_tint, zone_weight
 
 # sRGB 0..255 colours of the map
 TILE_RGB = {
@@ -34,7 +34,8 @@ BENCH_RGB = (130, 88, 50)
 PLAYER_RGB = (255, 214, 40)  # bright yellow: visible on paving, grass and every zone colour
 OUTLINE_RGB = (20, 20, 20)
 MAP_ALPHA = 225  # the map is slightly see-through over the 3D view
-FIELD_ALPHA = 0.55  # default opacity of a latent-field picture over the walkable ground
+FIELD_ALPHA = 0.55
+ZONE_FILL_SCALE = 0.6  # zone fills at 60 % of the 3D hint's opacity  # default opacity of a latent-field picture over the walkable ground
 TREE_RADIUS_M = 1.1
 LANTERN_RADIUS_M = 0.35
 BENCH_RADIUS_M = 0.45
@@ -95,9 +96,17 @@ def minimap_image(level: Level, px_per_m: float, *, zones: bool = True, names: b
         layer = _resize_nearest(field.astype(np.float64), h, w)
         rgb[walkable] = rgb[walkable] * (1 - field_alpha) + layer[walkable] * field_alpha
     if zones and level.zones:
-        tint = zone_tint(level, px_per_m).astype(np.float64)  # premultiplied, 0..1
+        # a lighter fill than the 3D hint (the map must stay readable) and a line around each
+        # zone's inner region
+        tint = zone_tint(level, px_per_m).astype(np.float64) * ZONE_FILL_SCALE  # premultiplied, 0..1
         over = rgb * (1.0 - tint[..., 3:]) + 255.0 * tint[..., :3]
         rgb[walkable] = over[walkable]
+        xy = pixel_centres(level, px_per_m)
+        for i, zone in enumerate(level.zones):
+            _, inner = zone_weight(zone, xy)
+            edge = inner & ~(np.roll(inner, 1, 0) & np.roll(inner, -1, 0) & np.roll(inner, 1, 1) & np.roll(inner, -1, 1))
+            edge &= walkable
+            rgb[edge] = np.asarray(zone_colour(i)) * 255.0 * 0.75
     for prop in level.all_props():
         radius, colour = {"tree": (TREE_RADIUS_M, TREE_RGB), "lantern": (LANTERN_RADIUS_M, LANTERN_RGB),
                           "bench": (BENCH_RADIUS_M, BENCH_RGB)}[prop.kind]
@@ -120,7 +129,7 @@ def _write_names(img: np.ndarray, level: Level, px_per_m: float) -> np.ndarray:
         else:
             x0, y0, x1, y1 = zone.shape.bounds()
             cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        colour = tuple(int(c * 255 * 0.45) for c in zone_colour(i)) + (255,)
+        colour = tuple(int(c * 255 * 0.4) for c in zone_colour(i)) + (255,)
         px, py = cx * px_per_m, cy * px_per_m
         box = draw.textbbox((0, 0), zone.name)
         draw.text((px - (box[2] - box[0]) / 2, py - (box[3] - box[1]) / 2), zone.name, fill=colour)

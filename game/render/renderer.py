@@ -20,7 +20,7 @@ from game.level import Level
 from game.render import shaders
 from game.render.camera import Camera, look_at, orthographic
 from game.render.geometry import VERTEX_FLOATS, Material
-from game.render.meshes import SceneMesh, build_scene, ground_occlusion
+from game.render.meshes import SceneMesh, build_scene, ground_earth, ground_occlusion
 from game.render.zones import zone_tint
 
 # --- light and air (sRGB colours unless named linear) ------------------------------------------
@@ -150,8 +150,11 @@ class Renderer:
                 prog, [(self._vbo, layout, "in_pos", "in_normal", "in_colour")], skip_errors=True)
         self._shadow_vao = ctx.vertex_array(self._shadow_prog, [(self._vbo, "3f 28x", "in_pos")])
         self._depth_vao = ctx.vertex_array(self._depth_prog, [(self._vbo, "3f 28x", "in_pos")])
-        ao = ground_occlusion(level, GROUND_MAP_PX_PER_M)
-        self._ao_tex = ctx.texture((ao.shape[1], ao.shape[0]), 1, (ao * 255).round().astype(np.uint8).tobytes())
+        # ground map: r = ambient occlusion near walls, g = bare earth under garden trees
+        ground = np.stack([ground_occlusion(level, GROUND_MAP_PX_PER_M), ground_earth(level, GROUND_MAP_PX_PER_M)],
+                          axis=-1)
+        self._ao_tex = ctx.texture((ground.shape[1], ground.shape[0]), 2,
+                                   (ground * 255).round().astype(np.uint8).tobytes())
         tint = zone_tint(level, GROUND_MAP_PX_PER_M)
         self._zone_tex = ctx.texture((tint.shape[1], tint.shape[0]), 4,
                                      (tint * 255).round().astype(np.uint8).tobytes())

@@ -95,7 +95,7 @@ vec3 fog(vec3 srgb, float dist_m) {
 
 SCENE_FS = """
 uniform sampler2DShadow u_shadow;
-uniform sampler2D u_ground_ao;   // ambient visibility of the ground, level-aligned
+uniform sampler2D u_ground_ao;   // level-aligned: r = ambient visibility of the ground, g = bare earth
 uniform sampler2D u_zone_tint;   // premultiplied zone colours, level-aligned
 uniform vec2 u_level_size_m;
 uniform int u_show_zones;
@@ -146,6 +146,12 @@ void main() {
         albedo *= mix(1.0, 0.82 + 0.22 * wave - 0.25 * course, d);
         albedo *= 0.93 + 0.14 * hash21(vec2(floor(s), floor(p.y / 0.11)));
         ao = mix(1.0, 0.7 + 0.3 * wave, d);
+        if (!gl_FrontFacing) {
+            // under the eaves: round rafters painted dark green, between them dark boards
+            float rafter = 1.0 - smoothstep(0.25, 0.32, abs(ph - 0.5));
+            albedo = mix(vec3(0.30, 0.22, 0.16), vec3(0.12, 0.32, 0.26), rafter);
+            ao = 0.75;
+        }
     } else if (MATERIAL == MAT_FACADE) {
         // siheyuan front: brick sill wall, lattice windows, red columns, painted beam, red frieze
         float bay_m = 1.5;
@@ -207,8 +213,10 @@ void main() {
         vec3 grass = mix(vec3(0.25, 0.38, 0.14), vec3(0.40, 0.53, 0.22), mid);
         grass *= mix(1.0, 0.8 + 0.4 * fine, d);
         vec3 earth = vec3(0.45, 0.37, 0.27) * (0.9 + 0.2 * mid);
-        albedo = mix(grass, earth, smoothstep(0.74, 0.8, big));
-        ao = texture(u_ground_ao, ground_uv).r;
+        vec2 ground = texture(u_ground_ao, ground_uv).rg;
+        float bare = max(smoothstep(0.8, 0.86, big), smoothstep(0.0, 1.0, ground.g + 0.3 * (mid - 0.5)));
+        albedo = mix(grass, earth, bare);
+        ao = ground.r;
     } else if (MATERIAL == MAT_LEAVES) {
         float nz = value_noise(p.xz * 5.0 + p.y * 3.0);
         float nz2 = value_noise(p.xz * 1.3 + p.y * 1.1);

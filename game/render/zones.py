@@ -20,8 +20,8 @@ from game.level import Level, Zone
 
 # Opacity of the tint: the inner region is drawn strongest, the falloff band fades with the
 # zone's weight down to nothing at its outer edge.
-INNER_ALPHA = 0.55
-FALLOFF_ALPHA = 0.35
+INNER_ALPHA = 0.45
+FALLOFF_ALPHA = 0.3
 _EXPONENTIAL_STEEPNESS = 4.0  # as audio/field.py
 
 
