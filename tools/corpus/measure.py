@@ -184,8 +184,8 @@ RECIPE_CHECKS: dict[str, tuple[Check, ...]] = {
         Check("steady: level spread < 3 dB", lambda m: m.level_spread_db < 3, min_duration_s=10),
     ),
     "footsteps": (
-        Check("0.5-8 onsets/s (heel and toe of 1-2 steps/s, sometimes two walkers)",
-              lambda m: 0.5 <= m.onsets_per_s <= 8.0, min_duration_s=10),
+        # Heel and toe read as ~1.6 onsets per step; 1-3 walkers at 1.5-2.2 steps/s each.
+        Check("0.5-10 onsets/s (steps)", lambda m: 0.5 <= m.onsets_per_s <= 10.0, min_duration_s=10),
         Check("heel thumps: 15 % of power below 250 Hz", lambda m: m.band(0, 250) >= 0.15),
         Check("impulsive: peak at least 15 dB over RMS", lambda m: m.peak_dbfs - m.rms_dbfs >= 15),
     ),
