@@ -212,19 +212,39 @@ def _final_vowel_bounds(clip: np.ndarray, sr: int) -> tuple[int, int]:
     return lo, hi
 
 
-def _sustain(clip: np.ndarray, lo: int, hi: int, n_out: int, rng: np.random.Generator,
-             sr: int) -> np.ndarray:
-    """Stretch the vowel clip[lo:hi] to n_out samples by overlap-adding 40 ms Hann grains."""
-    grain = int(0.04 * sr)
-    hop = grain // 4
-    out = np.zeros(n_out + grain)
-    window = dsp.hann_env(grain)
-    span = max(1, hi - lo - grain)
-    for start in range(0, n_out, hop):
-        src = lo + int(rng.integers(0, span))
-        piece = clip[src:src + grain]
-        out[start:start + piece.size] += window[:piece.size] * piece
-    return out[:n_out] / 2.0  # Hann at 75 % overlap sums to 2
+def _pitch_period(segment: np.ndarray, sr: int, f_lo_hz: float = 70.0, f_hi_hz: float = 400.0) -> int:
+    """Voice period (samples) of a vowel segment: the autocorrelation peak in the voice range."""
+    seg = segment - segment.mean()
+    ac = np.correlate(seg, seg, mode="full")[seg.size - 1:]
+    lag_lo, lag_hi = int(sr / f_hi_hz), min(int(sr / f_lo_hz), seg.size - 1)
+    if lag_hi <= lag_lo:
+        return int(sr / 150.0)
+    return lag_lo + int(np.argmax(ac[lag_lo:lag_hi]))
+
+
+def _held_vowel(clip: np.ndarray, lo: int, hi: int, semitones: np.ndarray, sr: int) -> np.ndarray:
+    """Hold the vowel clip[lo:hi] for len(semitones) samples, bending its pitch (TD-PSOLA).
+
+    Analysis marks sit one voice period P apart inside the vowel and are read back and forth
+    (so consecutive grains stay phase-coherent); each grain is two periods long (Hann).
+    Synthesis marks are P / 2**(semitones/12) apart, which raises or lowers the pitch while the
+    grains, and with them the formants (the vowel's colour), stay as spoken.
+    """
+    period = _pitch_period(clip[lo:hi], sr)
+    window = np.hanning(2 * period + 1)
+    marks = np.arange(max(lo, period), min(hi, clip.size - period - 1), period)
+    if marks.size == 0:
+        marks = np.array([min(max(lo, period), clip.size - period - 1)])
+    cycle = np.concatenate([marks, marks[-2:0:-1]]) if marks.size > 2 else marks  # ping-pong
+    n_out = semitones.size
+    out = np.zeros(n_out + 2 * period + 1)
+    t, k = 0.0, 0
+    while t < n_out:
+        m = int(cycle[k % cycle.size])
+        dsp.add_at(out, clip[m - period:m + period + 1] * window, int(t))
+        t += period / 2.0 ** (semitones[min(int(t), n_out - 1)] / 12.0)
+        k += 1
+    return out[period:period + n_out]
 
 
 def shape_call(clip: np.ndarray, rng: np.random.Generator, sr: int,
@@ -232,19 +252,21 @@ def shape_call(clip: np.ndarray, rng: np.random.Generator, sr: int,
     """Turn a spoken phrase into a hawker's call.
 
     The voice is raised (played 5-30 % faster), the final vowel is held for ``hold_s`` with a
-    pitch bend (a rise of up to 3 semitones, then a fall of up to 5), the held vowel swells and
-    fades, the shout is mildly saturated and band-limited to 250-3800 Hz.
+    pitch bend (a rise of 1-4 semitones, then a fall of 2-7; pitch-synchronous, so the
+    vowel keeps its formants), the held vowel swells and fades, the shout is mildly saturated
+    and band-limited to 250-3800 Hz.
     """
     raised = dsp.resample_by(clip, rng.uniform(1.05, 1.3))
     lo, hi = _final_vowel_bounds(raised, sr)
     n_hold = int(rng.uniform(*hold_s) * sr)
-    held = _sustain(raised, lo, hi, int(n_hold * 1.4) + sr // 10, rng, sr)
-    # Pitch bend as a speed curve over the held vowel (semitones -> speed factor).
+    # Pitch contour over the held vowel: rise, then fall at the end (semitones).
     u = np.linspace(0.0, 1.0, n_hold)
-    rise, fall = rng.uniform(0.5, 3.0), rng.uniform(1.0, 5.0)
+    rise, fall = rng.uniform(1.0, 4.0), rng.uniform(2.0, 7.0)
     semitones = rise * np.sin(np.pi * np.minimum(u / 0.6, 1.0)) - fall * np.clip((u - 0.6) / 0.4, 0, 1) ** 2
-    held = dsp.resample_by(held, 2.0 ** (semitones / 12.0))
-    held *= np.interp(np.linspace(0, 1, held.size), [0, 0.15, 0.7, 1.0], [0.8, 1.15, 1.0, 0.0])
+    held = _held_vowel(raised, lo, hi, semitones, sr)
+    # Loudness: the held vowel starts at the spoken vowel's level, swells, then fades.
+    held *= np.sqrt(np.mean(raised[lo:hi] ** 2) / (np.mean(held[: max(1, hi - lo)] ** 2) + 1e-12))
+    held *= np.interp(u, [0, 0.15, 0.7, 1.0], [0.8, 1.15, 1.0, 0.0])
     # Crossfade 20 ms from the spoken phrase (cut at the vowel) into the held vowel.
     xfade = int(0.02 * sr)
     head = raised[:hi].copy()
