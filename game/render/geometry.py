@@ -4,8 +4,9 @@ Vertex layout (float32, 10 per vertex; ``VERTEX_FLOATS``):
     position xyz (world metres: X = level x east, Y up, Z = level y south),
     normal xyz (unit), colour rgb (sRGB, 0..1), material id (a ``Material`` value as a float).
 Triangles are not indexed: every three consecutive vertices make one triangle, wound
-counter-clockwise when seen from the side the normal points to (so the renderer may flip
-the normal of back faces with ``gl_FrontFacing`` and light the underside of a roof correctly).
+counter-clockwise when seen from the side the normal points to. The renderer culls back
+faces (half the rasterising on software GL), so a surface seen from both sides (a roof's
+overhang, a thin board) is emitted twice, once per side.
 """
 
 from __future__ import annotations
@@ -90,14 +91,17 @@ class Builder:
             n = -n
         self.add_triangles(p, np.tile(n, (3, 1)), colour, material)
 
-    def quad(self, a, b, c, d, colour, material: Material, outward=None) -> None:
-        """A flat quad a-b-c-d (in order around its edge), as two triangles facing ``outward``."""
+    def quad(self, a, b, c, d, colour, material: Material, outward=None, two_sided: bool = False) -> None:
+        """A flat quad a-b-c-d (in order around its edge), as two triangles facing ``outward``;
+        ``two_sided`` adds the same quad facing the other way (the renderer culls back faces)."""
         p = np.array([a, b, c, d], dtype=np.float64)
         n = _unit(np.cross(p[1] - p[0], p[3] - p[0]))
         if outward is not None and float(np.dot(n, outward)) < 0:
             p = p[[0, 3, 2, 1]]
             n = -n
         self.add_triangles(p[[0, 1, 2, 0, 2, 3]], np.tile(n, (6, 1)), colour, material)
+        if two_sided:
+            self.add_triangles(p[[0, 2, 1, 0, 3, 2]], np.tile(-n, (6, 1)), colour, material)
 
     def box(self, lo, hi, colour, material: Material, skip: str = "") -> None:
         """Axis-aligned box from corner ``lo`` to ``hi`` (x, y, z). ``skip``: faces to leave out,
@@ -117,13 +121,14 @@ class Builder:
                 self.quad(*pts, colour, material, outward=out)
 
     def gable_roof(self, u0: float, u1: float, w0: float, w1: float, eave_y: float, ridge_y: float,
-                   colour, material: Material) -> None:
-        """Two roof slopes with the ridge along x (u) at z = (w0 + w1) / 2, eaves at z = w0, w1."""
+                   colour, material: Material, underside: bool = False) -> None:
+        """Two roof slopes with the ridge along x (u) at z = (w0 + w1) / 2, eaves at z = w0, w1.
+        ``underside``: also the downward-facing side (seen under the eaves)."""
         wm = 0.5 * (w0 + w1)
         self.quad((u0, eave_y, w0), (u1, eave_y, w0), (u1, ridge_y, wm), (u0, ridge_y, wm), colour, material,
-                  outward=(0, 1, -1))
+                  outward=(0, 1, -1), two_sided=underside)
         self.quad((u0, eave_y, w1), (u0, ridge_y, wm), (u1, ridge_y, wm), (u1, eave_y, w1), colour, material,
-                  outward=(0, 1, 1))
+                  outward=(0, 1, 1), two_sided=underside)
 
     # -- smooth primitives ---------------------------------------------------------------------
 

@@ -435,13 +435,14 @@ def _house_roof(b: Builder, block: HouseBlock, tiles: TileMap) -> None:
     # local frame: u along the ridge (local x, 0..length), w across (local z, -span/2..span/2)
     drop = ov * (ridge - eave) / (span / 2)  # the roof continues its slope over the overhang
     w_half = span / 2
-    local.gable_roof(-og, length + og, -w_half - ov, w_half + ov, eave - drop, ridge, ROOF_GREY, Material.ROOF)
+    local.gable_roof(-og, length + og, -w_half - ov, w_half + ov, eave - drop, ridge, ROOF_GREY, Material.ROOF,
+                     underside=True)
     # fascia boards along the eaves (give the thin roof an edge)
     for s in (-1, 1):
         w_e = s * (w_half + ov)
         local.quad((-og, eave - drop - 0.14, w_e), (length + og, eave - drop - 0.14, w_e),
                    (length + og, eave - drop, w_e), (-og, eave - drop, w_e), RIDGE_GREY, Material.PLAIN,
-                   outward=(0, 0, s))
+                   outward=(0, 0, s), two_sided=True)
     # ridge beam with upturned ends
     rb = 0.13
     local.box((-og - 0.1, ridge - 0.08, -rb), (length + og + 0.1, ridge + 0.22, rb), RIDGE_GREY, Material.PLAIN)
@@ -467,7 +468,7 @@ def _house_roof(b: Builder, block: HouseBlock, tiles: TileMap) -> None:
             ue = u - og if end == 0 else u + og
             local.quad((ue, eave - drop - 0.12, s * (w_half + ov)), (ue, ridge - 0.12, 0.0), (ue, ridge, 0.0),
                        (ue, eave - drop, s * (w_half + ov)), RIDGE_GREY, Material.PLAIN,
-                       outward=(-1 if end == 0 else 1, 0, 0))
+                       outward=(-1 if end == 0 else 1, 0, 0), two_sided=True)
     if block.ridge_along_x:
         b.extend(local, (x0, 0.5 * (z0 + z1)), 0.0)
     else:
@@ -511,10 +512,10 @@ def _opening(b: Builder, op: Opening, cell: float) -> None:
         for w, s in ((0.0, -1), (depth, 1)):
             wb = w - 0.02 * s
             local.quad((0.0, lintel[1], wb), (width, lintel[1], wb), (width, WALL_HEIGHT_M + 0.2, wb),
-                       (0.0, WALL_HEIGHT_M + 0.2, wb), TEAL, Material.PLAIN, outward=(0, 0, s))
+                       (0.0, WALL_HEIGHT_M + 0.2, wb), TEAL, Material.PLAIN, outward=(0, 0, s), two_sided=True)
             local.quad((0.0, lintel[1] + 0.08, wb - 0.01 * s), (width, lintel[1] + 0.08, wb - 0.01 * s),
                        (width, lintel[1] + 0.16, wb - 0.01 * s), (0.0, lintel[1] + 0.16, wb - 0.01 * s), BLUE,
-                       Material.PLAIN, outward=(0, 0, s))
+                       Material.PLAIN, outward=(0, 0, s), two_sided=True)
         local.box((0.0, WALL_HEIGHT_M - 0.05, -0.02), (width, WALL_HEIGHT_M + 0.2, depth + 0.02), DOOR_RED,
                   Material.PLAIN, skip="zZ")
         ov_w, ov_u = 0.75, 0.45
@@ -522,7 +523,7 @@ def _opening(b: Builder, op: Opening, cell: float) -> None:
         ridge = eave + (depth / 2 + ov_w) * ROOF_SLOPE
         roof = Builder()
         roof.gable_roof(-ov_u, width + ov_u, -depth / 2 - ov_w, depth / 2 + ov_w, eave, ridge, ROOF_GREY,
-                        Material.ROOF)
+                        Material.ROOF, underside=True)
         for u, s in ((0.0, -1), (width, 1)):  # gable walls from the wall top up under the ridge
             roof.quad((u, WALL_HEIGHT_M, -depth / 2), (u, WALL_HEIGHT_M, depth / 2), (u, eave + 0.3, depth / 2),
                       (u, eave + 0.3, -depth / 2), BRICK_GREY, Material.BRICK, outward=(s, 0, 0))
@@ -531,7 +532,7 @@ def _opening(b: Builder, op: Opening, cell: float) -> None:
         for s in (-1, 1):  # fascia boards along the gate roof's eaves
             w_e = s * (depth / 2 + ov_w)
             roof.quad((-ov_u, eave - 0.12, w_e), (width + ov_u, eave - 0.12, w_e), (width + ov_u, eave, w_e),
-                      (-ov_u, eave, w_e), RIDGE_GREY, Material.PLAIN, outward=(0, 0, s))
+                      (-ov_u, eave, w_e), RIDGE_GREY, Material.PLAIN, outward=(0, 0, s), two_sided=True)
         rb = 0.12
         roof.box((-ov_u - 0.08, ridge - 0.06, -rb), (width + ov_u + 0.08, ridge + 0.18, rb), RIDGE_GREY,
                  Material.PLAIN)

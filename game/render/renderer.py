@@ -238,7 +238,11 @@ class Renderer:
         self._ao_tex.use(1)
         self._zone_tex.use(2)
         ctx.disable(moderngl.BLEND)
-        ctx.disable(moderngl.CULL_FACE)  # roof undersides and thin boards are seen from both sides
+        # back faces are culled: half the rasterising; surfaces seen from both sides are in the
+        # mesh twice (game/render/geometry.py)
+        ctx.enable(moderngl.CULL_FACE)
+        ctx.front_face = "ccw"
+        ctx.cull_face = "back"
         ctx.enable(moderngl.DEPTH_TEST)
         ctx.depth_func = "<"
         # depth pre-pass: software GL pays per shaded fragment, so find the nearest surface of
@@ -250,6 +254,7 @@ class Renderer:
         ctx.depth_func = "<="
         for m, first, count in self.mesh.material_ranges:
             self._scene_vaos[m].render(moderngl.TRIANGLES, vertices=count, first=first)
+        ctx.disable(moderngl.CULL_FACE)
         _set(self._sky_prog, "u_inv_view_proj", _mat(np.linalg.inv(vp.astype(np.float64))))
         self._sky_vao.render(moderngl.TRIANGLES)
         ctx.depth_func = "<"
@@ -286,6 +291,7 @@ class Renderer:
         out.viewport = (0, 0, W, H)
         ctx = self.ctx
         ctx.disable(moderngl.DEPTH_TEST)
+        ctx.disable(moderngl.CULL_FACE)
         ctx.enable(moderngl.BLEND)
         ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
         tex.use(0)

@@ -146,7 +146,7 @@ void main() {
         albedo *= mix(1.0, 0.82 + 0.22 * wave - 0.25 * course, d);
         albedo *= 0.93 + 0.14 * hash21(vec2(floor(s), floor(p.y / 0.11)));
         ao = mix(1.0, 0.7 + 0.3 * wave, d);
-        if (!gl_FrontFacing) {
+        if (n.y < 0.0) {
             // under the eaves: round rafters painted dark green, between them dark boards
             float rafter = 1.0 - smoothstep(0.25, 0.32, abs(ph - 0.5));
             albedo = mix(vec3(0.30, 0.22, 0.16), vec3(0.12, 0.32, 0.26), rafter);
