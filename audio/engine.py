@@ -4,15 +4,27 @@
     engine.start()
     engine.set_listener(x, y, heading)      # every frame, main thread; latest value wins
     engine.set_level(level)                 # hot reload: crossfades to the new field
+    engine.poll_messages()                  # what the audio side has to say (no sound, errors)
     engine.close(); engine.summary()
 
-It resolves the level's anchors against the model, builds the latent field, opens the output
-(or a silent clock, with the reason in ``silent_reason``) and runs the synth thread.
+``AudioEngine`` runs the synth thread and the sound device in a child process. Reason: Python
+has one interpreter lock per process, and the renderer (moderngl on a software rasteriser) holds
+it for a whole frame, tens to hundreds of milliseconds; in one process the audio callback and the
+synth would stall with it and the device would underrun. In its own process the synth keeps
+its own lock, and a crash there cannot take the picture down.
+
+Across the process boundary only snapshots travel: the listener pose through a small shared
+array written by the game alone (a sequence lock: odd while writing), statistics through another
+shared array written by the child alone, and commands (new level field, terrain, stop) through a
+queue. ``LocalEngine`` is the same engine in the calling process (used inside the child, and by
+code that wants direct access).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
+import queue
 import time
 from pathlib import Path
 
@@ -35,11 +47,13 @@ def settings_for(level: Level, base: SynthSettings = SynthSettings()) -> SynthSe
     return dataclasses.replace(base, gain_db=level.sound.gain_db)
 
 
-class AudioEngine:
+class LocalEngine:
+    """The engine in this process: model, field, ring, output and synth thread."""
+
     def __init__(self, level: Level, model_path: Path, *, record: Path | None = None, mute: bool = False,
                  torch_threads: int = 1, device: int | str | None = None,
-                 settings: SynthSettings | None = None):
-        self.info: ModelInfo = inspect_model(model_path)
+                 settings: SynthSettings | None = None, info: ModelInfo | None = None):
+        self.info: ModelInfo = info or inspect_model(model_path)
         self.model_path = Path(model_path)
         self.level = level
         self._field_version = 0
@@ -79,7 +93,10 @@ class AudioEngine:
     def set_terrain(self, terrain, level: Level | None = None) -> None:
         """Use a terrain grid (pure-numpy sampler) with the level's mix; glides, no crossfade."""
         lv = level or self.level
-        self.field = self.field.with_terrain(terrain, field_mix(lv))
+        self.set_terrain_mix(terrain, field_mix(lv))
+
+    def set_terrain_mix(self, terrain, mix: float) -> None:
+        self.field = self.field.with_terrain(terrain, mix)
         self.thread.set_field(self.field)
 
     @property
@@ -101,3 +118,196 @@ class AudioEngine:
             "latency_s": self.thread.latency.mean_s,
             "output": self.output.name,
         }
+
+
+# Shared listener array: [seq lock, x_m, y_m, heading_rad, teleport, seq, stamp_s]
+_L_LOCK, _L_X, _L_Y, _L_H, _L_TELEPORT, _L_SEQ, _L_STAMP, _L_SIZE = range(8)
+# Shared statistics array, written by the child only; the latent follows from _S_LATENT.
+(_S_HEARTBEAT, _S_UNDERRUNS, _S_DEVICE, _S_PLAYED, _S_RTF, _S_LATENCY, _S_CROSSFADES, _S_READY,
+ _S_LATENT) = range(9)
+# The child polls its command queue and publishes statistics at 100 Hz.
+child_poll_s = 0.01
+# A child that has not started within this time (model load, torch import) is reported.
+child_start_timeout_s = 60.0
+
+
+def _child_main(level: Level, model_path: Path, options: dict, listener, stats, commands, events) -> None:
+    """The audio process: runs a LocalEngine until told to stop or the parent goes away."""
+    parent = os.getppid()
+    try:
+        engine = LocalEngine(level, model_path, **options)
+    except BaseException as e:  # reported to the game, which shows it; the game plays on silently
+        events.put(("error", f"audio engine failed to start: {e}"))
+        return
+    if engine.silent_reason:
+        events.put(("silent", engine.silent_reason))
+    engine.start()
+    stats[_S_READY] = 1.0
+    last_seq = -1.0
+    try:
+        while True:
+            try:
+                cmd = commands.get(timeout=child_poll_s)
+            except queue.Empty:
+                cmd = None
+            if cmd is not None:
+                if cmd[0] == "stop":
+                    break
+                if cmd[0] == "level":
+                    try:
+                        engine.set_level(cmd[1])
+                    except Exception as e:
+                        events.put(("error", f"level not applied to the sound: {e}"))
+                elif cmd[0] == "terrain":
+                    engine.set_terrain_mix(cmd[1], cmd[2])
+            # the listener, read under the sequence lock (retry while the game is mid-write)
+            for _ in range(4):
+                lock = listener[_L_LOCK]
+                values = listener[:]
+                if lock == listener[_L_LOCK] and int(lock) % 2 == 0:
+                    break
+            if values[_L_SEQ] != last_seq:
+                last_seq = values[_L_SEQ]
+                engine.thread.set_listener(Listener(values[_L_X], values[_L_Y], values[_L_H],
+                                                    int(values[_L_TELEPORT]), int(values[_L_SEQ]),
+                                                    values[_L_STAMP]))
+            s = engine.summary()
+            stats[_S_UNDERRUNS] = s["underruns"]
+            stats[_S_DEVICE] = s["device_underflows"]
+            stats[_S_PLAYED] = engine.ring.read_index
+            stats[_S_RTF] = s["synth_rtf"] if s["synth_rtf"] != float("inf") else 0.0
+            stats[_S_LATENCY] = s["latency_s"]
+            stats[_S_CROSSFADES] = engine.core.stats.crossfades
+            latent = engine.latent()
+            stats[_S_LATENT:_S_LATENT + len(latent)] = [float(v) for v in latent]
+            stats[_S_HEARTBEAT] = engine.thread.heartbeat_s
+            if engine.thread.error is not None:
+                events.put(("error", f"synth stopped: {engine.thread.error!r}"))
+                break
+            if os.getppid() != parent:  # the game is gone: do not play on alone
+                break
+    finally:
+        engine.close()
+        events.put(("closed", engine.summary()))
+
+
+class AudioEngine:
+    """The audio engine in a child process; the same calls as LocalEngine."""
+
+    def __init__(self, level: Level, model_path: Path, *, record: Path | None = None, mute: bool = False,
+                 torch_threads: int = 1, device: int | str | None = None,
+                 settings: SynthSettings | None = None):
+        import multiprocessing as mp
+
+        self.info: ModelInfo = inspect_model(model_path)
+        build_zone_blend(level, self.info)  # bad anchors are the user's to fix: raise here, in the game
+        self.model_path = Path(model_path)
+        self.level = level
+        ctx = mp.get_context("spawn")  # no fork: the parent holds GL and SDL state
+        self._listener = ctx.RawArray("d", _L_SIZE)
+        self._stats = ctx.RawArray("d", _S_LATENT + self.info.latent_dim)
+        self._commands = ctx.Queue()
+        self._events = ctx.Queue()
+        self._seq = 0
+        self._teleport = 0
+        self._final: dict | None = None
+        self.silent_reason: str | None = None
+        self._pending_messages: list[str] = []
+        self._write_listener(*level.spawn_xy, 0.0)
+        options = dict(record=record, mute=mute, torch_threads=torch_threads, device=device, settings=settings,
+                       info=self.info)
+        self._proc = ctx.Process(target=_child_main, name="memoire-audio", daemon=True,
+                                 args=(level, self.model_path, options, self._listener, self._stats,
+                                       self._commands, self._events))
+
+    def start(self, wait: bool = True) -> None:
+        """Start the audio process; with ``wait``, until it plays (or says why it cannot)."""
+        self._proc.start()
+        if not wait:
+            return
+        deadline = time.perf_counter() + child_start_timeout_s
+        while self._stats[_S_READY] == 0.0 and self._proc.is_alive() and time.perf_counter() < deadline:
+            time.sleep(0.02)
+        self.poll_messages()
+
+    def _write_listener(self, x_m: float, y_m: float, heading_rad: float) -> None:
+        a = self._listener
+        a[_L_LOCK] += 1.0  # odd: writing
+        a[_L_X], a[_L_Y], a[_L_H] = x_m, y_m, heading_rad
+        a[_L_TELEPORT] = self._teleport
+        a[_L_SEQ] = self._seq
+        a[_L_STAMP] = time.perf_counter()  # CLOCK_MONOTONIC: the same clock in both processes
+        a[_L_LOCK] += 1.0  # even: done
+
+    def set_listener(self, x_m: float, y_m: float, heading_rad: float, *, teleport: bool = False) -> None:
+        self._seq += 1
+        if teleport:
+            self._teleport += 1
+        self._write_listener(x_m, y_m, heading_rad)
+
+    def set_level(self, level: Level) -> None:
+        """A new version of the level (hot reload). Raises UserError for anchors the model lacks."""
+        build_zone_blend(level, self.info)
+        self.level = level
+        self._commands.put(("level", level))
+
+    def set_terrain(self, terrain, level: Level | None = None) -> None:
+        self._commands.put(("terrain", terrain, field_mix(level or self.level)))
+
+    def poll_messages(self) -> list[str]:
+        """Messages from the audio process since the last call (say them once)."""
+        out = []
+        while True:
+            try:
+                kind, payload = self._events.get_nowait()
+            except (queue.Empty, OSError, ValueError):
+                break
+            if kind == "closed":
+                self._final = payload
+            elif kind == "silent":
+                self.silent_reason = payload
+                out.append(payload)
+            else:
+                out.append(payload)
+        return out
+
+    @property
+    def alive(self) -> bool:
+        return self._proc.is_alive()
+
+    @property
+    def underruns(self) -> int:
+        return int(self._stats[_S_UNDERRUNS])
+
+    @property
+    def device_underflows(self) -> int:
+        return int(self._stats[_S_DEVICE])
+
+    @property
+    def frames_played(self) -> int:
+        return int(self._stats[_S_PLAYED])
+
+    @property
+    def crossfades(self) -> int:
+        return int(self._stats[_S_CROSSFADES])
+
+    def latent(self) -> np.ndarray:
+        return np.array(self._stats[_S_LATENT:], dtype=np.float32)
+
+    def close(self) -> None:
+        if self._proc.is_alive():
+            self._commands.put(("stop",))
+            deadline = time.perf_counter() + 5.0
+            while self._final is None and self._proc.is_alive() and time.perf_counter() < deadline:
+                self.poll_messages()
+                time.sleep(0.01)
+            self._proc.join(timeout=2.0)
+            if self._proc.is_alive():
+                self._proc.terminate()
+        self.poll_messages()
+
+    def summary(self) -> dict:
+        if self._final is not None:
+            return dict(self._final)
+        return {"underruns": self.underruns, "device_underflows": self.device_underflows,
+                "synth_rtf": self._stats[_S_RTF], "latency_s": self._stats[_S_LATENCY], "output": "audio process"}

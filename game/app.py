@@ -138,8 +138,6 @@ class Game:
 
         self.engine = AudioEngine(self.level, self.model_path, record=self.opts.record, mute=self.opts.mute,
                                   torch_threads=self.opts.torch_threads)
-        if self.engine.silent_reason:
-            self.say(self.engine.silent_reason)
         if self.engine.info.rate_assumed:
             self.say(f"{self.model_path.name} does not state its sample rate; assuming "
                      f"{self.engine.info.sample_rate_hz} Hz")
@@ -154,8 +152,10 @@ class Game:
         from game.hud import Hud
 
         self.hud = Hud(self.level, minimap_px_per_m)
-        self.engine.start()
         self.engine.set_listener(self.state.x_m, self.state.y_m, self.state.heading_rad)
+        self.engine.start()
+        for message in self.engine.poll_messages():
+            self.say(message)
 
     def _start_terrain(self) -> None:
         if self.level.sound.field == "zones" or self.level.terrain is None:
@@ -252,6 +252,8 @@ class Game:
     def poll_background(self, now: float) -> None:
         s = self.state
         self.engine.set_listener(s.x_m, s.y_m, s.heading_rad)
+        for message in self.engine.poll_messages():
+            self.say(message)
         if self.terrain_trainer is not None and self.terrain_trainer.done:
             trainer, self.terrain_trainer = self.terrain_trainer, None
             try:
