@@ -34,6 +34,32 @@ at = [3.5, 1.5]
 facing_deg = 180
 '''
 
+# doors and a gate in a north-south wall, void cells, a lantern on a post, props from [[props]]
+ODD_LEVEL = '''
+[level]
+cell_m = 1.5
+[map]
+grid = """
+  ##########
+  #....#...#
+  #..L.D...#
+###..T.#.B.#
+#..,,..G...#
+#..,,..#HHH#
+########HHH#
+"""
+[spawn]
+at = [5.0, 3.0]
+[[props]]
+kind = "lantern"
+at = [12.0, 6.0]
+facing_deg = 45
+[[props]]
+kind = "bench"
+at = [4.0, 6.5]
+facing_deg = 90
+'''
+
 
 @pytest.fixture(scope="module")
 def hutong(default_level_path):
@@ -43,6 +69,11 @@ def hutong(default_level_path):
 @pytest.fixture(scope="module")
 def small_level(tmp_path_factory):
     return parse_level(SMALL_LEVEL, tmp_path_factory.mktemp("lv") / "small.toml")
+
+
+@pytest.fixture(scope="module")
+def odd_level(tmp_path_factory):
+    return parse_level(ODD_LEVEL, tmp_path_factory.mktemp("lv") / "odd.toml")
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +97,11 @@ def test_mesh_is_finite_with_unit_normals_and_modest_size(hutong, hutong_mesh):
     assert v[:, 6:9].min() >= 0.0 and v[:, 6:9].max() <= 1.0  # sRGB colours
 
 
-def test_triangles_face_their_normals(hutong_mesh):
-    """Windings are counter-clockwise seen from the normal side (the shader flips back faces)."""
-    v = hutong_mesh.vertices.astype(np.float64)
+@pytest.mark.parametrize("which", ["hutong", "odd"])
+def test_triangles_face_their_normals(which, hutong_mesh, odd_level):
+    """Windings are counter-clockwise seen from the normal side (the renderer culls back faces)."""
+    mesh = hutong_mesh if which == "hutong" else build_scene(odd_level)
+    v = mesh.vertices.astype(np.float64)
     p = v[:, 0:3].reshape(-1, 3, 3)
     n = v[:, 3:6].reshape(-1, 3, 3).mean(axis=1)
     face = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
@@ -100,9 +133,9 @@ def _ground_level_wall_faces(mesh):
     return tris[sel]
 
 
-@pytest.mark.parametrize("which", ["hutong", "small"])
-def test_wall_faces_only_between_solid_and_walkable_cells(which, hutong, small_level):
-    level = hutong if which == "hutong" else small_level
+@pytest.mark.parametrize("which", ["hutong", "small", "odd"])
+def test_wall_faces_only_between_solid_and_walkable_cells(which, hutong, small_level, odd_level):
+    level = {"hutong": hutong, "small": small_level, "odd": odd_level}[which]
     tiles = level.tiles
     tris = _ground_level_wall_faces(build_scene(level))
     assert len(tris)
@@ -144,6 +177,18 @@ def test_adjacent_wall_faces_are_merged(small_level):
     # faces at z = 1 m (south side of row 0) looking south
     sel = (np.abs(tris[:, :, 2] - 1.0).max(axis=1) < 1e-6) & (tris[:, 0, 5] > 0.99)
     assert sel.sum() == 2
+
+
+def test_doors_and_gates_in_north_south_walls(odd_level):
+    ops = openings(odd_level.tiles)
+    assert sorted((o.kind, o.col0, o.row0, o.wall_along_x) for o in ops) == [("door", 7, 2, False),
+                                                                            ("gate", 7, 4, False)]
+    mesh = build_scene(odd_level)
+    v = mesh.vertices
+    # vermilion lacquer stands in the gate's cell (x 10.5 .. 12 m, y 6 .. 7.5 m)
+    lac = v[v[:, 9].round() == Material.LACQUER]
+    in_gate = (lac[:, 0] > 10.4) & (lac[:, 0] < 12.1) & (lac[:, 2] > 5.9) & (lac[:, 2] < 7.6)
+    assert in_gate.sum() > 20
 
 
 def test_grid_structures(small_level, hutong):
