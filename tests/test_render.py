@@ -397,3 +397,48 @@ def test_render_scale_draws_the_same_scene(gl_ctx, hutong, renderer):
         half.release()
     assert low.shape == full.shape
     assert np.abs(low - full).mean() < 20  # same picture, softer
+
+
+WINDOW_SCRIPT = """
+import math, sys
+import numpy as np
+import pygame
+from game.level import load_level
+from game.render.camera import Camera
+from game.render.context import window_context, window_gl_attributes
+from game.render.renderer import Renderer
+
+pygame.display.init()
+for name, value in window_gl_attributes().items():
+    pygame.display.gl_set_attribute(getattr(pygame, name), value)
+pygame.display.set_mode((320, 180), pygame.OPENGL | pygame.DOUBLEBUF)
+ctx = window_context()
+assert ctx.screen is not None
+level = load_level(sys.argv[1])
+renderer = Renderer(ctx, level, pygame.display.get_window_size())
+renderer.draw(Camera(*level.spawn_xy, math.radians(level.spawn_facing_deg)))
+img = renderer.read_pixels().astype(int)
+pygame.display.flip()
+top, bottom = img[:8].reshape(-1, 3).mean(0), img[-8:].reshape(-1, 3).mean(0)
+assert img.shape == (180, 320, 3), img.shape
+assert top[2] > top[0] + 30, top
+assert abs(bottom[0] - bottom[2]) < 25, bottom
+print("window ok")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.gl
+def test_window_path_under_xvfb(default_level_path, root):
+    """The game's path: a pygame OPENGL window, moderngl on its context, drawing to the screen."""
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("xvfb-run") is None:
+        pytest.skip("xvfb-run is not installed (apt install xvfb)")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root), "HOME": str(root), "LP_NUM_THREADS": "1",
+           "PYGAME_HIDE_SUPPORT_PROMPT": "1"}
+    proc = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 640x480x24", sys.executable, "-c", WINDOW_SCRIPT,
+                           str(default_level_path)], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0 and "window ok" in proc.stdout, proc.stdout + proc.stderr
