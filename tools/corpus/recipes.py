@@ -62,6 +62,11 @@ def render_pigeons(n_samples: int, rng: np.random.Generator, ctx: RecipeContext)
     (Doppler), 1/r loudness and air absorption. Airflow gusts modulate each whistle.
     """
     sr = ctx.sample_rate_hz
+    # The whistles sound before the file starts: render 1 s more (longer than the sound's
+    # travel time from the flock, < 0.6 s) and drop it, so the file does not open with the
+    # silence-then-onset of sound still in flight.
+    preroll = sr
+    n_samples += preroll
     t_s = _times(n_samples, sr)
     out = np.zeros(n_samples)
     # The flock's tuned set of tubes (a multi-tube gourd whistle has 2-5 pitches).
@@ -107,7 +112,7 @@ def render_pigeons(n_samples: int, rng: np.random.Generator, ctx: RecipeContext)
         breath = dsp.bandpass(rng.standard_normal(n_samples), 400.0, 4000.0, sr, order=2)
         source = (source + 0.04 * breath) * airflow ** 2
         out += dsp.propagate(source, distance_m, sr, absorption_far_m=250.0)
-    return out
+    return out[preroll:]
 
 
 # --------------------------------------------------------------------------------------------
@@ -192,6 +197,7 @@ def render_bells(n_samples: int, rng: np.random.Generator, ctx: RecipeContext) -
                               t60_fundamental_s=rng.uniform(1.2, 2.0))
         # Tyres on worn stone: low rumble that grows near the listener.
         tyre = dsp.bandpass(rng.standard_normal(m), 150.0, 1200.0, sr, order=2) * 0.01
+        tyre *= np.minimum(1.0, np.minimum(np.arange(m), np.arange(m)[::-1]) / (0.5 * sr))  # 0.5 s fades
         source += tyre
         distance = _pass_by_distance(m, sr, t_closest_s - lo_s, speed, lateral, height_m=1.0)
         dsp.add_at(out, dsp.propagate(source, distance, sr), int(lo_s * sr))
@@ -514,8 +520,11 @@ def _drop_train(n_samples, rng, sr, rate_per_s, amp_sigma):
     # Thin by the local rate so intensity follows the rate curve.
     keep = rng.random(n) < np.asarray(rate_per_s)[pos] / (np.max(rate_per_s) + 1e-9) * \
         (np.max(rate_per_s) / (mean_rate + 1e-9))
+    # Raindrops are at most ~5 mm across, so impact sizes are bounded: clip the log-normal
+    # tail at 5x the median (an unbounded tail gave lone full-scale clicks).
+    sizes = np.minimum(rng.lognormal(0.0, amp_sigma, int(keep.sum())), 5.0)
     train = np.zeros(n_samples)
-    np.add.at(train, pos[keep], rng.lognormal(0.0, amp_sigma, int(keep.sum())) * rng.choice([-1, 1], int(keep.sum())))
+    np.add.at(train, pos[keep], sizes * rng.choice([-1, 1], int(keep.sum())))
     return train
 
 
@@ -533,7 +542,7 @@ def render_rain(n_samples: int, rng: np.random.Generator, ctx: RecipeContext) ->
     intensity = np.exp(0.35 * dsp.smooth_random(n_samples, rng, 1.0 / 15.0, sr))
     rate_per_s = rng.uniform(150, 400) * intensity
     for lo_hz, hi_hz, decay_s, gain in ((250, 1200, 0.008, 1.4), (1200, 3500, 0.004, 1.0),
-                                        (3500, 8000, 0.002, 0.9), (8000, 14000, 0.001, 0.9)):
+                                        (3500, 8000, 0.002, 0.9), (8000, 14000, 0.001, 1.1)):
         train = _drop_train(n_samples, rng, sr, rate_per_s / 2, amp_sigma=0.8)
         kernel_len = int(decay_s * 6 * sr)
         kernel = rng.standard_normal(kernel_len) * np.exp(-np.arange(kernel_len) / (decay_s * sr))
@@ -546,15 +555,17 @@ def render_rain(n_samples: int, rng: np.random.Generator, ctx: RecipeContext) ->
     # Eave drips.
     for _ in range(int(rng.integers(2, 5))):
         period_s = rng.uniform(0.4, 1.5)
-        # Eave drips fall close by (1-3 m): they stand out of the rain by 5-15 dB.
-        gain = rng.uniform(2.0, 5.0)
+        # Eave drips fall close by (1-3 m): they stand out of the rain.
+        gain = rng.uniform(1.0, 2.5)
         t = rng.uniform(0, period_s)
         f0_hz = rng.uniform(1000, 3000)
         while t < duration_s:
             n = int(0.06 * sr)
             u = np.arange(n) / sr
             drip = np.zeros(n)
-            drip[:int(0.002 * sr)] = rng.standard_normal(int(0.002 * sr)) * 0.5
+            # Impact: a 2 ms noise burst decaying with a 0.4 ms time constant.
+            impact_n = int(0.002 * sr)
+            drip[:impact_n] = rng.standard_normal(impact_n) * 0.3 * np.exp(-np.arange(impact_n) / (0.0004 * sr))
             if rng.random() < 0.7:
                 f = f0_hz * rng.uniform(0.9, 1.1) * (1 + 0.3 * np.minimum(u / 0.02, 1))
                 drip += np.sin(dsp.sweep_phase(f, sr)) * np.exp(-u / 0.015)
