@@ -1,0 +1,129 @@
+"""Hearing the sound at the mouse: the game's own AudioEngine, started and stopped on demand.
+
+Holding Space (or toggling with L) starts an ``AudioEngine`` for the level being edited, the
+same object `memoire play` uses: the same field, latent glide, crossfades and output. The mouse
+position is the listener. An edit sends the new level with ``set_level`` (crossfaded, as a hot
+reload in the game); releasing Space closes the engine so the editor is silent.
+
+Opening an engine loads the model (twice: two decoders for crossfades), which takes from a few
+milliseconds (a tiny model) to about a second (a large RAVE model), so it happens on a helper
+thread and the editor keeps drawing; ``state`` says where it is. Main thread calls only.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from game.errors import UserError
+from game.level import Level
+
+
+class SoundPreview:
+    def __init__(self, model_path: Path | None, *, mute: bool = False):
+        self.model_path = model_path
+        self.mute = mute
+        self.engine = None  # set by the opener thread; read on the main thread
+        self.state = "off"  # off | starting | on | failed
+        self.message = ""
+        self._want_on = False
+        self._pending_level: Level | None = None
+        self._pending_terrain = None
+        self._listener: tuple[float, float] | None = None
+        self._opener: threading.Thread | None = None
+        self._closers: list[threading.Thread] = []
+        self._fresh = False
+
+    @property
+    def available(self) -> bool:
+        return self.model_path is not None and Path(self.model_path).exists()
+
+    def start(self, level: Level) -> None:
+        """Start hearing ``level`` (no-op while already on or starting)."""
+        self._want_on = True
+        self._pending_level = level
+        if self.state in ("on", "starting"):
+            return
+        if not self.available:
+            self.state = "failed"
+            self.message = f"no sound: model file {self.model_path} not found"
+            return
+        self.state = "starting"
+        self._opener = threading.Thread(target=self._open, args=(level,), name="editor-sound-open", daemon=True)
+        self._opener.start()
+
+    def _open(self, level: Level) -> None:
+        from audio.engine import AudioEngine
+
+        try:
+            engine = AudioEngine(level, Path(self.model_path), mute=self.mute)
+            engine.start()
+        except UserError as e:
+            self.message = f"no sound: {e}"
+            self.state = "failed"
+            return
+        except Exception as e:  # a device or model failure must not take the editor down
+            self.message = f"no sound: {type(e).__name__}: {e}"
+            self.state = "failed"
+            return
+        self.message = engine.silent_reason or ""
+        self._fresh = True  # the first listener jumps there (crossfaded), no glide from the spawn
+        self.engine = engine
+        self.state = "on"
+
+    def stop(self) -> None:
+        """Stop hearing (the engine closes on a helper thread: closing joins the synth thread)."""
+        self._want_on = False
+
+    def set_level(self, level: Level) -> None:
+        """A new version of the level: crossfaded to while on."""
+        self._pending_level = level
+
+    def set_terrain(self, grid, level: Level) -> None:
+        self._pending_terrain = (grid, level)
+
+    def follow(self, x_m: float, y_m: float) -> None:
+        self._listener = (x_m, y_m)
+
+    def update(self) -> None:
+        """Once per frame on the main thread: hand over the level, terrain and listener; close when
+        no longer wanted."""
+        engine = self.engine
+        if engine is None:
+            if self.state == "failed" and self._want_on is False:
+                self.state = "off"
+            return
+        if not self._want_on:
+            self.engine = None
+            self.state = "off"
+            closer = threading.Thread(target=engine.close, name="editor-sound-close", daemon=True)
+            closer.start()
+            self._closers = [c for c in self._closers if c.is_alive()] + [closer]
+            return
+        if self._pending_level is not None and self._pending_level is not engine.level:
+            level, self._pending_level = self._pending_level, None
+            try:
+                engine.set_level(level)
+            except UserError as e:
+                self.message = f"still playing the last good version: {e}"
+        if self._pending_terrain is not None:
+            grid, level = self._pending_terrain
+            self._pending_terrain = None
+            engine.set_terrain(grid, level)
+        if self._listener is not None:
+            x, y = self._listener
+            self._listener = None
+            engine.set_listener(x, y, 0.0, teleport=self._fresh)
+            self._fresh = False
+
+    def latent(self):
+        return None if self.engine is None else self.engine.latent()
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Stop and wait for the engine to close (at the editor's exit)."""
+        self._want_on = False
+        if self._opener is not None:
+            self._opener.join(timeout_s)
+        self.update()
+        for c in self._closers:
+            c.join(timeout_s)
