@@ -228,7 +228,7 @@ class AudioEngine:
         deadline = time.perf_counter() + child_start_timeout_s
         while self._stats[_S_READY] == 0.0 and self._proc.is_alive() and time.perf_counter() < deadline:
             time.sleep(0.02)
-        self.poll_messages()
+        self._pending_messages = self.poll_messages()  # kept for the caller's first poll
 
     def _write_listener(self, x_m: float, y_m: float, heading_rad: float) -> None:
         a = self._listener
@@ -256,7 +256,7 @@ class AudioEngine:
 
     def poll_messages(self) -> list[str]:
         """Messages from the audio process since the last call (say them once)."""
-        out = []
+        out, self._pending_messages = self._pending_messages, []
         while True:
             try:
                 kind, payload = self._events.get_nowait()

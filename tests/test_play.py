@@ -1,0 +1,97 @@
+"""`memoire play` and `memoire render` as a user runs them: headless, a tour, a screenshot, a recording."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def memoire(*args, root, timeout=300, env_extra=None):
+    env = dict(os.environ, SDL_VIDEODRIVER="dummy", PYGAME_HIDE_SUPPORT_PROMPT="1")
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "game", *args], cwd=root, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def zones_only_level(tmp_path, default_level_path):
+    """The default level with the zone blend only (no terrain training in a short test)."""
+    text = default_level_path.read_text().replace('field = "mix"', 'field = "zones"')
+    text = text.replace('model = "../assets/models/hutong.ts"', 'model = ""')
+    p = tmp_path / "hutong.toml"
+    p.write_text(text)
+    return p
+
+
+def test_play_tour_headless_writes_screenshot_and_recording(tmp_path, root, default_level_path, tiny_model_path):
+    import soundfile as sf
+    from PIL import Image
+
+    level = zones_only_level(tmp_path, default_level_path)
+    shot, rec = tmp_path / "shot.png", tmp_path / "walk.wav"
+    r = memoire("play", str(level), "--model", str(tiny_model_path), "--tour", "gallery", "--frames", "40",
+                "--headless", "--mute", "--screenshot", str(shot), "--record", str(rec), "--size", "480", "270",
+                root=root)
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    line = [ln for ln in r.stdout.splitlines() if "session:" in ln]
+    assert line and "40 frames" in line[0] and "underruns" in line[0] and "latency" in line[0], r.stdout
+    assert "sound is off (--mute)" in r.stderr  # said once why it is silent
+    img = np.asarray(Image.open(shot).convert("RGB"))
+    assert img.shape == (270, 480, 3)
+    top, bottom = img[:40].reshape(-1, 3).mean(0), img[-40:].reshape(-1, 3).mean(0)
+    assert top[2] > top[0]  # sky above: blue over red
+    assert np.abs(top - bottom).sum() > 30  # the ground is not the sky
+    audio, sr = sf.read(rec)
+    assert sr == 44100 and audio.ndim == 2 and len(audio) > sr // 2
+    assert np.sqrt(np.mean(audio ** 2)) > 1e-3  # it played sound
+
+
+def test_missing_model_names_the_file_and_the_command(tmp_path, root, default_level_path):
+    level = zones_only_level(tmp_path, default_level_path)
+    r = memoire("play", str(level), "--model", str(tmp_path / "nope.ts"), "--headless", "--frames", "2",
+                root=root)
+    assert r.returncode == 2
+    assert "nope.ts not found" in r.stderr and "memoire train" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_bad_arguments_are_clear(tmp_path, root, default_level_path, tiny_model_path):
+    r = memoire("play", str(default_level_path), "--tour", "nowhere", "--headless", "--frames", "1",
+                "--model", str(tiny_model_path), root=root)
+    assert r.returncode == 2 and "no tour named 'nowhere'" in r.stderr and "gallery" in r.stderr
+    r = memoire("play", "--frames", "0", root=root)
+    assert r.returncode == 2 and "--frames must be at least 1" in r.stderr
+
+
+def test_render_wav_offline(tmp_path, root, default_level_path, tiny_model_path):
+    import soundfile as sf
+
+    level = zones_only_level(tmp_path, default_level_path)
+    out = tmp_path / "tour.wav"
+    r = memoire("render", str(level), "--tour", "gallery", "--out", str(out), "--seconds", "8",
+                "--model", str(tiny_model_path), root=root)
+    assert r.returncode == 0, r.stderr
+    assert "faster than real time" in r.stdout
+    audio, sr = sf.read(out)
+    assert audio.shape == (8 * 44100, 2)
+    r = memoire("render", str(level), "--tour", "gallery", "--out", str(tmp_path / "x.ogg"), root=root)
+    assert r.returncode == 2 and "give a .wav" in r.stderr
+
+
+def test_no_output_device_falls_back_to_a_silent_clock():
+    from audio.output import ClockOutput, open_output
+    from audio.ring import Ring
+
+    ring = Ring(4096, 2)
+    out, reason = open_output(ring, 44100, device="no-such-device-anywhere")
+    try:
+        assert isinstance(out, ClockOutput)
+        assert reason and "no usable output device" in reason
+    finally:
+        out.close()
