@@ -58,6 +58,9 @@ default_falloff_m = 3.0
 min_drag_m = 0.3  # a press that moves less than this is a click, not a drag
 default_eraser_radius_m = 1.5
 min_falloff_m = 0.1
+# Positions from the mouse are rounded to 5 cm: a pixel is 1-5 cm at working zooms, and round
+# numbers keep the file readable.
+snap_m = 0.05
 
 # The class names of Memoire's own model (docs/levels.md); offered for anchors when no model file
 # can be read, so a designer can still lay out zones before the model is trained.
@@ -596,7 +599,9 @@ class Editor:
         return x <= pos[0] < x + w and y <= pos[1] < y + h
 
     def world(self, pos) -> tuple[float, float]:
-        return self.view.to_world(*pos)
+        """The level point under a screen position, snapped to ``snap_m``."""
+        x, y = self.view.to_world(*pos)
+        return round(x / snap_m) * snap_m + 0.0, round(y / snap_m) * snap_m + 0.0
 
     def px_dist(self, a_m, pos) -> float:
         sx, sy = self.view.to_screen(*a_m)

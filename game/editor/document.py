@@ -269,8 +269,9 @@ class LevelDocument:
             self.set_grid_rows(["".join(r) for r in rows])
         return n
 
-    def resize_grid(self, width: int, height: int, fill: str = " ") -> None:
-        """Grow or shrink the grid at its east and south edges; new cells are ``fill``."""
+    def resize_grid(self, width: int, height: int, fill: str = "#") -> None:
+        """Grow or shrink the grid at its east and south edges; new cells are ``fill`` (wall: void
+        at the end of a row would be trimmed away, as the loader trims it)."""
         rows = self.grid_rows()
         width, height = max(1, width), max(1, height)
         rows = [r[:width].ljust(width, fill) for r in rows[:height]]
