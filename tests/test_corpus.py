@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +13,11 @@ import soundfile as sf
 
 from game.errors import UserError
 from tools.corpus import command, dsp
-from tools.corpus.generate import (CLASS_NAMES, DEFAULT_OUT_DIR, MANIFEST_COLUMNS, SAMPLE_RATE_HZ,
-                                   file_seed, read_manifest, render_class, write_corpus)
+from tools.corpus.generate import (CLASS_NAMES, DEFAULT_OUT_DIR, DEFAULT_VOICE_DIR, MANIFEST_COLUMNS,
+                                   SAMPLE_RATE_HZ, file_seed, read_manifest, render_class, write_corpus)
 from tools.corpus.measure import RECIPE_CHECKS, failed_checks, measure
 from tools.corpus.recipes import bell_strikes
+from tools.corpus.voice import render_voice_clips
 
 # The classes the levels name as anchors (docs/corpus.md); renaming one breaks level files.
 ANCHOR_CLASSES = {"pigeons", "bells", "vendors", "birds", "insects", "wind", "rain", "footsteps",
@@ -102,7 +104,8 @@ def test_measure_counts_onsets_and_finds_the_peak():
     audio = np.zeros(5 * sr)
     for k in range(10):  # 2 clicks/s, each a decaying 3 kHz tone
         n = int(0.1 * sr)
-        audio[int((0.25 + 0.5 * k) * sr):][:n] += np.sin(2 * np.pi * 3000 * np.arange(n) / sr) * np.exp(-np.arange(n) / (0.02 * sr))
+        u = np.arange(n)
+        audio[int((0.25 + 0.5 * k) * sr):][:n] += np.sin(2 * np.pi * 3000 * u / sr) * np.exp(-u / (0.02 * sr))
     m = measure(audio, sr)
     assert abs(m.peak_freq_hz - 3000) < 30
     assert 1.6 <= m.onsets_per_s <= 2.4
@@ -185,3 +188,15 @@ def test_committed_corpus_is_complete_and_fits_the_budget():
     assert {r.split for r in rows} == {"train", "test"}
     total_bytes = sum(p.stat().st_size for p in DEFAULT_OUT_DIR.rglob("*") if p.is_file())
     assert total_bytes <= CORPUS_MAX_BYTES
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+def test_render_voice_clips_speaks_every_committed_clip(tmp_path):
+    written = render_voice_clips(tmp_path)
+    committed = sorted(p.name for p in DEFAULT_VOICE_DIR.glob("*.flac"))
+    assert sorted(p.name for p in written) == committed
+    for path in written:
+        info = sf.info(path)
+        assert (info.samplerate, info.channels, info.subtype) == (22050, 1, "PCM_16")
+        assert 0.5 < info.frames / info.samplerate < 6.0

@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> None:
         kb_per_s = len(buffer.getvalue()) / 1000 / args.seconds
         total_s += elapsed_s
         total_kb_per_s += kb_per_s
-        print(f"{name:10s} {elapsed_s:8.2f} {args.seconds / elapsed_s:10.1f} {kb_per_s:9.1f} {kb_per_s * 70 / 1000:11.2f}")
+        print(f"{name:10s} {elapsed_s:8.2f} {args.seconds / elapsed_s:10.1f} {kb_per_s:9.1f} "
+              f"{kb_per_s * 70 / 1000:11.2f}")
     print(f"{'all':10s} {total_s:8.2f} {len(args.classes) * args.seconds / total_s:10.1f} "
           f"{total_kb_per_s:9.1f} {total_kb_per_s * 70 / 1000:11.2f}")
 

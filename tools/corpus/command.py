@@ -9,7 +9,8 @@ import argparse
 from pathlib import Path
 
 from game.errors import UserError
-from tools.corpus.generate import CLASS_NAMES, DEFAULT_OUT_DIR, DEFAULT_VOICE_DIR, check_class_name, MANIFEST_NAME, write_corpus
+from tools.corpus.generate import (CLASS_NAMES, DEFAULT_OUT_DIR, DEFAULT_VOICE_DIR, MANIFEST_NAME, check_class_name,
+                                   write_corpus)
 
 DEFAULT_TRAIN_SECONDS = 60.0
 DEFAULT_TEST_SECONDS = 10.0

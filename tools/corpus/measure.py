@@ -200,7 +200,8 @@ RECIPE_CHECKS: dict[str, tuple[Check, ...]] = {
     "courtyard": (
         Check("quiet bed: RMS at most -30 dBFS", lambda m: m.rms_dbfs <= -30),
         Check("distant city: 60 % of power below 300 Hz", lambda m: m.band(0, 300) >= 0.6),
-        Check("no events: peak at most 18 dB over RMS (Gaussian peaks + slow swells)", lambda m: m.peak_dbfs - m.rms_dbfs <= 18),
+        Check("no events: peak at most 18 dB over RMS (Gaussian peaks + slow swells)",
+              lambda m: m.peak_dbfs - m.rms_dbfs <= 18),
     ),
 }
 
@@ -220,7 +221,8 @@ def table_header() -> str:
 def table_row(label: str, m: Measurement) -> str:
     bands = " ".join(f"{100 * b:6.1f}%" for b in m.band_fractions)
     return (f"{label:24s} {m.duration_s:6.1f} {m.rms_dbfs:7.1f} {m.peak_dbfs:7.1f} {m.centroid_hz:8.0f} "
-            f"{m.peak_freq_hz:7.0f} {m.flatness:5.2f} {m.onsets_per_s:5.2f} {m.level_spread_db:6.1f} {m.concentration:5.2f} {bands}")
+            f"{m.peak_freq_hz:7.0f} {m.flatness:5.2f} {m.onsets_per_s:5.2f} {m.level_spread_db:6.1f} "
+            f"{m.concentration:5.2f} {bands}")
 
 
 def _band_label(lo, hi):
