@@ -28,7 +28,8 @@ CAP_SLAB_M = 0.10  # flat course of tiles laid on the wall top
 CAP_RISE_M = 0.30  # the little tiled gable running along the wall top
 HALL_EAVE_M = 3.4  # main halls (ridge along x, i.e. facing north/south) stand a bit taller...
 WING_EAVE_M = 3.15  # ...than side wings (ridge along z), as in a siheyuan
-ROOF_SLOPE = 0.58  # rise per run of the roof (about 30 degrees)
+ROOF_SLOPE = 0.58  # mean rise per run of the roof (about 30 degrees)
+ROOF_SAG = 0.12  # the roof's mid-slope kink sags by this fraction of its rise (a concave profile)
 ROOF_MAX_RISE_M = 2.0
 EAVE_OVERHANG_M = 0.55  # roof beyond the facade on the long sides
 GABLE_OVERHANG_M = 0.25  # roof beyond the gable walls
@@ -422,35 +423,81 @@ def _wall_cap(b: Builder, run: tuple[int, int, int, int, bool], cell: float) -> 
         b.extend(local, (0.5 * (x0 + x1), z0), math.pi / 2)
 
 
+def roof_profile(half_m: float, overhang_m: float, wall_y: float, ridge_y: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cross-section of one slope of a Chinese roof, from the ridge (w = 0) out to the eave edge.
+
+    Returns (w, y) points at: the ridge, a kink halfway to the wall line (sagging by ROOF_SAG of
+    the rise, so the upper roof is steeper), the wall line (y = wall_y exactly, so walls meet the
+    underside), and the eave edge, flatter still: the concave, lifted-eave profile of a hutong roof.
+    """
+    wk = 0.5 * half_m
+    yk = 0.5 * (ridge_y + wall_y) - ROOF_SAG * (ridge_y - wall_y)
+    slope_low = (yk - wall_y) / (half_m - wk)
+    y_edge = wall_y - overhang_m * slope_low * 0.75
+    return np.array([0.0, wk, half_m, half_m + overhang_m]), np.array([ridge_y, yk, wall_y, y_edge])
+
+
+def _curved_roof(b: Builder, u0: float, u1: float, ws: np.ndarray, ys: np.ndarray, colour) -> None:
+    """Both slopes of a roof with the ridge along local x from u0 to u1 and the profile (ws, ys)
+    mirrored about w = 0; tiles on top, rafters underneath (two-sided)."""
+    for side in (-1.0, 1.0):
+        for i in range(len(ws) - 1):
+            wa, wb = side * ws[i], side * ws[i + 1]
+            b.quad((u0, ys[i], wa), (u1, ys[i], wa), (u1, ys[i + 1], wb), (u0, ys[i + 1], wb), colour, Material.ROOF,
+                   outward=(0, 1, side), two_sided=True)
+
+
+def _gable(b: Builder, u: float, outward: float, ws: np.ndarray, ys: np.ndarray, half_m: float, bottom_y: float,
+           material: Material = Material.BRICK) -> None:
+    """The end wall under a roof at local x = u, from bottom_y up to just under the roof profile."""
+    inner = ws <= half_m + 1e-9
+    top_w = np.concatenate([-ws[inner][::-1], ws[inner][1:]])
+    top_y = np.concatenate([ys[inner][::-1], ys[inner][1:]]) - 0.02
+    pts = [(u, bottom_y, -half_m)] + [(u, y, w) for w, y in zip(top_w, top_y)] + [(u, bottom_y, half_m)]
+    centre = (u, bottom_y, 0.0)
+    for a, c in zip(pts[:-1], pts[1:]):
+        b.tri(centre, a, c, BRICK_GREY, material, outward=(outward, 0, 0))
+
+
+def _edge_boards(b: Builder, u0: float, u1: float, ws: np.ndarray, ys: np.ndarray, gable_us: list[tuple[float, float]],
+                 board_m: float = 0.13) -> None:
+    """Dark boards along the eave edges and over the gable ends (give the thin roof an edge)."""
+    w_e, y_e = ws[-1], ys[-1]
+    for side in (-1.0, 1.0):
+        b.quad((u0, y_e - board_m, side * w_e), (u1, y_e - board_m, side * w_e), (u1, y_e, side * w_e),
+               (u0, y_e, side * w_e), RIDGE_GREY, Material.PLAIN, outward=(0, 0, side), two_sided=True)
+        for u, out in gable_us:
+            for i in range(len(ws) - 1):
+                wa, wb = side * ws[i], side * ws[i + 1]
+                b.quad((u, ys[i] - board_m, wa), (u, ys[i + 1] - board_m, wb), (u, ys[i + 1], wb), (u, ys[i], wa),
+                       RIDGE_GREY, Material.PLAIN, outward=(out, 0, 0), two_sided=True)
+
+
+def _ridge(b: Builder, u0: float, u1: float, ridge_y: float, half_width_m: float = 0.13) -> None:
+    """The ridge beam with raised ends."""
+    rb = half_width_m
+    b.box((u0, ridge_y - 0.08, -rb), (u1, ridge_y + 0.22, rb), RIDGE_GREY, Material.PLAIN)
+    for u in (u0, u1 - 0.35):
+        b.box((u, ridge_y + 0.2, -rb), (u + 0.35, ridge_y + 0.5, rb), RIDGE_GREY, Material.PLAIN)
+
+
 def _house_roof(b: Builder, block: HouseBlock, tiles: TileMap) -> None:
-    """Pitched roof with the ridge along the block's long side, gables, ridge beam with raised
-    ends; gable walls where the block's end is not against another house."""
+    """Curved roof with the ridge along the block's long side, gable walls (where the block's end
+    is not against another house), edge boards, ridge beam with raised ends."""
     cell = tiles.cell_m
     x0, z0, x1, z1 = block.rect_m(cell)
     length = (x1 - x0) if block.ridge_along_x else (z1 - z0)
     span = (z1 - z0) if block.ridge_along_x else (x1 - x0)
     eave, ridge = block.eave_m, block.ridge_m(cell)
     ov, og = EAVE_OVERHANG_M, GABLE_OVERHANG_M
-    local = Builder()
-    # local frame: u along the ridge (local x, 0..length), w across (local z, -span/2..span/2)
-    drop = ov * (ridge - eave) / (span / 2)  # the roof continues its slope over the overhang
     w_half = span / 2
-    local.gable_roof(-og, length + og, -w_half - ov, w_half + ov, eave - drop, ridge, ROOF_GREY, Material.ROOF,
-                     underside=True)
-    # fascia boards along the eaves (give the thin roof an edge)
-    for s in (-1, 1):
-        w_e = s * (w_half + ov)
-        local.quad((-og, eave - drop - 0.14, w_e), (length + og, eave - drop - 0.14, w_e),
-                   (length + og, eave - drop, w_e), (-og, eave - drop, w_e), RIDGE_GREY, Material.PLAIN,
-                   outward=(0, 0, s), two_sided=True)
-    # ridge beam with upturned ends
-    rb = 0.13
-    local.box((-og - 0.1, ridge - 0.08, -rb), (length + og + 0.1, ridge + 0.22, rb), RIDGE_GREY, Material.PLAIN)
-    for u in (-og - 0.1, length + og - 0.25):
-        local.box((u, ridge + 0.2, -rb), (u + 0.35, ridge + 0.5, rb), RIDGE_GREY, Material.PLAIN)
-    # gable walls, unless the end abuts another house (then it is hidden inside it)
+    ws, ys = roof_profile(w_half, ov, eave, ridge)
+    local = Builder()  # local frame: u along the ridge (local x, 0..length), w across (local z)
+    _curved_roof(local, -og, length + og, ws, ys, ROOF_GREY)
+    _ridge(local, -og - 0.1, length + og + 0.1, ridge)
     kinds = tiles.kinds()
     h, w = kinds.shape
+    boards = []
     for end in (0, 1):
         if block.ridge_along_x:
             cc = block.col0 - 1 if end == 0 else block.col1 + 1
@@ -458,17 +505,12 @@ def _house_roof(b: Builder, block: HouseBlock, tiles: TileMap) -> None:
         else:
             rr = block.row0 - 1 if end == 0 else block.row1 + 1
             beyond = [kinds[rr, c] if 0 <= rr < h else "void" for c in range(block.col0, block.col1 + 1)]
+        out = -1.0 if end == 0 else 1.0
+        boards.append((-og if end == 0 else length + og, out))
         if all(k == "house" for k in beyond):
-            continue
-        u = 0.0 if end == 0 else length
-        local.tri((u, eave, -w_half), (u, eave, w_half), (u, ridge, 0.0), BRICK_GREY, Material.BRICK,
-                  outward=(-1 if end == 0 else 1, 0, 0))
-        # the roof's edge board over the gable
-        for s in (-1, 1):
-            ue = u - og if end == 0 else u + og
-            local.quad((ue, eave - drop - 0.12, s * (w_half + ov)), (ue, ridge - 0.12, 0.0), (ue, ridge, 0.0),
-                       (ue, eave - drop, s * (w_half + ov)), RIDGE_GREY, Material.PLAIN,
-                       outward=(-1 if end == 0 else 1, 0, 0), two_sided=True)
+            continue  # the end is hidden inside the neighbouring house
+        _gable(local, 0.0 if end == 0 else length, out, ws, ys, w_half, eave)
+    _edge_boards(local, -og, length + og, ws, ys, boards)
     if block.ridge_along_x:
         b.extend(local, (x0, 0.5 * (z0 + z1)), 0.0)
     else:
@@ -519,25 +561,15 @@ def _opening(b: Builder, op: Opening, cell: float) -> None:
         local.box((0.0, WALL_HEIGHT_M - 0.05, -0.02), (width, WALL_HEIGHT_M + 0.2, depth + 0.02), DOOR_RED,
                   Material.PLAIN, skip="zZ")
         ov_w, ov_u = 0.75, 0.45
-        eave = WALL_HEIGHT_M + 0.2
-        ridge = eave + (depth / 2 + ov_w) * ROOF_SLOPE
+        wall_y = WALL_HEIGHT_M + 0.2 + ov_w * ROOF_SLOPE  # roof height over the wall faces
+        ridge = wall_y + (depth / 2) * ROOF_SLOPE * 1.2
+        ws, ys = roof_profile(depth / 2, ov_w, wall_y, ridge)
         roof = Builder()
-        roof.gable_roof(-ov_u, width + ov_u, -depth / 2 - ov_w, depth / 2 + ov_w, eave, ridge, ROOF_GREY,
-                        Material.ROOF, underside=True)
-        for u, s in ((0.0, -1), (width, 1)):  # gable walls from the wall top up under the ridge
-            roof.quad((u, WALL_HEIGHT_M, -depth / 2), (u, WALL_HEIGHT_M, depth / 2), (u, eave + 0.3, depth / 2),
-                      (u, eave + 0.3, -depth / 2), BRICK_GREY, Material.BRICK, outward=(s, 0, 0))
-            roof.tri((u, eave + 0.3, -depth / 2), (u, eave + 0.3, depth / 2), (u, ridge - 0.05, 0.0), BRICK_GREY,
-                     Material.BRICK, outward=(s, 0, 0))
-        for s in (-1, 1):  # fascia boards along the gate roof's eaves
-            w_e = s * (depth / 2 + ov_w)
-            roof.quad((-ov_u, eave - 0.12, w_e), (width + ov_u, eave - 0.12, w_e), (width + ov_u, eave, w_e),
-                      (-ov_u, eave, w_e), RIDGE_GREY, Material.PLAIN, outward=(0, 0, s), two_sided=True)
-        rb = 0.12
-        roof.box((-ov_u - 0.08, ridge - 0.06, -rb), (width + ov_u + 0.08, ridge + 0.18, rb), RIDGE_GREY,
-                 Material.PLAIN)
-        for u in (-ov_u - 0.08, width + ov_u - 0.22):
-            roof.box((u, ridge + 0.16, -rb), (u + 0.3, ridge + 0.42, rb), RIDGE_GREY, Material.PLAIN)
+        _curved_roof(roof, -ov_u, width + ov_u, ws, ys, ROOF_GREY)
+        for u, out in ((0.0, -1.0), (width, 1.0)):  # gable walls from the wall top up under the roof
+            _gable(roof, u, out, ws, ys, depth / 2, WALL_HEIGHT_M)
+        _edge_boards(roof, -ov_u, width + ov_u, ws, ys, [(-ov_u, -1.0), (width + ov_u, 1.0)])
+        _ridge(roof, -ov_u - 0.08, width + ov_u + 0.08, ridge, 0.12)
         local.extend(roof, (0.0, depth / 2), 0.0)
     else:
         local.box((0.0, lintel[1], 0.0), (width, WALL_HEIGHT_M, depth), BRICK_GREY, Material.PLAIN, skip="xX")

@@ -78,6 +78,7 @@ class Renderer:
             raise ValueError(f"render_scale must be in [0.1, 1], got {render_scale}")
         self.ctx = ctx
         self.render_scale = float(render_scale)
+        self.depth_prepass = True
         self._upscale_filter = (moderngl.LINEAR, moderngl.LINEAR) if smooth_upscale else (moderngl.NEAREST,
                                                                                           moderngl.NEAREST)
         self._to_screen = ctx.screen is not None
@@ -251,10 +252,11 @@ class Renderer:
         ctx.depth_func = "<"
         # depth pre-pass: software GL pays per shaded fragment, so find the nearest surface of
         # every pixel cheaply first and run the material shader once per pixel
-        _set(self._depth_prog, "u_light_clip", _mat(vp))
-        target.color_mask = (False, False, False, False)
-        self._depth_vao.render(moderngl.TRIANGLES)
-        target.color_mask = (True, True, True, True)
+        if self.depth_prepass:
+            _set(self._depth_prog, "u_light_clip", _mat(vp))
+            target.color_mask = (False, False, False, False)
+            self._depth_vao.render(moderngl.TRIANGLES)
+            target.color_mask = (True, True, True, True)
         ctx.depth_func = "<="
         for m, first, count in self.mesh.material_ranges:
             self._scene_vaos[m].render(moderngl.TRIANGLES, vertices=count, first=first)
