@@ -121,6 +121,15 @@ class Renderer:
         self.level = level
         self.resize(size_px)
         self.set_level(level)
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Draw one frame and one overlay now: software GL compiles each program on its first
+        draw (tenths of a second each), which would otherwise stall the first frames of play."""
+        x, y = self.level.spawn_xy
+        self.draw(Camera(x, y, math.radians(self.level.spawn_facing_deg)))
+        self.draw_overlay(np.zeros((1, 1, 4), dtype=np.uint8), 0, 0)
+        self.ctx.finish()
 
     # -- setup -----------------------------------------------------------------------------------
 
