@@ -20,6 +20,7 @@ import numpy as np
 
 from game.level import SOLID_TILES, Level, TileMap
 from game.render.geometry import VERTEX_FLOATS, Builder, Material
+from game.render.zones import pixel_centres
 
 # --- dimensions (metres), from the look of Beijing hutong courtyards ---------------------------
 WALL_HEIGHT_M = 3.0  # the brief: grey brick walls 3 m high
@@ -682,9 +683,6 @@ def _bench(b: Builder, at: tuple[float, float], facing_deg: float) -> None:
     b.extend(local, at, math.radians(facing_deg))
 
 
-__all__ = ["VERTEX_FLOATS", "Material", "SceneMesh", "HouseBlock", "Opening", "build_scene", "house_blocks",
-           "wall_runs", "openings", "ground_kinds", "WALL_HEIGHT_M"]
-
 
 def ground_occlusion(level: Level, px_per_m: float, reach_m: float = 1.2) -> np.ndarray:
     """Ambient light reaching the ground, (h, w) float32 in [0, 1], row 0 = north edge.
@@ -712,8 +710,6 @@ def ground_occlusion(level: Level, px_per_m: float, reach_m: float = 1.2) -> np.
 def ground_earth(level: Level, px_per_m: float, radius_m: float = 1.1) -> np.ndarray:
     """Bare earth on the garden ground, (h, w) float32 in [0, 1], row 0 = north edge: a soft
     disc under each tree standing on grass (grass does not grow in a tree's shade)."""
-    from game.render.zones import pixel_centres  # pure numpy, no cycle at import time
-
     xy = pixel_centres(level, px_per_m)
     out = np.zeros(xy.shape[:2])
     surface = ground_kinds(level.tiles)

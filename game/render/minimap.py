@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from game.level import Circle, Level
-from game.render.zones import pixel_centres, zone_colour, zone_tint, zone_weight
+from game.render.zones import pixel_centres, zone_colour, zone_fields, zone_tint
 
 # sRGB 0..255 colours of the map
 TILE_RGB = {
@@ -98,12 +98,11 @@ def minimap_image(level: Level, px_per_m: float, *, zones: bool = True, names: b
     if zones and level.zones:
         # a lighter fill than the 3D hint (the map must stay readable) and a line around each
         # zone's inner region
-        tint = zone_tint(level, px_per_m).astype(np.float64) * ZONE_FILL_SCALE  # premultiplied, 0..1
+        fields = zone_fields(level, px_per_m)
+        tint = zone_tint(level, px_per_m, fields).astype(np.float64) * ZONE_FILL_SCALE  # premultiplied, 0..1
         over = rgb * (1.0 - tint[..., 3:]) + 255.0 * tint[..., :3]
         rgb[walkable] = over[walkable]
-        xy = pixel_centres(level, px_per_m)
-        for i, zone in enumerate(level.zones):
-            _, inner = zone_weight(zone, xy)
+        for i, (_, inner) in enumerate(fields):
             edge = inner & ~(np.roll(inner, 1, 0) & np.roll(inner, -1, 0) & np.roll(inner, 1, 1) & np.roll(inner, -1, 1))
             edge &= walkable
             rgb[edge] = np.asarray(zone_colour(i)) * 255.0 * 0.75

@@ -131,8 +131,11 @@ void main() {
         float h = hash21(vec2(floor(u / brick_m), row));
         albedo *= mix(1.0, 0.9 + 0.2 * h, d);
         albedo = mix(albedo, vec3(0.70, 0.70, 0.68), mortar * 0.75);
-        // damp lower courses
-        albedo *= mix(0.84, 1.0, smoothstep(0.0, 0.9, p.y));
+        // weathering: broad lighter and darker patches, damp stains rising from the foot
+        float patch = value_noise(vec2(along * 0.35, p.y * 0.6));
+        float damp = value_noise(vec2(along * 1.3, 0.0)) * (1.0 - smoothstep(0.0, 1.4, p.y));
+        albedo *= (0.9 + 0.2 * patch) * (1.0 - 0.22 * damp);
+        albedo *= mix(0.86, 1.0, smoothstep(0.0, 0.6, p.y));
         ao = mix(0.55, 1.0, smoothstep(0.0, 1.2, p.y));
     } else if (MATERIAL == MAT_ROOF) {
         // tile rows run down the slope: alternating convex cover tiles and concave pan tiles

@@ -65,18 +65,26 @@ def pixel_centres(level: Level, px_per_m: float) -> np.ndarray:
     return np.stack([gx, gy], axis=-1)
 
 
-def zone_tint(level: Level, px_per_m: float) -> np.ndarray:
+def zone_fields(level: Level, px_per_m: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(weight, inner mask) of every zone over the map's pixels (see ``pixel_centres``)."""
+    xy = pixel_centres(level, px_per_m)
+    return [zone_weight(zone, xy) for zone in level.zones]
+
+
+def zone_tint(level: Level, px_per_m: float, fields: list[tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
     """Tint over the level: (h, w, 4) float32, premultiplied colour in rgb, opacity in a.
 
     Zones are composited in increasing priority (the higher-priority zone lies on top), each
     with opacity INNER_ALPHA inside its inner region and FALLOFF_ALPHA * weight in its falloff.
+    ``fields``: ``zone_fields(level, px_per_m)`` if already computed.
     """
-    xy = pixel_centres(level, px_per_m)
-    out = np.zeros(xy.shape[:2] + (4,), dtype=np.float64)
+    if fields is None:
+        fields = zone_fields(level, px_per_m)
+    shape = pixel_centres(level, px_per_m).shape[:2]
+    out = np.zeros(shape + (4,), dtype=np.float64)
     order = sorted(range(len(level.zones)), key=lambda i: level.zones[i].priority)
     for i in order:
-        zone = level.zones[i]
-        w, inner = zone_weight(zone, xy)
+        w, inner = fields[i]
         a = np.where(inner, INNER_ALPHA, FALLOFF_ALPHA * w)[..., None]
         rgb = np.asarray(zone_colour(i))
         out[..., :3] = rgb * a + out[..., :3] * (1.0 - a)
