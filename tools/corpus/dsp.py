@@ -194,15 +194,6 @@ def hann_env(n_samples: int) -> np.ndarray:
     return np.hanning(n_samples + 2)[1:-1] if n_samples > 0 else np.zeros(0)
 
 
-def attack_decay(n_samples: int, attack_s: float, decay_s: float, sample_rate_hz: int) -> np.ndarray:
-    """Linear attack over attack_s then exponential decay with time constant decay_s."""
-    t_s = np.arange(n_samples) / sample_rate_hz
-    env = np.exp(-np.maximum(t_s - attack_s, 0.0) / decay_s)
-    if attack_s > 0:
-        env *= np.clip(t_s / attack_s, 0.0, 1.0)
-    return env
-
-
 def resample_by(x: np.ndarray, ratio: np.ndarray | float) -> np.ndarray:
     """Read ``x`` at a (possibly varying) speed ``ratio`` (>1 = faster, higher pitch).
 

@@ -56,10 +56,11 @@ def render_pigeons(n_samples: int, rng: np.random.Generator, ctx: RecipeContext)
     """A flock of 5-9 whistle-carrying pigeons circling 20-50 m up.
 
     The flock's whistles are a tuned set (fundamentals 500-1300 Hz, closed-pipe partials up
-    to ~4 kHz); every bird's copy is detuned by up to ~0.8 % so that the chord beats. Each bird
-    flies a circle of radius 30-70 m at 14-18 m/s around a centre that wanders up to ~150 m
-    away (the flock drifts off and comes back); ``dsp.propagate`` turns the flight into delay
-    (Doppler), 1/r loudness and air absorption. Airflow gusts modulate each whistle.
+    to ~4.5 kHz); every bird's copy is detuned (0.4 % standard deviation) so that the chord
+    beats. Each bird flies a circle of radius 35-80 m at 14-18 m/s over the flock's loft,
+    30-90 m from the listener, whose centre drifts by some 30 m; ``dsp.propagate`` turns the
+    flight into delay (Doppler), 1/r loudness and air absorption. Airflow gusts and wing-beat
+    flutter modulate each whistle.
     """
     sr = ctx.sample_rate_hz
     # The whistles sound before the file starts: render 1 s more (longer than the sound's
@@ -284,22 +285,31 @@ def shape_call(clip: np.ndarray, rng: np.random.Generator, sr: int,
     return dsp.bandpass(call, 250.0, 3800.0, sr, order=4)
 
 
+def _heard_walking_by(dry: np.ndarray, rng: np.random.Generator, sr: int, speed_m_per_s: float,
+                      lateral_m: float, rt60_s: float, wet_gain: float) -> np.ndarray:
+    """What the listener hears of a street caller's ``dry`` sound as they walk down the lane.
+
+    The caller is closest (``lateral_m`` away) somewhere in the middle 20-80 % of the clip;
+    1/r loudness re 3 m (a shout heard at 3 m is the reference level), air absorption, Doppler,
+    then the courtyard's reverb.
+    """
+    t_closest_s = rng.uniform(0.2, 0.8) * dry.size / sr
+    distance = _pass_by_distance(dry.size, sr, t_closest_s, speed_m_per_s, lateral_m)
+    heard = dsp.propagate(dry, distance, sr, absorption_far_m=120.0) * 3.0
+    return dsp.reverb(heard, dsp.courtyard_ir(rng, sr, rt60_s=rt60_s), wet_gain=wet_gain)
+
+
 def _walking_caller(n_samples: int, rng: np.random.Generator, sr: int, calls: list[np.ndarray],
                     gap_s: tuple[float, float], t_first_s: float, rt60_s: float) -> np.ndarray:
     """A caller walking through the lane at ~1 m/s, calling every gap_s; courtyard reverb."""
     duration_s = n_samples / sr
-    t_closest_s = rng.uniform(0.2, 0.8) * duration_s
-    lateral = rng.uniform(3.0, 15.0)
-    distance = _pass_by_distance(n_samples, sr, t_closest_s, rng.uniform(0.7, 1.2), lateral)
     dry = np.zeros(n_samples)
     t = t_first_s
     while t < duration_s:
         call = calls[int(rng.integers(len(calls)))]
         dsp.add_at(dry, call * rng.uniform(0.7, 1.0), int(t * sr))
         t += call.size / sr + rng.uniform(*gap_s)
-    # Distance: 1/r re 3 m (a shout at 3 m is the reference), plus air absorption.
-    heard = dsp.propagate(dry, distance, sr, absorption_far_m=120.0) * 3.0
-    return dsp.reverb(heard, dsp.courtyard_ir(rng, sr, rt60_s=rt60_s), wet_gain=0.6)
+    return _heard_walking_by(dry, rng, sr, rng.uniform(0.7, 1.2), rng.uniform(3.0, 15.0), rt60_s, wet_gain=0.6)
 
 
 def render_vendors(n_samples: int, rng: np.random.Generator, ctx: RecipeContext) -> np.ndarray:
@@ -398,8 +408,8 @@ def render_birds(n_samples: int, rng: np.random.Generator, ctx: RecipeContext) -
     out = np.zeros(n_samples)
     n_birds = int(rng.integers(3, 7))
     for b in range(n_birds):
-        song = _BIRD_SONGS[b % len(_BIRD_SONGS)] if b < len(_BIRD_SONGS) else \
-            _BIRD_SONGS[int(rng.integers(len(_BIRD_SONGS)))]
+        # The first four birds are one of each kind; any further bird repeats a random kind.
+        song = _BIRD_SONGS[b] if b < len(_BIRD_SONGS) else _BIRD_SONGS[int(rng.integers(len(_BIRD_SONGS)))]
         distance_m = rng.uniform(6.0, 40.0)
         gain = 6.0 / distance_m
         first = 1.0 if b == 0 else None
@@ -430,7 +440,8 @@ def _cricket(n_samples, rng, sr):
         for k in range(pulses_per_chirp):
             dsp.add_at(env, pulse * (0.8 + 0.2 * rng.random()), int((t + k / pulse_rate_hz) * sr))
         t += (1.0 / chirp_rate_hz) * rng.uniform(0.9, 1.1)
-    # Each pulse glides down slightly as the file-and-scraper closes.
+    # The carrier wavers by 1 % at the pulse rate: the scraper's speed along the file changes
+    # within each wing stroke.
     wobble = 1.0 - 0.01 * np.sin(2 * np.pi * pulse_rate_hz * t_s)
     return env * np.sin(dsp.sweep_phase(carrier_hz * wobble, sr, rng.uniform(0, 6.3)))
 
@@ -531,8 +542,9 @@ def _drop_train(n_samples, rng, sr, rate_per_s, amp_sigma):
 def render_rain(n_samples: int, rng: np.random.Generator, ctx: RecipeContext) -> np.ndarray:
     """Rain on the grey roof tiles and eave drips.
 
-    Drops hit tiles at 150-700 /s (the rate drifts): each hit is a short noise burst (decay
-    1-6 ms) in one of several bands, plus faint tile resonances around 1.5-3.5 kHz; a far,
+    Drops hit the tiles at 300-800 /s in all (the rate drifts +-35 % over tens of seconds):
+    each hit is a short noise burst (decay 1-8 ms) in one of four bands, plus faint tile
+    resonances around 1.5-3.5 kHz; a far,
     dense rain hiss; 2-4 eave drip points each dripping every 0.4-1.5 s: a click and often a
     Minnaert bubble 'plink' (a sine rising from 1-3 kHz, decaying in ~20 ms).
     """
@@ -628,7 +640,7 @@ def render_footsteps(n_samples: int, rng: np.random.Generator, ctx: RecipeContex
 # --------------------------------------------------------------------------------------------
 
 def render_chatter(n_samples: int, rng: np.random.Generator, ctx: RecipeContext) -> np.ndarray:
-    """Distant neighbours talking: 6-10 voices taking turns in 2-3 groups, heard over walls.
+    """Distant neighbours talking: 6-10 voices, each speaking with short pauses, heard over walls.
 
     Blurring (no words should survive): voices are low-passed at 1-1.8 kHz (walls and distance
     take the consonants), smeared by a long, wet reverb (rt60 1.6 s) and levelled slowly as
@@ -710,10 +722,8 @@ def render_grinder(n_samples: int, rng: np.random.Generator, ctx: RecipeContext)
             t += rng.uniform(1.0, 3.0)
         else:
             t += rng.uniform(2.0, 6.0)
-    distance = _pass_by_distance(n_samples, sr, rng.uniform(0.3, 0.7) * duration_s,
-                                 rng.uniform(0.5, 0.9), rng.uniform(3.0, 10.0))
-    heard = dsp.propagate(dry, distance, sr, absorption_far_m=120.0) * 3.0
-    return dsp.reverb(heard, dsp.courtyard_ir(rng, sr, rt60_s=1.0), wet_gain=0.5)
+    # He pushes his grinding bench slowly (0.5-0.9 m/s), keeping closer to the doors than vendors.
+    return _heard_walking_by(dry, rng, sr, rng.uniform(0.5, 0.9), rng.uniform(3.0, 10.0), rt60_s=1.0, wet_gain=0.5)
 
 
 # --------------------------------------------------------------------------------------------
