@@ -35,6 +35,7 @@ from audio.model import ModelInfo, NeuralDecoder, inspect_model
 from audio.output import open_output
 from audio.ring import Ring
 from audio.synth import Listener, SynthCore, SynthSettings, SynthThread, output_channels
+from game.errors import UserError
 from game.level import Level
 
 # Queue depth: three latent frames (3 x 2048 = 6144 samples, 139 ms at 44.1 kHz) keep the
@@ -99,6 +100,31 @@ class LocalEngine:
         self.field = self.field.with_terrain(terrain, mix)
         self.thread.set_field(self.field)
 
+    def set_model(self, model_path: Path) -> None:
+        """Switch to another model file, crossfaded; loads on a helper thread so the sound goes on.
+
+        Raises UserError at once when the file lacks the interface or the level's anchors do not
+        fit it; the old model keeps playing then.
+        """
+        import threading
+
+        info = inspect_model(model_path)
+        if info.sample_rate_hz != self.info.sample_rate_hz:
+            raise UserError(f"{model_path} runs at {info.sample_rate_hz} Hz but the sound device was opened at "
+                            f"{self.info.sample_rate_hz} Hz; restart the game to use it")
+        blend = build_zone_blend(self.level, info)
+        self._field_version += 1
+        field_ = LatentField(blend, version=self._field_version)
+
+        def load() -> None:
+            first, second = NeuralDecoder(model_path, info), NeuralDecoder(model_path, info)
+            self.core.set_model(info, first, second, field_)
+
+        self.model_path = Path(model_path)
+        self.info = info
+        self.field = field_
+        threading.Thread(target=load, name="memoire-model-loader", daemon=True).start()
+
     @property
     def underruns(self) -> int:
         return self.ring.underruns
@@ -160,6 +186,11 @@ def _child_main(level: Level, model_path: Path, options: dict, listener, stats, 
                         events.put(("error", f"level not applied to the sound: {e}"))
                 elif cmd[0] == "terrain":
                     engine.set_terrain_mix(cmd[1], cmd[2])
+                elif cmd[0] == "model":
+                    try:
+                        engine.set_model(cmd[1])
+                    except Exception as e:
+                        events.put(("error", f"model not changed: {e}"))
             # the listener, read under the sequence lock (retry while the game is mid-write)
             for _ in range(4):
                 lock = listener[_L_LOCK]
@@ -179,7 +210,8 @@ def _child_main(level: Level, model_path: Path, options: dict, listener, stats, 
             stats[_S_LATENCY] = s["latency_s"]
             stats[_S_CROSSFADES] = engine.core.stats.crossfades
             latent = engine.latent()
-            stats[_S_LATENT:_S_LATENT + len(latent)] = [float(v) for v in latent]
+            n = min(len(latent), len(stats) - _S_LATENT)  # a model switch may change the size
+            stats[_S_LATENT:_S_LATENT + n] = [float(v) for v in latent[:n]]
             stats[_S_HEARTBEAT] = engine.thread.heartbeat_s
             if engine.thread.error is not None:
                 events.put(("error", f"synth stopped: {engine.thread.error!r}"))
@@ -253,6 +285,14 @@ class AudioEngine:
 
     def set_terrain(self, terrain, level: Level | None = None) -> None:
         self._commands.put(("terrain", terrain, field_mix(level or self.level)))
+
+    def set_model(self, model_path: Path) -> None:
+        """Switch to another model file, crossfaded. Raises UserError if it cannot play this level."""
+        info = inspect_model(model_path)
+        build_zone_blend(self.level, info)
+        self.info = info
+        self.model_path = Path(model_path)
+        self._commands.put(("model", self.model_path))
 
     def poll_messages(self) -> list[str]:
         """Messages from the audio process since the last call (say them once)."""

@@ -112,7 +112,7 @@ class SynthCore:
         self._pan = self._pan_for(start)
         self._limiter_gain = 1.0
         self._gain = 10 ** (settings.gain_db / 20)
-        self._pending_model: tuple[ModelInfo, NeuralDecoder, NeuralDecoder] | None = None
+        self._pending_model: tuple[ModelInfo, NeuralDecoder, NeuralDecoder, LatentField] | None = None
         self.last_latent = self.voice.z.astype(np.float32)
         self.last_step = 0.0  # size (L2) of the last per-frame latent step
 
@@ -122,9 +122,12 @@ class SynthCore:
         """Use a new latent field; a new version (level reload) is crossfaded."""
         self.field = field_
 
-    def set_model(self, info: ModelInfo, first: NeuralDecoder, second: NeuralDecoder) -> None:
-        """Switch to another model (two loaded instances); crossfaded at the next render."""
-        self._pending_model = (info, first, second)
+    def set_model(self, info: ModelInfo, first: NeuralDecoder, second: NeuralDecoder,
+                  field_: LatentField) -> None:
+        """Switch to another model (two loaded instances) and its field (the anchors resolved
+        against it); crossfaded at the next render. May be called from a loader thread: the
+        tuple is one slot, written once, taken by the synth thread."""
+        self._pending_model = (info, first, second, field_)
 
     # -- rendering -------------------------------------------------------------------------------
 
@@ -180,9 +183,10 @@ class SynthCore:
 
     def _check_jumps(self, listener: Listener) -> None:
         if self._pending_model is not None:
-            info, first, second = self._pending_model
+            info, first, second, field_ = self._pending_model
             self._pending_model = None
             self.info = info
+            self.field = field_
             z, _ = self.field.target(listener.x_m, listener.y_m)
             self._begin_fade(_Voice(first, z.astype(np.float64)), recycle_old=False)
             self.spare = second

@@ -113,6 +113,8 @@ class Game:
         self.world = World(self.level, (x, y))
         self.tour_plan = plan_tour(self.level, self.level.tour(opts.tour)) if opts.tour else None
         self.sim_time_s = 0.0
+        self._tour_lap = 0
+        self._teleport_pending = False
         self._mtime = self._level_mtime()
         self._next_reload_check = 0.0
         self.terrain_trainer = None
@@ -235,6 +237,10 @@ class Game:
         self.prev = self.state
         self.sim_time_s += dt_s
         if self.tour_plan is not None:
+            lap = int(self.sim_time_s // self.tour_plan.duration_s)
+            if lap != self._tour_lap:  # back from the end to the start: a jump, crossfaded
+                self._tour_lap = lap
+                self._teleport_pending = True
             x, y, h = pose_at(self.tour_plan, self.sim_time_s % self.tour_plan.duration_s)
             self.world.teleport((x, y))
             self.state = replace(self.state, x_m=x, y_m=y, heading_rad=h)
@@ -251,7 +257,8 @@ class Game:
 
     def poll_background(self, now: float) -> None:
         s = self.state
-        self.engine.set_listener(s.x_m, s.y_m, s.heading_rad)
+        self.engine.set_listener(s.x_m, s.y_m, s.heading_rad, teleport=self._teleport_pending)
+        self._teleport_pending = False
         for message in self.engine.poll_messages():
             self.say(message)
         if self.terrain_trainer is not None and self.terrain_trainer.done:
@@ -279,6 +286,12 @@ class Game:
         self._mtime = mtime
         try:
             level = load_level(self.opts.level_path)
+            from game.offline import default_model
+
+            model = default_model(level, self.opts.model_path)
+            if model != self.model_path:  # the level names another model: crossfade to it
+                self.engine.set_model(model)
+                self.model_path = model
             self.engine.set_level(level)
         except LevelError as e:
             self.say(f"level not reloaded, the last good one keeps playing:\n{e}")
@@ -288,9 +301,10 @@ class Game:
             return
         self.level = level
         x, y = self.state.x_m, self.state.y_m
-        if not level.tiles.is_walkable(x, y):
+        if not level.tiles.is_walkable(x, y):  # the player's place became solid: back to the spawn
             x, y = level.spawn_xy
             self.state = self.prev = replace(self.state, x_m=x, y_m=y)
+            self._teleport_pending = True
         self.world = World(level, (x, y))
         self.renderer.set_level(level)
         self.hud.set_level(level)

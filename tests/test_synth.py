@@ -140,3 +140,19 @@ def test_offline_render_differs_between_zones(default_level_path, tiny_model_pat
     assert len(centroids) >= 3, centroids
     values = sorted(centroids.values())
     assert values[-1] - values[0] > 50.0, centroids  # the zones sound measurably different
+
+
+def test_model_change_is_crossfaded(setup, tmp_path):
+    from tiny_model import save_tiny
+
+    level, info, field, path = setup
+    core = make_core(setup)
+    out = [core.render(Listener(35.0, 10.0)) for _ in range(10)]
+    other = save_tiny(tmp_path / "other.ts")
+    info2 = inspect_model(other)
+    field2 = LatentField(build_zone_blend(level, info2), version=1)
+    core.set_model(info2, NeuralDecoder(other, info2), NeuralDecoder(other, info2), field2)
+    out += [core.render(Listener(35.0, 10.0)) for _ in range(20)]
+    assert core.stats.crossfades == 1 and core.field is field2
+    calm = max_jump(np.concatenate(out[:10]))
+    assert max_jump(np.concatenate(out)) <= 1.5 * calm + 1e-3
