@@ -1,13 +1,15 @@
 """Hearing the sound at the mouse: the game's own AudioEngine, started and stopped on demand.
 
 Holding Space (or toggling with L) starts an ``AudioEngine`` for the level being edited, the
-same object `memoire play` uses: the same field, latent glide, crossfades and output. The mouse
-position is the listener. An edit sends the new level with ``set_level`` (crossfaded, as a hot
-reload in the game); releasing Space closes the engine so the editor is silent.
+same object `memoire play` uses (its synth runs in a child process): the same field, latent
+glide, crossfades and output. The mouse position is the listener. An edit sends the new level
+with ``set_level`` (crossfaded, as a hot reload in the game); releasing Space closes the engine
+so the editor is silent.
 
-Opening an engine loads the model (twice: two decoders for crossfades), which takes from a few
-milliseconds (a tiny model) to about a second (a large RAVE model), so it happens on a helper
-thread and the editor keeps drawing; ``state`` says where it is. Main thread calls only.
+Starting an engine spawns its process and loads the model: about 2.5 s on this project's
+2-core test machine with the tiny test model, so it happens on a helper thread and the editor
+keeps drawing; ``state`` says where it is. The engine has no pause, so a released Space closes
+it and the next press starts a new one. Main thread calls only.
 """
 
 from __future__ import annotations
@@ -58,6 +60,11 @@ class SoundPreview:
         try:
             engine = AudioEngine(level, Path(self.model_path), mute=self.mute)
             engine.start()
+            said = engine.poll_messages()
+            if not engine.alive:
+                self.message = "no sound: " + ("; ".join(said) or "the audio process stopped")
+                self.state = "failed"
+                return
         except UserError as e:
             self.message = f"no sound: {e}"
             self.state = "failed"
@@ -66,7 +73,7 @@ class SoundPreview:
             self.message = f"no sound: {type(e).__name__}: {e}"
             self.state = "failed"
             return
-        self.message = engine.silent_reason or ""
+        self.message = "; ".join(said)
         self._fresh = True  # the first listener jumps there (crossfaded), no glide from the spawn
         self.engine = engine
         self.state = "on"
@@ -100,6 +107,9 @@ class SoundPreview:
             closer.start()
             self._closers = [c for c in self._closers if c.is_alive()] + [closer]
             return
+        said = engine.poll_messages()
+        if said:
+            self.message = "; ".join(said)
         if self._pending_level is not None and self._pending_level is not engine.level:
             level, self._pending_level = self._pending_level, None
             try:
