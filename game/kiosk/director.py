@@ -40,10 +40,10 @@ class Director:
         self.plan = plan
         self.idle_s = idle_s
         self.fade_s = fade_s
-        self.state = ATTRACT
+        self.state = FADE_IN  # the session opens by fading in on the tour's start
         self.tour_t_s = 0.0  # time along the tour (attract, fade_in; and fade_out from attract)
         self.idle_for_s = 0.0  # time since the visitor's last input
-        self.level = 1.0
+        self.level = 0.0
         self._walking_out = False  # fade_out started from attract (the tour keeps walking)
         self.takeovers = 0  # visitor handovers, for logs and the soak test
         self.returns = 0  # completed fades back to the tour
@@ -56,8 +56,10 @@ class Director:
         self._walking_out = False
         self.idle_for_s = 0.0
 
-    def step(self, dt_s: float) -> Step:
-        """Advance ``dt_s`` seconds (a fixed physics step)."""
+    def step(self, dt_s: float, *, pose: bool = True) -> Step:
+        """Advance ``dt_s`` seconds (a fixed physics step). ``pose=False`` skips computing the tour
+        pose (steps whose pose nobody sees: all but the last two of a frame); a teleport always
+        carries its pose."""
         teleport = False
         fade_rate = dt_s / self.fade_s
         if self.state == VISITOR:
@@ -85,10 +87,10 @@ class Director:
             self.level = min(1.0, self.level + fade_rate)
             if self.level >= 1.0:
                 self.state = ATTRACT
-        pose = None
-        if self.state in (ATTRACT, FADE_IN) or (self.state == FADE_OUT and self._walking_out):
-            pose = pose_at(self.plan, self.tour_t_s)
-        return Step(self.state, pose, teleport, self.level)
+        where = None
+        if (pose or teleport) and self.attract:
+            where = pose_at(self.plan, self.tour_t_s)
+        return Step(self.state, where, teleport, self.level)
 
     @property
     def attract(self) -> bool:

@@ -1,0 +1,252 @@
+"""The kiosk game: the normal game (game/app.py) with the director, the supervisor and the watchdog.
+
+It shares the window with the message screen (run.py opens one window for the whole session),
+walks the attract tour until someone touches the input, hands over at the current pose, and
+fades back to the tour after ``idle_s`` without input. Audio runs under an ``AudioSupervisor``
+(audio/supervisor.py); the output gain is the config's volume times the director's level, and
+its peak ceiling is the config's volume limit.
+
+``frame(now)`` is one pass of the loop, so the soak harness can drive the game with a
+simulated clock (game/kiosk/soak.py); ``run()`` drives it with the real one.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import replace
+from typing import Callable
+
+import numpy as np
+
+from game.app import Game, PlayerState, PlayOptions, _wanted_velocity, max_frame_catchup_s, max_pitch_deg, \
+    mouse_deg_per_px
+from game.errors import UserError
+from game.kiosk.config import KioskConfig, tour_line
+from game.kiosk.director import Director, ease_angle
+from game.kiosk.events import KioskInput
+from game.kiosk.watchdog import Watchdog
+from game.physics import World, physics_step_s
+from game.tour import plan_tour, pose_at
+
+log = logging.getLogger("memoire.kiosk")
+
+# After a return to the tour, the view levels out (pitch to 0) with this time constant.
+level_out_s = 0.8
+invitation = "Move the mouse or press a key to walk"
+
+
+def default_engine(game: "KioskGame"):
+    """The engine the kiosk plays through: the local engine under the audio supervisor."""
+    from audio.engine import settings_for
+    from audio.supervisor import SupervisedEngine
+
+    return SupervisedEngine(game.level, game.model_path, gain=0.0, ceiling=game.config.peak_ceiling,
+                            mute=game.opts.mute, torch_threads=game.opts.torch_threads,
+                            settings=settings_for(game.level))
+
+
+class KioskHud:
+    """The game's HUD in kiosk mode: no minimap or technical messages; an invitation while the
+    tour walks; the fade to dark as a full-window overlay drawn last."""
+
+    def __init__(self, hud, game: "KioskGame"):
+        self.hud = hud
+        self.game = game
+        self._dark: np.ndarray | None = None
+
+    def set_level(self, level, field_rgb=None) -> None:
+        self.hud.set_level(level, field_rgb)
+
+    def set_terrain(self, field_rgb, level) -> None:
+        self.hud.set_terrain(field_rgb, level)
+
+    def overlays(self, player, window_px, *, show_minimap: bool, messages: list[str], terrain_progress):
+        lines = [invitation] if self.game.director.attract else []
+        out = self.hud.overlays(player, window_px, show_minimap=False, messages=lines, terrain_progress=None)
+        level = self.game.director.level
+        if level < 1.0:
+            w, h = window_px
+            if self._dark is None or self._dark.shape[:2] != (h, w):
+                self._dark = np.zeros((h, w, 4), np.uint8)
+            self._dark[:, :, 3] = round(255 * (1.0 - level))
+            out.append((self._dark, 0, 0))
+        return out
+
+
+class KioskGame(Game):
+    def __init__(self, opts: PlayOptions, config: KioskConfig, window, *, watchdog: Watchdog | None = None,
+                 engine_factory: Callable[["KioskGame"], object] = default_engine):
+        super().__init__(replace(opts, tour=None))  # loads the level: raises UserError
+        self.config = config
+        level = self.level
+        if not level.tours:
+            raise UserError(f"{level.path}: the level has no [[tours]]; kiosk mode walks one in attract mode "
+                            "(see docs/levels.md)")
+        name = config.tour or level.tours[0].name
+        if name not in [t.name for t in level.tours]:
+            raise UserError(f"{tour_line(config)}: [kiosk]: tour '{name}' is not in {level.path}; its tours: "
+                            f"{', '.join(t.name for t in level.tours)}")
+        self.plan = plan_tour(level, level.tour(name))
+        self.director = Director(self.plan, idle_s=config.idle_s, fade_s=config.fade_s)
+        x, y, h = pose_at(self.plan, 0.0)
+        self.prev = self.state = PlayerState(x, y, h)
+        self.world = World(level, (x, y))
+        self.window = window
+        self.input = KioskInput(window, config.quit_chord)
+        self.watchdog = watchdog or Watchdog({})
+        self.engine_factory = engine_factory
+        self.show_minimap = False
+        self._teleport_pending = False
+        self._last_s: float | None = None
+        self._accumulator_s = 0.0
+        self.draw_enabled = True
+
+    # -- setup ------------------------------------------------------------------------------------
+
+    def say(self, text: str) -> None:
+        log.info(text)
+
+    def open(self) -> None:
+        self.engine = self.engine_factory(self)  # the model loads here: raises UserError
+        if self.engine.info.rate_assumed:
+            self.say(f"{self.model_path.name} does not state its sample rate; assuming "
+                     f"{self.engine.info.sample_rate_hz} Hz")
+        for message in self.engine.poll_messages():
+            self.say(message)
+        self._start_terrain()
+        from game.hud import Hud
+        from game.render.renderer import Renderer
+
+        self.renderer = Renderer(self.window.ctx, self.level, self.window.size_px)
+        from game.app import minimap_px_per_m
+
+        self.hud = KioskHud(Hud(self.level, minimap_px_per_m), self)
+        self.window.capture_mouse(True)  # cursor hidden and grabbed: mouse motion is look
+        s = self.state
+        self.engine.set_listener(s.x_m, s.y_m, s.heading_rad)
+        self.engine.start()
+        log.info("kiosk: playing %s, tour '%s' (%.0f s), model %s", self.level.name,
+                 self.config.tour or self.level.tours[0].name, self.plan.duration_s, self.model_path)
+
+    # -- the loop ---------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        self.open()
+        self.watchdog.ready("playing")
+        try:
+            while self.running:
+                self.frame(time.perf_counter())
+                if self.opts.frames is not None and self.stats.frames >= self.opts.frames:
+                    self.running = False
+            if self.opts.screenshot is not None:
+                self.save_screenshot(self.opts.screenshot)
+        finally:
+            self.close()
+        self.print_summary()
+        return 0
+
+    def frame(self, now: float, *, draw: bool = True) -> None:
+        """One pass: input, fixed steps, audio and background work, picture, watchdog."""
+        if self._last_s is None:
+            self._last_s = now
+        frame_dt = min(now - self._last_s, max_frame_catchup_s)
+        self._last_s = now
+        self._accumulator_s += frame_dt
+        self.handle_events()
+        steps = int(self._accumulator_s / physics_step_s)
+        for k in range(steps):
+            # the tour's pose matters for the last two steps (drawn, interpolated between them)
+            self.update(physics_step_s, pose=k >= steps - 2)
+            self._accumulator_s -= physics_step_s
+        self.poll_background(now)
+        if draw and self.draw_enabled:
+            self.draw(self._accumulator_s / physics_step_s)
+        self.watchdog.ping(time.monotonic())  # systemd's clock is real time, whatever drives the game
+        self.stats.frames += 1
+        self.stats.frame_s.append(time.perf_counter() - now if now > 1e6 else 0.0)
+
+    def handle_events(self) -> None:
+        events, activity, quit_ = self.input.poll()
+        if quit_:
+            log.info("kiosk: quit chord %s pressed", self.config.quit_chord)
+            self.running = False
+        if activity:
+            if self.director.attract:
+                log.info("kiosk: a visitor takes over")
+            self.director.input()
+        for event in events:
+            kind = event[0]
+            if kind == "key":
+                _, name, down = event
+                if name in ("forward", "back", "left", "right", "run"):
+                    self.keys[name] = down
+            elif kind == "look":
+                _, dx, dy = event
+                h = self.state.heading_rad + math.radians(dx * mouse_deg_per_px)
+                p = self.state.pitch_rad - math.radians(dy * mouse_deg_per_px)
+                p = max(-math.radians(max_pitch_deg), min(math.radians(max_pitch_deg), p))
+                self.state = replace(self.state, heading_rad=h, pitch_rad=p)
+            elif kind == "resize":
+                self.renderer.resize(event[1])
+
+    def update(self, dt_s: float, *, pose: bool = True) -> None:
+        """One fixed step: the director decides who walks; physics resolves the visitor's walls.
+        ``pose=False``: a step whose tour pose nobody sees (the player keeps the last one)."""
+        self.prev = self.state
+        self.sim_time_s += dt_s
+        if any(self.keys.values()):
+            self.director.input()  # a held key is a visitor still there
+        was = self.director.state
+        step = self.director.step(dt_s, pose=pose)
+        if step.teleport:
+            x, y, h = step.pose
+            self.world.teleport((x, y))
+            self.state = self.prev = PlayerState(x, y, h, 0.0)
+            self.keys.clear()
+            self._teleport_pending = True
+            log.info("kiosk: back to the tour start (%d returns)", self.director.returns)
+            return
+        if step.state != was and step.state == "fade_out":
+            log.info("kiosk: fading back to the tour")
+        if self.director.attract:
+            if step.pose is None:
+                return
+            x, y, h = step.pose
+            self.world.teleport((x, y))
+            pitch = ease_angle(self.state.pitch_rad, 0.0, dt_s, level_out_s)
+            self.state = PlayerState(x, y, h, pitch)
+            return
+        v = _wanted_velocity(self.keys, self.state.heading_rad)
+        pose = self.world.step(v, dt_s)
+        self.state = replace(self.state, x_m=pose.x_m, y_m=pose.y_m)
+
+    def poll_background(self, now: float) -> None:
+        if self._teleport_pending:
+            s = self.state
+            self.engine.set_listener(s.x_m, s.y_m, s.heading_rad, teleport=True)
+            self._teleport_pending = False
+        super().poll_background(now)
+        for message in self.engine.poll_messages():
+            self.say(message)
+        self.engine.set_gain(self.config.volume_gain * self.director.level)
+        self.engine.poll()
+
+    def close(self) -> None:
+        if self.terrain_trainer is not None:
+            self.terrain_trainer.cancel()
+            self.terrain_trainer = None
+        if self.engine is not None:
+            self.engine.close()
+        if self.renderer is not None:
+            self.renderer.release()
+            self.renderer = None
+        # the window belongs to run_kiosk, which shows the message screen in it between tries
+
+    def print_summary(self) -> None:
+        a = self.engine.summary() if self.engine else {}
+        log.info("kiosk: session: %d frames, %d visitor takeovers, %d returns to the tour, audio underruns %s, "
+                 "synth restarts %s, sound device losses %s (reopened %s), output %s", self.stats.frames,
+                 self.director.takeovers, self.director.returns, a.get("underruns", 0), a.get("synth_restarts", 0),
+                 a.get("device_losses", 0), a.get("device_reopens", 0), a.get("output", "none"))
