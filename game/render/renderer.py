@@ -34,6 +34,7 @@ ZENITH_SRGB = (0.33, 0.53, 0.82)
 FOG_PER_M = 0.011  # haze: about half the colour is lost at 60 m
 GROUND_MAP_PX_PER_M = 4.0  # resolution of the ground occlusion and zone-tint textures
 SHADOW_MAP_PX = 2048  # ~4 cm shadow texels over the 72 m default level
+OVERLAY_TEXTURES_KEPT = 8  # overlay textures cached by size (minimap, HUD text boxes)
 
 
 def sun_direction() -> np.ndarray:
@@ -117,6 +118,7 @@ class Renderer:
         self._ao_tex = self._zone_tex = None
         self._out_fbo = self._scene_fbo = None
         self._scene_tex = None
+        self._size_objects: list = []
         self.mesh: SceneMesh | None = None
         self.level = level
         self.resize(size_px)
@@ -210,19 +212,21 @@ class Renderer:
         """Draw at a new output size (window resized)."""
         self.size_px = _check_size(size_px)
         ctx = self.ctx
-        for obj in (self._out_fbo, self._scene_fbo, self._scene_tex):
-            if obj is not None:
-                obj.release()
+        for obj in self._size_objects:  # framebuffers and their attachments of the old size
+            obj.release()
+        self._size_objects = []
         self._out_fbo = self._scene_fbo = self._scene_tex = None
         if not self._to_screen:
-            self._out_fbo = ctx.framebuffer(color_attachments=[ctx.renderbuffer(self.size_px, 4)],
-                                            depth_attachment=ctx.depth_renderbuffer(self.size_px))
+            colour, depth = ctx.renderbuffer(self.size_px, 4), ctx.depth_renderbuffer(self.size_px)
+            self._out_fbo = ctx.framebuffer(color_attachments=[colour], depth_attachment=depth)
+            self._size_objects += [self._out_fbo, colour, depth]
         scene_size = self.scene_size_px
         if scene_size != self.size_px:
             self._scene_tex = ctx.texture(scene_size, 4)
             self._scene_tex.filter = self._upscale_filter
-            self._scene_fbo = ctx.framebuffer(color_attachments=[self._scene_tex],
-                                              depth_attachment=ctx.depth_renderbuffer(scene_size))
+            depth = ctx.depth_renderbuffer(scene_size)
+            self._scene_fbo = ctx.framebuffer(color_attachments=[self._scene_tex], depth_attachment=depth)
+            self._size_objects += [self._scene_fbo, self._scene_tex, depth]
 
     @property
     def scene_size_px(self) -> tuple[int, int]:
@@ -293,12 +297,15 @@ class Renderer:
         h, w = img.shape[:2]
         if h == 0 or w == 0:
             return
-        tex = self._overlay_textures.get((w, h))
+        tex = self._overlay_textures.pop((w, h), None)
         if tex is None:
+            if len(self._overlay_textures) >= OVERLAY_TEXTURES_KEPT:  # text overlays change size: evict
+                oldest = next(iter(self._overlay_textures))
+                self._overlay_textures.pop(oldest).release()
             tex = self.ctx.texture((w, h), 4)
             tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
             tex.repeat_x = tex.repeat_y = False
-            self._overlay_textures[(w, h)] = tex
+        self._overlay_textures[(w, h)] = tex  # most recently used last
         tex.write(np.ascontiguousarray(img).tobytes())
         out = self._output()
         out.use()
@@ -328,9 +335,12 @@ class Renderer:
     def release(self) -> None:
         """Free the GL objects (the context itself belongs to the caller)."""
         for obj in (*self._scene_vaos.values(), self._shadow_vao, self._depth_vao, self._vbo, self._ao_tex,
-                    self._zone_tex, self._out_fbo,
-                    self._scene_fbo, self._scene_tex, self._shadow_fbo, self._shadow_tex, self._sky_vao,
-                    self._sky_vbo, self._blit_vao, self._quad_vbo, *self._overlay_textures.values()):
+                    self._zone_tex, *self._size_objects, self._shadow_fbo, self._shadow_tex, self._sky_vao,
+                    self._sky_vbo, self._blit_vao, self._quad_vbo, *self._overlay_textures.values(),
+                    *self._scene_progs.values(), self._shadow_prog, self._depth_prog, self._sky_prog,
+                    self._blit_prog):
             if obj is not None:
                 obj.release()
         self._overlay_textures.clear()
+        self._scene_vaos = {}
+        self._size_objects = []
