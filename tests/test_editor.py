@@ -328,3 +328,31 @@ def test_colour_field_follows_edits(tmp_path, make_editor):
     assert tuple(after[iy, ix]) != tuple(before[iy, ix])
     far = (int(20.0 / ed.picture.step_m), int(27.0 / ed.picture.step_m))
     assert tuple(after[far]) == tuple(before[far])
+    assert ed.hearing((8.0, 8.0)).startswith(ed.doc.items("zones")[0]["name"] + " 100%")
+    assert ed.hearing((27.0, 20.0)) == "rest 100%"
+
+
+def test_document_layout_round_trip(root):
+    """Adding a zone and a tour to the hand-written level, then deleting them, gives back the file
+    byte for byte: section comments stay above their sections, one blank line between tables."""
+    from game.editor.document import LevelDocument
+
+    src = (root / "levels" / "hutong.toml").read_text()
+    doc = LevelDocument(root / "levels" / "hutong.toml", src, saved_text=src)
+    with doc.edit("add"):
+        doc.add_circle_zone("new", (10.0, 18.0), 2.0, 3.0, "birds")
+        doc.add_tour("walk", [(4.0, 18.0), (6.0, 18.0), (8.0, 18.0), (10.0, 18.0)])
+    text = doc.text()
+    assert "anchor = \"footsteps\"\n\n[[zones]]\nname = \"new\"" in text
+    assert text.index("name = \"new\"") < text.index("# ---- tours") < text.index("[[tours]]")
+    assert load_level_from_text(doc)
+    with doc.edit("remove"):
+        doc.delete_table("tours", len(doc.items("tours")) - 1)
+        doc.delete_table("zones", len(doc.items("zones")) - 1)
+    assert doc.text() == src and not doc.dirty
+
+
+def load_level_from_text(doc):
+    level, problems = doc.validate()
+    assert not problems, problems
+    return level

@@ -1417,6 +1417,7 @@ class Editor:
         self._draw_zones()
         self._draw_paths()
         self._draw_spawn()
+        self._draw_problem_spots()
         self._draw_cursor()
         scr.set_clip(None)
         self._draw_banner()
@@ -1535,13 +1536,13 @@ class Editor:
                 c = to_s(*shape.center)
                 r_px = max(1, int(shape.radius_m * self.view.px_per_m))
                 if ("zone", i) in bad:
-                    pg.draw.circle(scr, PROBLEM_RGB, c, r_px + 3, 4)
+                    pg.draw.circle(scr, PROBLEM_RGB, c, r_px + 4, 6)
                 pg.draw.circle(scr, col, c, r_px, 3 if selected else 2)
                 pg.draw.circle(scr, col, c, max(1, int((shape.radius_m + f) * self.view.px_per_m)), 1)
             else:
                 pts = [to_s(*p) for p in shape.points]
                 if ("zone", i) in bad:
-                    pg.draw.polygon(scr, PROBLEM_RGB, pts, 5)
+                    pg.draw.polygon(scr, PROBLEM_RGB, pts, 8)
                 pg.draw.polygon(scr, col, pts, 3 if selected else 2)
                 outline = [to_s(*p) for p in offset_outline(shape.points, f)]
                 pg.draw.lines(scr, col, True, outline, 1)
@@ -1586,7 +1587,7 @@ class Editor:
                 pts = [to_s(*p) for p in pe.polyline(nodes)]
                 selected = self.selection == ("path", key, i)
                 if ("path", key, i) in bad:
-                    pg.draw.lines(scr, PROBLEM_RGB, False, pts, 6)
+                    pg.draw.lines(scr, PROBLEM_RGB, False, pts, 10)
                 pg.draw.lines(scr, (0, 0, 0), False, pts, 4)
                 pg.draw.lines(scr, col, False, pts, 2)
                 end = to_s(*nodes[-1].anchor)
@@ -1650,6 +1651,26 @@ class Editor:
         pg.draw.circle(self.screen, ACCENT_RGB, c, 7)
         self._text("spawn", (c[0] + 10, c[1] + 6), self.font_small, ACCENT_RGB, shadow=True)
 
+    def _draw_problem_spots(self) -> None:
+        """A red target where a problem's message names a place ("near [x, y] m")."""
+        for p in self.problems:
+            m = re.search(r"near \[(-?[\d.]+), (-?[\d.]+)\]", p.message)
+            if not m:
+                continue
+            c = self.view.to_screen(float(m.group(1)), float(m.group(2)))
+            for r, w in ((14, 3), (6, 0)):
+                self.pg.draw.circle(self.screen, (0, 0, 0), c, r + 1, w + 2 if w else 0)
+                self.pg.draw.circle(self.screen, PROBLEM_RGB, c, r, w)
+
+    def hearing(self, xy) -> str:
+        """What the field plays at a level point, in words: "birds 80%, rest 20%"."""
+        if self.blend is None:
+            return ""
+        w, rest = self.blend.weights(np.array([xy]))
+        parts = [(float(w[0, i]), n) for i, n in enumerate(self.blend.names)] + [(float(rest[0]), "rest")]
+        parts = sorted((p for p in parts if p[0] >= 0.05), reverse=True)[:3]
+        return ", ".join(f"{n} {v * 100:.0f}%" for v, n in parts)
+
     def _draw_cursor(self) -> None:
         pg = self.pg
         if not self.in_map(self.mouse_px):
@@ -1664,8 +1685,12 @@ class Editor:
             if z is not None and self.palette is not None:
                 col = tuple(int(c) for c in self.palette.colours(np.asarray(z)))
             for r in (10, 18, 26):
-                pg.draw.circle(self.screen, (0, 0, 0), self.mouse_px, r, 3)
-                pg.draw.circle(self.screen, col, self.mouse_px, r, 1 if r > 10 else 0)
+                pg.draw.circle(self.screen, (0, 0, 0), self.mouse_px, r + 1, 5 if r > 10 else 0)
+                pg.draw.circle(self.screen, col, self.mouse_px, r, 2 if r > 10 else 0)
+            words = self.hearing(self.world(self.mouse_px))
+            if words:
+                self._text("hearing " + words, (self.mouse_px[0] + 30, self.mouse_px[1] + 12), self.font,
+                           (255, 255, 255), shadow=True)
 
     def _draw_banner(self) -> None:
         now = time.perf_counter()

@@ -326,16 +326,10 @@ class LevelDocument:
         tail = []
         while body and body[-1][0] is None and isinstance(body[-1][1], (Comment, Whitespace)):
             tail.insert(0, body.pop())
-        has_comment = any(isinstance(item, Comment) for _, item in tail)
-        if has_comment:
-            prev.value.body.append((None, Whitespace("\n")))
+        if any(isinstance(item, Comment) for _, item in tail):
             for pair in tail:
                 table.value.body.append(pair)
-        else:
-            for pair in tail:
-                body.append(pair)
-            if not tail:
-                prev.value.body.append((None, Whitespace("\n")))
+        table.trivia.indent = "\n"  # one blank line before the new [[key]] header
         aot.append(table)
         return len(aot) - 1
 
