@@ -255,12 +255,16 @@ class SupervisedEngine:
 
     def __init__(self, level, model_path, *, gain: float = 1.0, ceiling: float = 1.0, mute: bool = False,
                  torch_threads: int = 1, settings=None, open_device: OutputFactory | None = None,
-                 open_fallback: OutputFactory | None = None, clock: Callable[[], float] = time.perf_counter):
-        from audio.engine import LocalEngine
+                 open_fallback: OutputFactory | None = None, clock: Callable[[], float] = time.perf_counter,
+                 record=None):
+        try:
+            from audio.engine import LocalEngine
+        except ImportError:  # before the engine moved to its own process, the local one had this name
+            from audio.engine import AudioEngine as LocalEngine
 
         self._messages: list[str] = []
         self.local = LocalEngine(level, model_path, mute=mute if open_device is None else True,
-                                 torch_threads=torch_threads, settings=settings)
+                                 torch_threads=torch_threads, settings=settings, record=record)
         self.info = self.local.info
         self.model_path = self.local.model_path
         self.silent_reason = self.local.silent_reason if open_device is None else None

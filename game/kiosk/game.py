@@ -44,7 +44,7 @@ def default_engine(game: "KioskGame"):
 
     return SupervisedEngine(game.level, game.model_path, gain=0.0, ceiling=game.config.peak_ceiling,
                             mute=game.opts.mute, torch_threads=game.opts.torch_threads,
-                            settings=settings_for(game.level))
+                            settings=settings_for(game.level), record=game.opts.record)
 
 
 class KioskHud:

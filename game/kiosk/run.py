@@ -96,9 +96,9 @@ def _show_problem(window, config, watchdog: Watchdog, problem: str, logs: KioskL
             if quit_:
                 log.info("kiosk: quit chord %s pressed", config.quit_chord)
                 return True, frames
-            lines = ["Memoire cannot start.", "", *problem.splitlines(), "",
-                     f"Trying again in {left:.0f} s. Details: {where}.",
-                     f"Quit: {config.quit_chord}"]
+            lines = _wrap(["Memoire cannot start.", "", *problem.splitlines(), "",
+                           f"Trying again in {left:.0f} s. Details: {where}.", f"Quit: {config.quit_chord}"],
+                          window.size_px[0])
             screen.draw(lines)
             window.flip()
             if frames == 0 and getattr(window, "pg", None) is None:
@@ -110,6 +110,17 @@ def _show_problem(window, config, watchdog: Watchdog, problem: str, logs: KioskL
             time.sleep(problem_frame_s)
     finally:
         screen.release()
+
+
+def _wrap(lines: list[str], width_px: int) -> list[str]:
+    """Lines wrapped to the window (the HUD font is ~9 px a character); blank lines kept."""
+    import textwrap
+
+    chars = max(30, (width_px - 48) // 9)
+    out = []
+    for line in lines:
+        out.extend(textwrap.wrap(line, chars, subsequent_indent="  ") or [" "])
+    return out
 
 
 def _save_problem_picture(screen) -> None:

@@ -1,0 +1,254 @@
+"""Kiosk mode: the config file, the director (attract, takeover, fades), input, logs, watchdog,
+and the kiosk game run headless with injected input."""
+
+from __future__ import annotations
+
+import math
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from game.errors import UserError
+from test_soak import KIOSK, SMALL_LEVEL
+
+# -- config ----------------------------------------------------------------------------------------
+
+
+def test_default_config_file_loads(root):
+    from game.kiosk.config import load_kiosk_config
+
+    c = load_kiosk_config(root / "config" / "kiosk.toml")
+    assert c.tour == "gallery" and c.idle_s == 40 and str(c.quit_chord) == "ctrl+alt+q"
+    assert c.log_dir == root / "config" / ".." / "logs"
+    assert math.isclose(c.volume_gain, 10 ** (-6 / 20)) and math.isclose(c.peak_ceiling, 10 ** (-3 / 20))
+
+
+def test_config_problems_are_listed_with_file_and_line(tmp_path):
+    from game.kiosk.config import ConfigError, load_kiosk_config
+
+    p = tmp_path / "kiosk.toml"
+    p.write_text('[kiosk]\nidle_s = 2\nvolume_limit_db = 3\nquit_key = "q"\nfade = 1\n')
+    with pytest.raises(ConfigError) as e:
+        load_kiosk_config(p)
+    msg = str(e.value)
+    assert "4 problems" in msg
+    assert f"{p}:2: [kiosk]: idle_s must be >= 5 s, got 2" in msg
+    assert f"{p}:3: [kiosk]: volume_limit_db must be <= 0 dBFS, got 3" in msg
+    assert f"{p}:4: [kiosk]: quit_key must be modifiers and a key" in msg
+    assert f"{p}:5: [kiosk]: unknown field 'fade' (did you mean 'fade_s'?)" in msg
+
+
+def test_config_missing_table_bad_toml_and_missing_file(tmp_path):
+    from game.kiosk.config import load_kiosk_config
+
+    p = tmp_path / "k.toml"
+    p.write_text("[kisok]\nidle_s = 10\n")
+    with pytest.raises(UserError, match=r"missing table \[kiosk\]"):
+        load_kiosk_config(p)
+    p.write_text("[kiosk]\nidle_s = = 3\n")
+    with pytest.raises(UserError, match=r"k.toml:2: not valid TOML"):
+        load_kiosk_config(p)
+    with pytest.raises(UserError, match="no such kiosk config file"):
+        load_kiosk_config(tmp_path / "nope.toml")
+
+
+def test_cli_reports_a_bad_config_without_traceback(tmp_path, capsys):
+    from game.cli import main
+
+    p = tmp_path / "k.toml"
+    p.write_text("[kiosk]\nvolume_db = 'loud'\n")
+    rc = main(["play", "--kiosk", "--config", str(p), "--headless", "--frames", "1"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert f"{p}:2: [kiosk]: volume_db must be a number in dB, got 'loud'" in err
+    assert "Traceback" not in err
+
+
+def test_chords():
+    from game.kiosk.config import parse_chord
+
+    c = parse_chord("Ctrl+Alt+Q")
+    assert c.modifiers == {"ctrl", "alt"} and c.key == "q" and str(c) == "ctrl+alt+q"
+    assert parse_chord("shift+f12").key == "f12"
+    for bad in ("q", "ctrl+ctrl+q", "hyper+q", "ctrl+alt+", "ctrl+space bar"):
+        assert parse_chord(bad) is None, bad
+
+
+# -- director --------------------------------------------------------------------------------------
+
+
+def _plan(tmp_path):
+    from game.level import load_level
+    from game.tour import plan_tour
+
+    p = tmp_path / "lane.toml"
+    p.write_text(SMALL_LEVEL)
+    level = load_level(p)
+    return plan_tour(level, level.tour("lane"))
+
+
+def test_director_cycle(tmp_path):
+    from game.kiosk.director import ATTRACT, FADE_IN, FADE_OUT, VISITOR, Director
+    from game.tour import pose_at
+
+    plan = _plan(tmp_path)
+    d = Director(plan, idle_s=10.0, fade_s=1.0)
+    dt = 1 / 120
+    s = d.step(dt)
+    assert s.state == FADE_IN and 0 < s.level < 0.02  # the session opens with a fade in
+    for _ in range(240):
+        s = d.step(dt)
+    assert s.state == ATTRACT and s.level == 1.0 and s.pose is not None
+    assert np.allclose(s.pose, pose_at(plan, d.tour_t_s))
+    d.input()
+    s = d.step(dt)
+    assert s.state == VISITOR and s.pose is None and d.takeovers == 1
+    # idle: fade out after idle_s, dark after fade_s more, then the player goes to the start once
+    teleports = []
+    levels = []
+    for _ in range(int((10.0 + 1.0) / dt) + 5):
+        s = d.step(dt)
+        teleports.append(s.teleport)
+        levels.append(s.level)
+    assert sum(teleports) == 1 and d.returns == 1
+    assert s.state == FADE_IN
+    assert max(abs(np.diff(levels))) <= dt / 1.0 + 1e-9  # the fade never jumps
+    at = teleports.index(True)
+    assert levels[at] == 0.0
+    # a visitor during the fade out gets the picture back at once, without a teleport
+    d2 = Director(plan, idle_s=5.0, fade_s=1.0)
+    d2.input()
+    for _ in range(int(5.5 / dt)):
+        s = d2.step(dt)
+    assert s.state == FADE_OUT and 0.3 < s.level < 0.7
+    d2.input()
+    s = d2.step(dt)
+    assert s.state == VISITOR and s.level > 0.3 and not s.teleport and d2.returns == 0
+
+
+def test_director_restarts_the_tour_at_its_end(tmp_path):
+    from game.kiosk.director import Director
+
+    plan = _plan(tmp_path)
+    d = Director(plan, idle_s=10.0, fade_s=0.5)
+    dt = 1 / 60
+    n = int((plan.duration_s + 2.0) / dt)
+    teleports = sum(d.step(dt).teleport for _ in range(n))
+    assert teleports == 1 and d.returns == 1 and d.takeovers == 0
+    assert d.tour_t_s < 2.0
+
+
+# -- logs and watchdog -----------------------------------------------------------------------------
+
+
+def test_logs_rotate_within_their_cap(tmp_path):
+    import logging
+
+    from game.kiosk.logs import KioskLogs
+
+    logs = KioskLogs(tmp_path / "logs", 20_000, 2, echo=False)
+    try:
+        lg = logging.getLogger("memoire.test")
+        for i in range(3000):
+            lg.info("line %d: %s", i, "x" * 60)
+    finally:
+        logs.close()
+    files = sorted((tmp_path / "logs").iterdir())
+    assert [f.name for f in files] == ["memoire.log", "memoire.log.1", "memoire.log.2"]
+    assert sum(f.stat().st_size for f in files) <= 3 * 20_000
+    assert "line 2999" in (tmp_path / "logs" / "memoire.log").read_text()
+
+
+def test_watchdog_sends_sd_notify_datagrams(tmp_path):
+    from game.kiosk.watchdog import Watchdog
+
+    path = str(tmp_path / "notify.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(path)
+    server.settimeout(1.0)
+    try:
+        w = Watchdog({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "2000000"})
+        assert w.interval_s == 1.0
+        w.ready("playing")
+        w.ping(100.0)
+        w.ping(100.5)  # not due yet: nothing sent
+        w.ping(101.0)
+        got = [server.recv(256).decode() for _ in range(3)]
+        w.close()
+    finally:
+        server.close()
+    assert got == ["READY=1\nSTATUS=playing", "WATCHDOG=1", "WATCHDOG=1"]
+    assert not Watchdog({}).active and Watchdog({}).notify("READY=1") is False
+
+
+# -- the game, headless ----------------------------------------------------------------------------
+
+
+@pytest.mark.gl
+def test_kiosk_game_takeover_keeps_pose_and_sound(tmp_path, tiny_model_path):
+    """A visitor takes over mid-tour at the current pose (no jump); the output gain follows the
+    volume; the quit chord ends the loop."""
+    from audio.supervisor import SupervisedEngine
+    from game.app import PlayOptions
+    from game.kiosk.config import load_kiosk_config
+    from game.kiosk.game import KioskGame
+    from game.kiosk.soak import SimDevice
+    from game.window import HeadlessWindow
+
+    (tmp_path / "lane.toml").write_text(SMALL_LEVEL)
+    (tmp_path / "kiosk.toml").write_text(KIOSK)
+    config = load_kiosk_config(tmp_path / "kiosk.toml")
+    device = SimDevice()
+    window = HeadlessWindow((64, 36))
+    game = KioskGame(PlayOptions(tmp_path / "lane.toml", tiny_model_path, headless=True, kiosk=True), config,
+                     window, engine_factory=lambda g: SupervisedEngine(g.level, g.model_path, gain=0.0,
+                                                                       open_device=device.open,
+                                                                       open_fallback=device.open))
+    game.open()
+    try:
+        t = 1.0
+        for _ in range(60):  # 3 s: faded in, walking
+            t += 0.05
+            game.frame(t, draw=False)
+            device.current.pull(0.05 * 44100, game.engine.local.thread.wake)
+        assert game.director.state == "attract"
+        before = game.state
+        assert before.x_m > 3.05  # the tour has moved the player
+        game.input.inject(("look", 10, 0))
+        t += 0.05
+        game.frame(t)
+        after = game.state
+        assert game.director.state == "visitor" and game.director.takeovers == 1
+        # the same place, the heading turned by the look only (10 px x 0.15 deg)
+        assert math.hypot(after.x_m - before.x_m, after.y_m - before.y_m) < 0.15
+        assert abs(after.heading_rad - before.heading_rad - math.radians(1.5)) < 0.1
+        assert game.engine.supervisor.gain.target == pytest.approx(10 ** (-6 / 20), rel=1e-3)
+        game.input.inject(("chord",))
+        game.frame(t + 0.05)
+        assert not game.running
+    finally:
+        game.close()
+        window.close()
+
+
+def test_missing_model_shows_a_message_screen_and_logs_it(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from game.cli import main
+
+    (tmp_path / "lane.toml").write_text(SMALL_LEVEL)
+    (tmp_path / "kiosk.toml").write_text(KIOSK + 'log_dir = "logs"\nretry_s = 1\n')
+    shot = tmp_path / "problem.png"
+    monkeypatch.setenv("MEMOIRE_PROBLEM_PNG", str(shot))
+    rc = main(["play", str(tmp_path / "lane.toml"), "--model", str(tmp_path / "absent.ts"), "--kiosk",
+               "--config", str(tmp_path / "kiosk.toml"), "--headless", "--size", "320", "180", "--frames", "15"])
+    assert rc == 1
+    log = (tmp_path / "logs" / "memoire.log").read_text()
+    assert "cannot start: model file" in log and "absent.ts not found" in log
+    assert log.count("cannot start") >= 2  # retried after retry_s
+    img = np.asarray(Image.open(shot))
+    assert img.shape == (180, 320, 3)
+    assert (img.max(axis=2) > 200).sum() > 200  # light text on the dark screen
+    assert np.median(img) < 40
