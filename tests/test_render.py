@@ -119,7 +119,7 @@ def test_material_ranges_partition_the_mesh(hutong_mesh):
     assert covered == len(mats)
     present = {m for m, _, _ in hutong_mesh.material_ranges}
     for m in (Material.BRICK, Material.ROOF, Material.FACADE, Material.PAVING, Material.GARDEN,
-              Material.LEAVES, Material.LANTERN, Material.LACQUER):
+              Material.LEAVES, Material.LANTERN, Material.LACQUER, Material.DOOR):
         assert m in present, f"the hutong has no {m.name} surfaces"
 
 

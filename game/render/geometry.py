@@ -31,6 +31,7 @@ class Material(IntEnum):
     LEAVES = 6  # foliage: colour noise
     LANTERN = 7  # glowing red silk with ribs (emissive, unlit)
     LACQUER = 8  # red lacquered wood of gates and doors (slightly glossy)
+    DOOR = 9  # a door leaf: colour carries leaf coordinates (see meshes._door_leaf); panels, studs
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

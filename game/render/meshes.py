@@ -539,8 +539,7 @@ def _opening(b: Builder, op: Opening, cell: float) -> None:
     leaf_w = min((width - 2 * post) / 2, depth - 0.2)
     leaf_h = lintel[0] - 0.05
     for u in (post, width - post - 0.07):
-        local.box((u, 0.02, depth / 2 - leaf_w / 2), (u + 0.07, leaf_h, depth / 2 + leaf_w / 2), DOOR_RED,
-                  Material.LACQUER)
+        _door_leaf(local, u, 0.07, depth / 2 - leaf_w / 2, depth / 2 + leaf_w / 2, 0.02, leaf_h, studs=is_gate)
     local.box((post, 0.0, depth / 2 - 0.12), (width - post, 0.12, depth / 2 + 0.12), STONE, Material.PLAIN)
     if is_gate:
         # a pair of stone drums (mendun) guarding the gate on the street side
@@ -581,6 +580,27 @@ def _opening(b: Builder, op: Opening, cell: float) -> None:
         b.extend(local, (c0 * cell, r0 * cell), 0.0)
     else:  # local u runs south (+z), local w runs west (-x) from the cell's east edge
         b.extend(local, ((c0 + 1) * cell, r0 * cell), math.pi / 2)
+
+
+def _door_leaf(b: Builder, u0: float, thick_m: float, w0: float, w1: float, y0: float, y1: float, *,
+               studs: bool) -> None:
+    """An open door leaf standing in the plane u = u0 .. u0 + thick_m, spanning w0..w1, y0..y1.
+
+    The two broad faces use Material.DOOR with the leaf's own coordinates in the vertex colour
+    (r = across the leaf 0..1, g = up the leaf 0..1, b = 1 if it has gold studs), so the shader
+    can lay out panels and rows of studs that fit the leaf exactly."""
+    flag = 1.0 if studs else 0.0
+    for u, out in ((u0, -1.0), (u0 + thick_m, 1.0)):
+        corners = [(u, y0, w0), (u, y0, w1), (u, y1, w1), (u, y1, w0)]
+        uv = [(0.0, 0.0, flag), (1.0, 0.0, flag), (1.0, 1.0, flag), (0.0, 1.0, flag)]
+        p = np.array(corners, dtype=np.float64)
+        c = np.array(uv)
+        n = np.cross(p[1] - p[0], p[3] - p[0])
+        order = [0, 1, 2, 0, 2, 3] if np.dot(n, (out, 0, 0)) > 0 else [0, 2, 1, 0, 3, 2]
+        normal = np.tile((out, 0.0, 0.0), (6, 1))
+        b.add_triangles(p[order], normal, c[order], Material.DOOR)
+    # the thin edges: plain lacquer
+    b.box((u0, y0, w0), (u0 + thick_m, y1, w1), DOOR_RED, Material.LACQUER, skip="xX")
 
 
 def _rng_for(at: tuple[float, float]) -> np.random.Generator:

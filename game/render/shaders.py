@@ -227,6 +227,26 @@ void main() {
         vec3 q = p * 4.0;
         n = normalize(n + 0.6 * (vec3(value_noise(q.zy), value_noise(q.xy + 5.0), value_noise(q.xz + 9.0)) - 0.5));
         ao = 0.5 + 0.5 * smoothstep(-0.6, 0.8, n.y);
+    } else if (MATERIAL == MAT_DOOR) {
+        // v_colour = (across, up, studs?) in the leaf; lacquered red with a sunk frame and, on
+        // gates, rows of gilt studs (5 across, 9 up)
+        vec2 uv = v_colour.rg;
+        float frame = step(0.06, uv.x) * step(uv.x, 0.94) * step(0.04, uv.y) * step(uv.y, 0.96);
+        albedo = mix(vec3(0.45, 0.08, 0.05), vec3(0.62, 0.11, 0.07), frame);
+        spec = 0.45;
+        if (v_colour.b > 0.5) {
+            vec2 q = (uv - vec2(0.1, 0.15)) / vec2(0.8, 0.7) * vec2(5.0, 9.0);
+            vec2 f = fract(q) - 0.5;
+            vec2 inside = step(0.0, q) * step(q, vec2(5.0, 9.0));
+            float r = length(f * vec2(1.0, 1.08));
+            float stud = (1.0 - smoothstep(0.22, 0.27, r)) * inside.x * inside.y;
+            albedo = mix(albedo, vec3(0.85, 0.64, 0.22), stud);
+            // a domed stud: tilt the normal away from its centre
+            vec3 t_u = normalize(vec3(-n.z, 0.0, n.x) + vec3(1e-4, 0.0, 0.0));
+            n = normalize(n + stud * (f.x * 2.2 * t_u + vec3(0.0, f.y * 2.2, 0.0)));
+            spec = mix(spec, 0.9, stud);
+        }
+        ao = mix(0.7, 1.0, smoothstep(0.0, 1.0, p.y));
     } else if (MATERIAL == MAT_LACQUER) {
         spec = 0.5;
         ao = mix(0.7, 1.0, smoothstep(0.0, 1.0, p.y));
