@@ -272,7 +272,7 @@ class SupervisedEngine:
             self._messages.append(self.silent_reason)
         self.supervisor = AudioSupervisor(self.local, gain=gain, ceiling=ceiling, open_device=open_device,
                                           open_fallback=open_fallback, want_device=not mute, clock=clock,
-                                          report=self._messages.append)
+                                          report=lambda message: self._messages.append(message))
 
     def start(self) -> None:
         self.local.start()
