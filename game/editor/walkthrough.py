@@ -72,6 +72,11 @@ def session(level: Path, out: Path, model: Path | None, size=(1280, 800)) -> Pat
         d.key(pygame.K_TAB)
         for _ in range(3):
             d.click_panel("anchor (sound)")
+        d.click_panel("name", "click")
+        for _ in range(12):
+            d.key(pygame.K_BACKSPACE)
+        d.type("garden wind")
+        d.key(pygame.K_RETURN)
         d.click((8.0, 5.0))  # select the first circle: its handles show
         d.drag((14.0, 5.0), (15.0, 5.0))  # a wider falloff
         d.move((15.0, 5.0))
@@ -139,17 +144,20 @@ def session(level: Path, out: Path, model: Path | None, size=(1280, 800)) -> Pat
     return level
 
 
-def live_change(level: Path, out: Path, model: Path | None, frames: int = 700) -> Path:
+def live_change(level: Path, out: Path, model: Path | None, frames: int = 100_000) -> Path:
     """Play ``level`` in a headless game (recording its sound), and while it plays, move the
     zone nearest the spawn onto the spawn with the editor and save; plot the recorded sound's
     spectrogram with the moment of the save marked. Returns the picture's path."""
     import os
+    import signal
     import subprocess
 
     import numpy as np
     import soundfile as sf
 
-    wav = out / "editor_live_change.wav"
+    import tempfile
+
+    wav = Path(tempfile.mkdtemp(prefix="memoire-live-")) / "played.wav"  # scratch: not kept with the docs
     cmd = [sys.executable, "-m", "game", "play", str(level), "--headless", "--mute", "--size", "320", "200",
            "--frames", str(frames), "--record", str(wav)]
     if model is not None:
@@ -174,11 +182,11 @@ def live_change(level: Path, out: Path, model: Path | None, frames: int = 700) -
         d.drag(mk, spawn, steps=10)
         d.ctrl(pygame.K_s)
         saved = time.perf_counter() - started
-        d.frame()
-        ed.save_screenshot(out / "editor_live_change_editor.png")
     finally:
         ed.close()
-    _, err = game.communicate(timeout=300)
+    time.sleep(5.0)  # let the game play the new version for a while, then stop it as Ctrl+C would
+    game.send_signal(signal.SIGINT)
+    _, err = game.communicate(timeout=120)
     reloads = [line for line in err.splitlines() if "reloaded" in line]
     print(f"walkthrough: moved zone '{name}' onto the spawn and saved {saved:.1f} s into the recording; "
           f"the game said: {reloads}")
