@@ -7,6 +7,7 @@ import shutil
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pygame
 import pytest
 
@@ -356,3 +357,46 @@ def load_level_from_text(doc):
     level, problems = doc.validate()
     assert not problems, problems
     return level
+
+
+def test_without_a_model_the_editor_still_edits(tmp_path):
+    """No model file yet (before `memoire train`): no colours, no sound, Memoire's class names."""
+    ed = Editor(tmp_path / "yard.toml", model_path=tmp_path / "missing.ts", mute=True, size_px=SIZE)
+    ed.open_window()
+    try:
+        d = Driver(ed)
+        assert ed.picture is None and "pigeons" in ed.classes
+        assert any("not found" in t for t, _, _ in ed.messages)
+        d.key(pygame.K_z)
+        d.drag((8.0, 8.0), (10.0, 8.0))
+        assert ed.doc.items("zones")[0]["anchor"] == "pigeons" and ed.playable
+        ed.handle(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_SPACE, mod=0, unicode=" "))
+        d.frame(2)
+        assert ed.sound.state in ("failed", "off") and ed.sound.engine is None
+    finally:
+        ed.close()
+
+
+def test_terrain_overlay_follows_training(tmp_path, make_editor):
+    """A level whose sound is the latent terrain: after an edit the terrain retrains in the
+    background and the colour field follows when it is done."""
+    import time
+
+    path = tmp_path / "yard.toml"
+    ed, d = make_editor(path)
+    with ed.doc.edit("terrain"):
+        ed.doc.set_value(ed.doc.table("sound"), "field", "terrain")
+        t = ed.doc.table("terrain")
+        for k, v in (("source", "train"), ("steps", 30), ("width", 16), ("mapping_size", 16), ("anchor_samples", 8)):
+            t[k] = v
+    d.key(pygame.K_z)
+    d.drag((8.0, 8.0), (11.0, 8.0))
+    assert ed.playable and ed.terrain_grid is None
+    zones_only = ed.picture.latents.copy()
+    end = time.perf_counter() + 60
+    while ed.terrain_grid is None and time.perf_counter() < end:
+        ed.tick(time.perf_counter() + 2.0)  # past the 1 s pause after the last edit
+        time.sleep(0.05)
+    assert ed.terrain_grid is not None
+    assert not np.allclose(ed.picture.latents, zones_only)  # the picture now shows the terrain
+    assert any("terrain" in t for t, _, _ in ed.messages)
