@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from audio.model import ModelInfo
 from game.errors import UserError
 from game.level import Anchor, Level
+
+if TYPE_CHECKING:  # the model loader imports torch; this module stays pure numpy
+    from audio.model import ModelInfo
 
 # Steepness of the "exponential" falloff curve: e^4 ~ 55, so the weight is 1/55 of full at the
 # middle of the falloff band's outer half: a sound that stays faint until you are close.

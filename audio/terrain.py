@@ -47,6 +47,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from audio.field import curve_value
 from game import bezier
 from game.errors import UserError
 from game.level import Level, TerrainSettings
@@ -470,13 +471,6 @@ class TrainingSet:
         return self.labels == self.label_names.index(label)
 
 
-def _curve(kind: str, u: np.ndarray) -> np.ndarray:
-    # The zone blend's falloff curves (audio/field.py), imported late: field imports the model
-    # loader, which this module does not otherwise need.
-    from audio.field import curve_value
-    return curve_value(kind, u)
-
-
 def _sample_region(rng: np.random.Generator, shape, bounds: tuple[float, float, float, float], count: int,
                    keep: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
     """``count`` points uniform in ``bounds`` for which ``keep(distance_outside)`` holds (rejection)."""
@@ -538,7 +532,7 @@ def build_training_set(level: Level, zone_latents: Mapping[str, np.ndarray],
         ring = _sample_region(rng, zone.shape, (x0 - m, y0 - m, x1 + m, y1 + m), n_margin,
                               lambda d: (d > 0) & (d <= m))
         u = 1.0 - zone.shape.distance_outside(ring) / zone.falloff_m
-        add(zone.name, ring, np.broadcast_to(z, (len(ring), len(z))), zone.priority * _curve(zone.curve, u))
+        add(zone.name, ring, np.broadcast_to(z, (len(ring), len(z))), zone.priority * curve_value(zone.curve, u))
 
     if rest_latent is not None:
         r = np.asarray(rest_latent, np.float32)

@@ -12,17 +12,16 @@ exponential: (exp(4u) - 1) / (e^4 - 1)).
 from __future__ import annotations
 
 import colorsys
-import math
 
 import numpy as np
 
+from audio.field import curve_value
 from game.level import Level, Zone
 
 # Opacity of the tint: the inner region is drawn strongest, the falloff band fades with the
 # zone's weight down to nothing at its outer edge.
 INNER_ALPHA = 0.45
 FALLOFF_ALPHA = 0.3
-_EXPONENTIAL_STEEPNESS = 4.0  # as audio/field.py
 
 
 def zone_colour(index: int) -> tuple[float, float, float]:
@@ -36,21 +35,12 @@ def zone_colours(level: Level) -> list[tuple[float, float, float]]:
     return [zone_colour(i) for i in range(len(level.zones))]
 
 
-def _curve(kind: str, u: np.ndarray) -> np.ndarray:
-    u = np.clip(u, 0.0, 1.0)
-    if kind == "smooth":
-        return u * u * (3.0 - 2.0 * u)
-    if kind == "exponential":
-        return np.expm1(_EXPONENTIAL_STEEPNESS * u) / math.expm1(_EXPONENTIAL_STEEPNESS)
-    return u
-
-
 def zone_weight(zone: Zone, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(weight in [0, 1], inside-inner-region mask) of a zone at level points ``xy`` (..., 2)."""
     xy = np.asarray(xy, dtype=np.float64)
     flat = xy.reshape(-1, 2)
     d = zone.shape.distance_outside(flat).reshape(xy.shape[:-1])
-    w = _curve(zone.curve, 1.0 - d / zone.falloff_m)
+    w = curve_value(zone.curve, 1.0 - d / zone.falloff_m)
     return w, d <= 0.0
 
 
