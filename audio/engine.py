@@ -96,6 +96,9 @@ class LocalEngine:
         lv = level or self.level
         self.set_terrain_mix(terrain, field_mix(lv))
 
+    def set_volume(self, volume: float) -> None:
+        self.core.set_volume(volume)
+
     def set_terrain_mix(self, terrain, mix: float) -> None:
         self.field = self.field.with_terrain(terrain, mix)
         self.thread.set_field(self.field)
@@ -186,6 +189,8 @@ def _child_main(level: Level, model_path: Path, options: dict, listener, stats, 
                         events.put(("error", f"level not applied to the sound: {e}"))
                 elif cmd[0] == "terrain":
                     engine.set_terrain_mix(cmd[1], cmd[2])
+                elif cmd[0] == "volume":
+                    engine.core.set_volume(cmd[1])
                 elif cmd[0] == "model":
                     try:
                         engine.set_model(cmd[1])
@@ -285,6 +290,11 @@ class AudioEngine:
 
     def set_terrain(self, terrain, level: Level | None = None) -> None:
         self._commands.put(("terrain", terrain, field_mix(level or self.level)))
+
+    def set_volume(self, volume: float) -> None:
+        """Master volume 0..1 (ramped, no click): 0 keeps the engine running, silent, ready to
+        sound again at once (the editor's hold-to-hear, the kiosk's fades)."""
+        self._commands.put(("volume", float(volume)))
 
     def set_model(self, model_path: Path) -> None:
         """Switch to another model file, crossfaded. Raises UserError if it cannot play this level."""

@@ -112,6 +112,8 @@ class SynthCore:
         self._pan = self._pan_for(start)
         self._limiter_gain = 1.0
         self._gain = 10 ** (settings.gain_db / 20)
+        self._master = 1.0  # volume set by the caller (editor's hold-to-hear, kiosk fades), 0..1
+        self._master_target = 1.0
         self._pending_model: tuple[ModelInfo, NeuralDecoder, NeuralDecoder, LatentField] | None = None
         self.last_latent = self.voice.z.astype(np.float32)
         self.last_step = 0.0  # size (L2) of the last per-frame latent step
@@ -121,6 +123,10 @@ class SynthCore:
     def set_field(self, field_: LatentField) -> None:
         """Use a new latent field; a new version (level reload) is crossfaded."""
         self.field = field_
+
+    def set_volume(self, volume: float) -> None:
+        """Master volume 0..1, reached by a linear ramp over the next block (no click)."""
+        self._master_target = min(max(float(volume), 0.0), 1.0)
 
     def set_model(self, info: ModelInfo, first: NeuralDecoder, second: NeuralDecoder,
                   field_: LatentField) -> None:
@@ -242,6 +248,10 @@ class SynthCore:
         out[:, 0] = mono * np.cos(angle) * math.sqrt(2.0)
         out[:, 1] = mono * np.sin(angle) * math.sqrt(2.0)
         out *= self._gain
+        if self._master != 1.0 or self._master_target != 1.0:
+            ramp = np.linspace(self._master, self._master_target, n, endpoint=False, dtype=np.float32)
+            out *= ramp[:, None]
+            self._master = self._master_target
         # Peak limiter: the gain ramps over the block to the level that keeps it under the
         # ceiling, and recovers slowly (0.5 s); a hard clip at the ceiling is the last guard.
         peak = float(np.abs(out).max()) if n else 0.0

@@ -156,3 +156,16 @@ def test_model_change_is_crossfaded(setup, tmp_path):
     assert core.stats.crossfades == 1 and core.field is field2
     calm = max_jump(np.concatenate(out[:10]))
     assert max_jump(np.concatenate(out)) <= 1.5 * calm + 1e-3
+
+
+def test_volume_ramps_without_a_click(setup):
+    core = make_core(setup)
+    out = [core.render(Listener(35.0, 10.0)) for _ in range(8)]
+    core.set_volume(0.0)
+    out += [core.render(Listener(35.0, 10.0)) for _ in range(3)]
+    assert np.abs(out[-1]).max() == 0.0  # silent after the ramp block
+    core.set_volume(1.0)
+    out += [core.render(Listener(35.0, 10.0)) for _ in range(3)]
+    calm = max_jump(np.concatenate(out[:8]))
+    assert max_jump(np.concatenate(out)) <= 1.5 * calm + 1e-3
+    assert np.abs(out[-1]).max() > 0.01
