@@ -82,7 +82,8 @@ class SoakResult:
             f"({self.sim_s / max(self.wall_s, 1e-9):.1f}x), {self.frames} frames, {self.draws} drawn",
             f"underruns {self.underruns} (plus {self.fault_underruns} blocks of the injected synth crash); visitor takeovers {self.takeovers}, returns to the tour {self.returns}; "
             f"synth restarts {self.synth_restarts}; device losses {self.device_losses}, reopened {self.device_reopens}",
-            f"audio level {self.audio_rms_dbfs:.1f} dBFS rms",
+            f"audio level {self.audio_rms_dbfs:.1f} dBFS rms" if math.isfinite(self.audio_rms_dbfs)
+            else "audio level not measured (the real-time output plays nothing)",
             f"RSS {self.warm_rss_mb:.1f} MB after warm-up -> {self.end_rss_mb:.1f} MB at the end "
             f"({self.rss_growth * 100:+.2f}%); threads {self.warm_threads} -> {self.end_threads}; "
             f"open files {self.warm_fds} -> {self.end_fds}",

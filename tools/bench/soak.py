@@ -1,7 +1,7 @@
 """Kiosk soak benchmark: the soak test's harness for longer (game/kiosk/soak.py).
 
     .venv/bin/python tools/bench/soak.py --minutes 120 [--level FILE] [--model FILE] [--config FILE]
-        [--realtime-s 30] [--frame-s 0.2] [--draw-every 3] [--size 96 54]
+        [--zones-only] [--realtime-s 30] [--frame-s 0.2] [--draw-every 3] [--size 96 54]
 
 Prints the figures docs/soak.md records (underruns, RSS after warm-up and at the end, threads,
 open files, takeovers, returns, restarts, device losses) and exits 1 if a soak condition fails.
@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--level", help="level file (default: the soak test's small lane)")
     p.add_argument("--model", help="model file (default: the tiny test model)")
     p.add_argument("--config", help="kiosk config (default: the soak test's)")
+    p.add_argument("--zones-only", action="store_true",
+                   help="play the level's zone blend only (no latent terrain to train for the test model)")
     p.add_argument("--realtime-s", type=float, default=30.0, help="then this many seconds on the real clock")
     p.add_argument("--frame-s", type=float, default=0.2, help="simulated seconds per loop pass")
     p.add_argument("--draw-every", type=int, default=3, help="draw one pass in N")
@@ -48,6 +50,14 @@ def main(argv: list[str] | None = None) -> int:
         config = Path(args.config) if args.config else tmp / "kiosk.toml"
         if not args.level:
             level.write_text(SMALL_LEVEL)
+        elif args.zones_only:
+            import tomlkit
+
+            doc = tomlkit.parse(level.read_text(encoding="utf-8"))
+            doc["sound"]["field"] = "zones"
+            src = level.resolve()
+            level = src.parent / f".{src.stem}.soak-zones.toml"  # beside it: relative paths still resolve
+            level.write_text(tomlkit.dumps(doc), encoding="utf-8")
         if not args.config:
             config.write_text(KIOSK)
         if args.model:
@@ -76,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
                     failed.append(f"real-time part: {rt.underruns} underruns")
         finally:
             logs.close()
+            if args.level and args.zones_only:
+                level.unlink(missing_ok=True)
     print("soak: " + ("PASSED" if not failed else "FAILED: " + "; ".join(failed)))
     return 1 if failed else 0
 
