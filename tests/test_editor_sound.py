@@ -48,10 +48,14 @@ def test_space_plays_the_mouse_position_and_follows_edits(tmp_path, tiny_model_p
         assert _wait(ed, lambda: engine.crossfades > fades)  # the new level came in with a crossfade
         assert engine.level is ed.level
         assert _wait(ed, lambda: np.linalg.norm(engine.latent() - rest_latent) < 0.25 * np.linalg.norm(zone_latent - rest_latent))
-        # releasing Space: silence (the engine closes)
+        # releasing Space: silence, the engine stays up (volume ramped to 0)
         ed.handle(pygame.event.Event(pygame.KEYUP, key=pygame.K_SPACE, mod=0))
         ed.tick()
-        assert ed.sound.state == "off" and ed.sound.engine is None
+        assert ed.sound.state == "paused" and ed.sound.engine is engine and engine.alive
+        # pressing again sounds at once: the same engine, no new process to start
+        ed.handle(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_SPACE, mod=0, unicode=" "))
+        ed.tick()
+        assert ed.sound.state == "on" and ed.sound.engine is engine
     finally:
         ed.close()
     assert _wait_closed(engine)

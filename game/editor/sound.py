@@ -3,13 +3,13 @@
 Holding Space (or toggling with L) starts an ``AudioEngine`` for the level being edited, the
 same object `memoire play` uses (its synth runs in a child process): the same field, latent
 glide, crossfades and output. The mouse position is the listener. An edit sends the new level
-with ``set_level`` (crossfaded, as a hot reload in the game); releasing Space closes the engine
-so the editor is silent.
+with ``set_level`` (crossfaded, as a hot reload in the game); releasing Space ramps the engine's
+volume to 0 and keeps it running, so the next press sounds at once (the listener jumps to the
+mouse, crossfaded).
 
 Starting an engine spawns its process and loads the model: about 2.5 s on this project's
-2-core test machine with the tiny test model, so it happens on a helper thread and the editor
-keeps drawing; ``state`` says where it is. The engine has no pause, so a released Space closes
-it and the next press starts a new one. Main thread calls only.
+2-core test machine with the tiny test model, so the first press starts it on a helper thread
+and the editor keeps drawing; ``state`` says where it is. Main thread calls only.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ class SoundPreview:
         self.model_path = model_path
         self.mute = mute
         self.engine = None  # set by the opener thread; read on the main thread
-        self.state = "off"  # off | starting | on | failed
+        self.state = "off"  # off | starting | on | paused | failed
         self.message = ""
         self._want_on = False
         self._pending_level: Level | None = None
@@ -35,6 +35,7 @@ class SoundPreview:
         self._opener: threading.Thread | None = None
         self._closers: list[threading.Thread] = []
         self._fresh = False
+        self._closing = False  # True only when the editor exits: then the engine really closes
 
     @property
     def available(self) -> bool:
@@ -44,6 +45,11 @@ class SoundPreview:
         """Start hearing ``level`` (no-op while already on or starting)."""
         self._want_on = True
         self._pending_level = level
+        if self.state == "paused" and self.engine is not None:
+            self.engine.set_volume(1.0)
+            self._fresh = True  # jump to the mouse, crossfaded: no glide from where it was left
+            self.state = "on"
+            return
         if self.state in ("on", "starting"):
             return
         if not self.available:
@@ -79,8 +85,9 @@ class SoundPreview:
         self.state = "on"
 
     def stop(self) -> None:
-        """Stop hearing (the engine closes on a helper thread: closing joins the synth thread)."""
+        """Stop hearing: the volume ramps to 0, the engine keeps running for the next press."""
         self._want_on = False
+        self._closing = False
 
     def set_level(self, level: Level) -> None:
         """A new version of the level: crossfaded to while on."""
@@ -100,12 +107,17 @@ class SoundPreview:
             if self.state == "failed" and self._want_on is False:
                 self.state = "off"
             return
-        if not self._want_on:
+        if not self._want_on and self._closing:
             self.engine = None
             self.state = "off"
             closer = threading.Thread(target=engine.close, name="editor-sound-close", daemon=True)
             closer.start()
             self._closers = [c for c in self._closers if c.is_alive()] + [closer]
+            return
+        if not self._want_on:
+            if self.state != "paused":
+                engine.set_volume(0.0)
+                self.state = "paused"
             return
         said = engine.poll_messages()
         if said:
@@ -132,6 +144,7 @@ class SoundPreview:
     def close(self, timeout_s: float = 5.0) -> None:
         """Stop and wait for the engine to close (at the editor's exit)."""
         self._want_on = False
+        self._closing = True
         if self._opener is not None:
             self._opener.join(timeout_s)
         self.update()
