@@ -184,12 +184,18 @@ class Game:
                     accumulator -= physics_step_s
                 self.poll_background(now)
                 alpha = accumulator / physics_step_s
-                self.draw(alpha)
+                self.draw(alpha, flip=False)
+                last = self.opts.frames is not None and self.stats.frames + 1 >= self.opts.frames
+                if last and self.opts.screenshot is not None:
+                    # read the back buffer before the swap: after it, some drivers leave it undefined
+                    self.save_screenshot(self.opts.screenshot)
+                self.window.flip()
                 self.stats.frames += 1
                 self.stats.frame_s.append(time.perf_counter() - now)
                 if self.opts.frames is not None and self.stats.frames >= self.opts.frames:
                     self.running = False
-            if self.opts.screenshot is not None:
+            if self.opts.screenshot is not None and self.opts.frames is None:  # quit by the player
+                self.draw(accumulator / physics_step_s, flip=False)
                 self.save_screenshot(self.opts.screenshot)
         finally:
             self.close()
@@ -314,7 +320,7 @@ class Game:
         self._start_terrain()
         self.say(f"reloaded {self.opts.level_path}")
 
-    def draw(self, alpha: float) -> None:
+    def draw(self, alpha: float, flip: bool = True) -> None:
         from game.render.camera import Camera
 
         s = self.interpolated(alpha)
@@ -325,7 +331,8 @@ class Game:
         for rgba, x, y in self.hud.overlays(s, self.window.size_px, show_minimap=self.show_minimap,
                                             messages=texts, terrain_progress=self._terrain_progress()):
             self.renderer.draw_overlay(rgba, x, y)
-        self.window.flip()
+        if flip:
+            self.window.flip()
 
     def _terrain_progress(self) -> float | None:
         t = self.terrain_trainer
