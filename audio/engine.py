@@ -163,6 +163,8 @@ child_start_timeout_s = 60.0
 def _child_main(level: Level, model_path: Path, options: dict, listener, stats, commands, events) -> None:
     """The audio process: runs a LocalEngine until told to stop or the parent goes away."""
     parent = os.getppid()
+    supervise = options.pop("supervise", False)
+    start_gain = options.pop("gain", 1.0)
     try:
         engine = LocalEngine(level, model_path, **options)
     except BaseException as e:  # reported to the game, which shows it; the game plays on silently
@@ -171,6 +173,12 @@ def _child_main(level: Level, model_path: Path, options: dict, listener, stats, 
     if engine.silent_reason:
         events.put(("silent", engine.silent_reason))
     engine.start()
+    supervisor = None
+    if supervise:  # kiosk: restart a dead or stalled synth, reopen a lost device (audio/supervisor.py)
+        from audio.supervisor import AudioSupervisor
+
+        supervisor = AudioSupervisor(engine, gain=start_gain, want_device=not options.get("mute"),
+                                     report=lambda message: events.put(("audio", message)))
     stats[_S_READY] = 1.0
     last_seq = -1.0
     try:
@@ -191,6 +199,9 @@ def _child_main(level: Level, model_path: Path, options: dict, listener, stats, 
                     engine.set_terrain_mix(cmd[1], cmd[2])
                 elif cmd[0] == "volume":
                     engine.core.set_volume(cmd[1])
+                elif cmd[0] == "gain" and supervisor is not None:
+                    supervisor.set_gain(cmd[1])
+                    supervisor.set_ceiling(cmd[2])
                 elif cmd[0] == "model":
                     try:
                         engine.set_model(cmd[1])
@@ -207,6 +218,8 @@ def _child_main(level: Level, model_path: Path, options: dict, listener, stats, 
                 engine.thread.set_listener(Listener(values[_L_X], values[_L_Y], values[_L_H],
                                                     int(values[_L_TELEPORT]), int(values[_L_SEQ]),
                                                     values[_L_STAMP]))
+            if supervisor is not None:
+                supervisor.poll()
             s = engine.summary()
             stats[_S_UNDERRUNS] = s["underruns"]
             stats[_S_DEVICE] = s["device_underflows"]
@@ -218,7 +231,7 @@ def _child_main(level: Level, model_path: Path, options: dict, listener, stats, 
             n = min(len(latent), len(stats) - _S_LATENT)  # a model switch may change the size
             stats[_S_LATENT:_S_LATENT + n] = [float(v) for v in latent[:n]]
             stats[_S_HEARTBEAT] = engine.thread.heartbeat_s
-            if engine.thread.error is not None:
+            if engine.thread.error is not None and supervisor is None:
                 events.put(("error", f"synth stopped: {engine.thread.error!r}"))
                 break
             if os.getppid() != parent:  # the game is gone: do not play on alone
@@ -233,7 +246,7 @@ class AudioEngine:
 
     def __init__(self, level: Level, model_path: Path, *, record: Path | None = None, mute: bool = False,
                  torch_threads: int = 1, device: int | str | None = None,
-                 settings: SynthSettings | None = None):
+                 settings: SynthSettings | None = None, supervise: bool = False, gain: float = 1.0):
         import multiprocessing as mp
 
         self.info: ModelInfo = inspect_model(model_path)
@@ -252,7 +265,7 @@ class AudioEngine:
         self._pending_messages: list[str] = []
         self._write_listener(*level.spawn_xy, 0.0)
         options = dict(record=record, mute=mute, torch_threads=torch_threads, device=device, settings=settings,
-                       info=self.info)
+                       info=self.info, supervise=supervise, gain=gain)
         self._proc = ctx.Process(target=_child_main, name="memoire-audio", daemon=True,
                                  args=(level, self.model_path, options, self._listener, self._stats,
                                        self._commands, self._events))
@@ -295,6 +308,16 @@ class AudioEngine:
         """Master volume 0..1 (ramped, no click): 0 keeps the engine running, silent, ready to
         sound again at once (the editor's hold-to-hear, the kiosk's fades)."""
         self._commands.put(("volume", float(volume)))
+
+    def set_gain(self, gain: float, ceiling: float = 1.0) -> None:
+        """Output gain (linear; ``gain`` at start) and peak ceiling, applied in the device callback;
+        needs ``supervise``."""
+        self._commands.put(("gain", float(gain), float(ceiling)))
+
+    @property
+    def heartbeat_s(self) -> float:
+        """time.perf_counter() of the synth thread's last loop in the audio process (0 before start)."""
+        return float(self._stats[_S_HEARTBEAT])
 
     def set_model(self, model_path: Path) -> None:
         """Switch to another model file, crossfaded. Raises UserError if it cannot play this level."""
