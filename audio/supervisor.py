@@ -286,8 +286,10 @@ class SupervisedEngine:
     def set_terrain(self, terrain, level=None) -> None:
         self.local.set_terrain(terrain, level)
 
-    def set_gain(self, gain: float) -> None:
+    def set_gain(self, gain: float, ceiling: float | None = None) -> None:
         self.supervisor.set_gain(gain)
+        if ceiling is not None:
+            self.supervisor.set_ceiling(ceiling)
 
     def poll(self) -> None:
         self.supervisor.poll()

@@ -93,7 +93,7 @@ def test_built_demo_starts_in_kiosk_mode_and_plays(tmp_path, shipped_level, tiny
     assert "kiosk: playing Hutong gallery, tour 'gallery'" in log
     # (underruns are the soak test's subject: here the level's terrain trains beside the game on a
     # shared CPU, so a few are possible; the point is that it starts, runs and plays)
-    assert "session: 150 frames" in log and "synth restarts 0" in log, log
+    assert "session: 150 frames" in log and "audio process restarts 0" in log, log
     assert "ERROR" not in log and "CRITICAL" not in log and "Traceback" not in r.stderr, log + r.stderr
     assert any(n.startswith("READY=1") for n in notes) and "WATCHDOG=1" in notes, notes
     import soundfile as sf

@@ -34,17 +34,24 @@ log = logging.getLogger("memoire.kiosk")
 
 # After a return to the tour, the view levels out (pitch to 0) with this time constant.
 level_out_s = 0.8
+# The audio process is restarted when it has ended, or when its synth has not reported for 10 s
+# (twice the supervisor's own stall limit inside it: that one acts first when it can).
+audio_process_stall_s = 10.0
+# A new audio process gets this long to load the model before it is judged, doubling (to 5 min)
+# when it keeps failing.
+audio_process_grace_s = 20.0
+# Gain updates are sent when they change by more than this (linear), or once a second.
+gain_resend_step = 1e-3
 invitation = "Move the mouse or press a key to walk"
 
 
 def default_engine(game: "KioskGame"):
-    """The engine the kiosk plays through: the local engine under the audio supervisor."""
-    from audio.engine import settings_for
-    from audio.supervisor import SupervisedEngine
+    """The engine the kiosk plays through: the audio process (audio/engine.py, so the renderer never
+    holds the audio's interpreter lock) with the supervisor running inside it, silent at start."""
+    from audio.engine import AudioEngine, settings_for
 
-    return SupervisedEngine(game.level, game.model_path, gain=0.0, ceiling=game.config.peak_ceiling,
-                            mute=game.opts.mute, torch_threads=game.opts.torch_threads,
-                            settings=settings_for(game.level), record=game.opts.record)
+    return AudioEngine(game.level, game.model_path, mute=game.opts.mute, torch_threads=game.opts.torch_threads,
+                       settings=settings_for(game.level), record=game.opts.record, supervise=True, gain=0.0)
 
 
 class KioskHud:
@@ -102,6 +109,9 @@ class KioskGame(Game):
         self._last_s: float | None = None
         self._accumulator_s = 0.0
         self.draw_enabled = True
+        self.audio_restarts = 0
+        self._audio_judge_after_s = 0.0
+        self._sent_gain = (-1.0, 0.0)  # (gain, perf_counter when sent)
 
     # -- setup ------------------------------------------------------------------------------------
 
@@ -124,11 +134,40 @@ class KioskGame(Game):
 
         self.hud = KioskHud(Hud(self.level, minimap_px_per_m), self)
         self.window.capture_mouse(True)  # cursor hidden and grabbed: mouse motion is look
+        self._start_engine()
+        log.info("kiosk: playing %s, tour '%s' (%.0f s), model %s", self.level.name,
+                 self.config.tour or self.level.tours[0].name, self.plan.duration_s, self.model_path)
+
+    def _start_engine(self) -> None:
         s = self.state
         self.engine.set_listener(s.x_m, s.y_m, s.heading_rad)
         self.engine.start()
-        log.info("kiosk: playing %s, tour '%s' (%.0f s), model %s", self.level.name,
-                 self.config.tour or self.level.tours[0].name, self.plan.duration_s, self.model_path)
+        self._sent_gain = (-1.0, 0.0)
+        self._audio_judge_after_s = time.perf_counter() + audio_process_grace_s * 2 ** min(self.audio_restarts, 4)
+
+    def _watch_audio_process(self) -> None:
+        """An audio process that ended or froze is replaced (the supervisor inside it handles the
+        synth thread and the device; this handles the process itself)."""
+        e = self.engine
+        if not hasattr(e, "heartbeat_s") or time.perf_counter() < self._audio_judge_after_s:
+            return  # in-process engines are supervised where they run
+        beat = e.heartbeat_s
+        if e.alive and (beat == 0.0 or time.perf_counter() - beat < audio_process_stall_s):
+            return
+        why = "ended" if not e.alive else f"stopped reporting ({time.perf_counter() - beat:.0f} s)"
+        self.audio_restarts += 1
+        log.error("kiosk: the audio process %s; starting a new one (%d so far)", why, self.audio_restarts)
+        try:
+            e.close()
+        except Exception:
+            log.exception("kiosk: closing the old audio process")
+        try:
+            self.engine = self.engine_factory(self)
+            self._start_engine()
+        except Exception:
+            log.exception("kiosk: the new audio process did not start; trying again later")
+            self.engine = e  # judged again after the grace time
+            self._audio_judge_after_s = time.perf_counter() + audio_process_grace_s
 
     # -- the loop ---------------------------------------------------------------------------------
 
@@ -230,8 +269,15 @@ class KioskGame(Game):
         super().poll_background(now)
         for message in self.engine.poll_messages():
             self.say(message)
-        self.engine.set_gain(self.config.volume_gain * self.director.level)
-        self.engine.poll()
+        gain = self.config.volume_gain * self.director.level
+        real = time.perf_counter()
+        if abs(gain - self._sent_gain[0]) > gain_resend_step or real - self._sent_gain[1] > 1.0:
+            self.engine.set_gain(gain, self.config.peak_ceiling)
+            self._sent_gain = (gain, real)
+        poll = getattr(self.engine, "poll", None)
+        if poll is not None:
+            poll()  # an in-process engine's supervisor
+        self._watch_audio_process()
 
     def close(self) -> None:
         if self.terrain_trainer is not None:
@@ -247,6 +293,5 @@ class KioskGame(Game):
     def print_summary(self) -> None:
         a = self.engine.summary() if self.engine else {}
         log.info("kiosk: session: %d frames, %d visitor takeovers, %d returns to the tour, audio underruns %s, "
-                 "synth restarts %s, sound device losses %s (reopened %s), output %s", self.stats.frames,
-                 self.director.takeovers, self.director.returns, a.get("underruns", 0), a.get("synth_restarts", 0),
-                 a.get("device_losses", 0), a.get("device_reopens", 0), a.get("output", "none"))
+                 "audio process restarts %d, output %s", self.stats.frames, self.director.takeovers,
+                 self.director.returns, a.get("underruns", 0), self.audio_restarts, a.get("output", "none"))
