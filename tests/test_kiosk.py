@@ -252,3 +252,43 @@ def test_missing_model_shows_a_message_screen_and_logs_it(tmp_path, monkeypatch)
     assert img.shape == (180, 320, 3)
     assert (img.max(axis=2) > 200).sum() > 200  # light text on the dark screen
     assert np.median(img) < 40
+
+
+@pytest.mark.slow
+@pytest.mark.gl
+def test_a_dead_audio_process_is_replaced(tmp_path, tiny_model_path, monkeypatch):
+    """The kiosk's default engine is the audio process with its supervisor; if the process dies,
+    the kiosk starts a new one and the sound goes on."""
+    import time
+
+    import game.kiosk.game as kg
+    from game.app import PlayOptions
+    from game.kiosk.config import load_kiosk_config
+    from game.kiosk.game import KioskGame
+    from game.window import HeadlessWindow
+
+    monkeypatch.setattr(kg, "audio_process_grace_s", 0.5)
+    (tmp_path / "lane.toml").write_text(SMALL_LEVEL)
+    (tmp_path / "kiosk.toml").write_text(KIOSK)
+    window = HeadlessWindow((64, 36))
+    game = KioskGame(PlayOptions(tmp_path / "lane.toml", tiny_model_path, headless=True, mute=True, kiosk=True),
+                     load_kiosk_config(tmp_path / "kiosk.toml"), window)
+    game.open()
+    try:
+        first = game.engine
+        game.frame(time.perf_counter())
+        time.sleep(0.6)
+        first._proc.kill()
+        first._proc.join(timeout=5)
+        deadline = time.time() + 60
+        while game.audio_restarts == 0 and time.time() < deadline:
+            game.frame(time.perf_counter(), draw=False)
+            time.sleep(0.02)
+        assert game.audio_restarts == 1 and game.engine is not first
+        played = game.engine.frames_played
+        time.sleep(0.5)
+        game.frame(time.perf_counter(), draw=False)
+        assert game.engine.alive and game.engine.frames_played > played  # the new one plays
+    finally:
+        game.close()
+        window.close()
