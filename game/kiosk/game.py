@@ -179,8 +179,6 @@ class KioskGame(Game):
                 self.frame(time.perf_counter())
                 if self.opts.frames is not None and self.stats.frames >= self.opts.frames:
                     self.running = False
-            if self.opts.screenshot is not None:
-                self.save_screenshot(self.opts.screenshot)
         finally:
             self.close()
         self.print_summary()
@@ -201,7 +199,11 @@ class KioskGame(Game):
             self._accumulator_s -= physics_step_s
         self.poll_background(now)
         if draw and self.draw_enabled:
-            self.draw(self._accumulator_s / physics_step_s)
+            self.draw(self._accumulator_s / physics_step_s, flip=False)
+            last = self.opts.frames is not None and self.stats.frames + 1 >= self.opts.frames
+            if last and self.opts.screenshot is not None:
+                self.save_screenshot(self.opts.screenshot)  # before the swap: after it the buffer may be undefined
+            self.window.flip()
         self.watchdog.ping(time.monotonic())  # systemd's clock is real time, whatever drives the game
         self.stats.frames += 1
         self.stats.frame_s.append(time.perf_counter() - now if now > 1e6 else 0.0)
