@@ -292,3 +292,41 @@ def test_a_dead_audio_process_is_replaced(tmp_path, tiny_model_path, monkeypatch
     finally:
         game.close()
         window.close()
+
+
+def test_pygame_input_chord_activity_and_swallowed_quits():
+    import pygame
+
+    from game.kiosk.config import parse_chord
+    from game.kiosk.events import KioskInput
+
+    pygame.display.init()
+    try:
+        pygame.display.set_mode((32, 32))
+
+        class FakeWindow:
+            pg = pygame
+            size_px = (32, 32)
+
+            def capture_mouse(self, on):
+                pass
+
+        ki = KioskInput(FakeWindow(), parse_chord("ctrl+alt+q"))
+        pygame.event.clear()
+        pygame.event.post(pygame.event.Event(pygame.QUIT))
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_ESCAPE, mod=0))
+        events, activity, quit_ = ki.poll()
+        assert ("key", "other", True) in events and activity and not quit_  # Esc and close do not quit
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_q, mod=pygame.KMOD_LCTRL))
+        assert not ki.poll()[2]  # ctrl+q is not the chord
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_q,
+                                             mod=pygame.KMOD_LCTRL | pygame.KMOD_LALT))
+        assert ki.poll()[2]
+        pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, rel=(1, 0), pos=(1, 1), buttons=(0, 0, 0)))
+        events, activity, _ = ki.poll()
+        assert events == [("look", 1, 0)] and not activity  # a 1 px jitter is not a visitor
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_w, mod=0))
+        events, activity, _ = ki.poll()
+        assert events == [("key", "forward", True)] and activity
+    finally:
+        pygame.display.quit()

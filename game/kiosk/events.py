@@ -55,7 +55,7 @@ class KioskInput:
         for e in pg.event.get():
             if e.type in (pg.KEYDOWN, pg.KEYUP):
                 name = pg.key.name(e.key)
-                if e.type == pg.KEYDOWN and self._is_chord(name, pg.key.get_mods()):
+                if e.type == pg.KEYDOWN and self._is_chord(name, getattr(e, "mod", 0) or pg.key.get_mods()):
                     out.append(("chord",))
                     continue
                 mapped = KEY_NAMES.get(name)
