@@ -21,7 +21,7 @@ def test_default_config_file_loads(root):
 
     c = load_kiosk_config(root / "config" / "kiosk.toml")
     assert c.tour == "gallery" and c.idle_s == 40 and str(c.quit_chord) == "ctrl+alt+q"
-    assert c.log_dir == root / "config" / ".." / "logs"
+    assert c.log_dir == Path.home() / ".local" / "state" / "memoire" / "logs"
     assert math.isclose(c.volume_gain, 10 ** (-6 / 20)) and math.isclose(c.peak_ceiling, 10 ** (-3 / 20))
 
 

@@ -7,7 +7,7 @@
     volume_limit_db = -3.0   # hard ceiling on output peaks, dBFS: protects ears and headphones
     quit_key = "ctrl+alt+q"  # the only way out of kiosk mode
     fade_s = 2.0             # picture and sound fade when returning to the tour
-    log_dir = "logs"         # relative to this file
+    log_dir = "logs"         # relative to this file ("~" for the home folder)
     log_max_bytes = 2000000  # one log file's cap; with log_backups old files, the disk use is bounded
     log_backups = 3
     retry_s = 30             # a level or model that fails to load is retried this often
@@ -126,14 +126,23 @@ def parse_kiosk_config(text: str, path: Path) -> KioskConfig:
         raise ConfigError(r.problems)
     return KioskConfig(path=path, idle_s=float(idle), tour=tour, volume_db=float(volume),
                        volume_limit_db=float(limit), quit_chord=chord or d.quit_chord, fade_s=float(fade),
-                       log_dir=(path.parent / log_dir) if log_dir else None, log_max_bytes=int(max_bytes),
+                       log_dir=(path.parent / Path(log_dir).expanduser()) if log_dir else None,
+                       log_max_bytes=int(max_bytes),
                        log_backups=int(backups), retry_s=float(retry))
 
 
+def default_config_path() -> Path:
+    """config/kiosk.toml in the source tree: what `memoire play --kiosk` uses without --config."""
+    return Path(__file__).resolve().parents[2] / "config" / "kiosk.toml"
+
+
 def load_kiosk_config(path: str | Path | None) -> KioskConfig:
-    """Read the kiosk config file; None gives the defaults (logs under ./logs). Raises UserError."""
+    """Read the kiosk config file; None reads config/kiosk.toml (built-in defaults, logs under
+    ./logs, if the source tree has none). Raises UserError."""
     if path is None:
-        return KioskConfig(None, log_dir=Path("logs"))
+        path = default_config_path()
+        if not path.exists():
+            return KioskConfig(None, log_dir=Path("logs"))
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
