@@ -98,7 +98,7 @@ def build_demo(level_path: Path, out: Path, *, model: Path | None = None, config
         shutil.copy2(extra, dest)
     # the config, with its logs inside the folder and the tour written out
     cdoc = tomlkit.parse(config_path.read_text(encoding="utf-8"))
-    cdoc["kiosk"]["log_dir"] = "logs"
+    cdoc["kiosk"]["log_dir"] = tomlkit.item("logs").comment("in this folder")
     cdoc["kiosk"]["tour"] = tour
     (out / "kiosk.toml").write_text(tomlkit.dumps(cdoc), encoding="utf-8")
     load_kiosk_config(out / "kiosk.toml")  # what we wrote must load
