@@ -181,9 +181,12 @@ set -eu
 HERE="$(cd "$(dirname "$0")" && pwd)"
 cd "$HERE"
 if [ ! -x venv/bin/python ]; then
-  python3 -m venv venv
-  venv/bin/pip install --upgrade pip
-  venv/bin/pip install --extra-index-url https://download.pytorch.org/whl/cpu ./app
+  PY="${PYTHON:-python3.11}"; command -v "$PY" >/dev/null || PY=python3   # Memoire needs Python 3.11
+  "$PY" -m venv venv
+  venv/bin/python -m pip install --upgrade pip
+  # torch first, from PyTorch's CPU index (the default index's build pulls GBs of CUDA libraries)
+  venv/bin/python -m pip install --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0"
+  venv/bin/python -m pip install ./app
 fi
 if [ "${1:-}" = "--service" ]; then
   mkdir -p "$HOME/.config/systemd/user"
@@ -235,7 +238,8 @@ with a screen, headphones, a keyboard and a mouse. It starts by itself, walks it
     ./install.sh              # makes ./venv with the libraries (a few minutes; ~1 GB)
     ./install.sh --service    # also: start at login, restart on any failure (systemd user service)
 
-Linux with a desktop session; `sudo apt install python3-venv libportaudio2 libegl1` if missing.
+Linux with a desktop session and Python 3.11; `sudo apt install python3.11-venv libportaudio2 libegl1`
+if missing.
 For the service to run without anyone logged in: `sudo loginctl enable-linger $USER`.
 
 ## Start and stop
@@ -247,7 +251,7 @@ For the service to run without anyone logged in: `sudo loginctl enable-linger $U
 
 ## Change the volume
 
-Edit `kiosk.toml`: `volume_db` (now {kiosk.volume_db:g}; -6 is half as loud, -12 a quarter) and,
+Edit `kiosk.toml`: `volume_db` (now {kiosk.volume_db:g}; each -6 halves the signal level) and,
 to protect ears, `volume_limit_db` (now {kiosk.volume_limit_db:g} dBFS, the loudest peak allowed).
 Then restart: `systemctl --user restart memoire-demo` (or quit and `./start.sh`).
 The computer's own volume control works too.
@@ -258,7 +262,8 @@ The computer's own volume control works too.
 {kiosk.log_max_bytes // 1000} kB, so they never fill the disk). With the service also:
 `journalctl --user -u memoire-demo -f`.
 What to look for: "sound lost" / "sound is back" (headphones unplugged / plugged back: the demo
-plays on and recovers by itself), "synth restarted", "cannot start" (a missing or broken file:
+plays on and recovers by itself), "restarting it" / "audio process" (the sound engine was
+restarted by itself), "cannot start" (a missing or broken file:
 the screen says which; it retries every {kiosk.retry_s:g} s).
 
 ## Files
