@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -340,6 +339,3 @@ def check_soak(res: SoakResult, *, max_rss_growth: float = 0.05) -> list[str]:
         problems.append(f"open files grew {res.warm_fds} -> {res.end_fds}")
     return problems
 
-
-def threads_now() -> list[str]:
-    return sorted(t.name for t in threading.enumerate())
