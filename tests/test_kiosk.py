@@ -330,3 +330,36 @@ def test_pygame_input_chord_activity_and_swallowed_quits():
         assert events == [("key", "forward", True)] and activity
     finally:
         pygame.display.quit()
+
+
+@pytest.mark.gl
+def test_an_edited_tour_is_walked_after_hot_reload(tmp_path, tiny_model_path):
+    import os
+
+    from audio.supervisor import SupervisedEngine
+    from game.app import PlayOptions
+    from game.kiosk.config import load_kiosk_config
+    from game.kiosk.game import KioskGame
+    from game.kiosk.soak import SimDevice
+    from game.window import HeadlessWindow
+
+    level_path = tmp_path / "lane.toml"
+    level_path.write_text(SMALL_LEVEL)
+    (tmp_path / "kiosk.toml").write_text(KIOSK)
+    device = SimDevice()
+    window = HeadlessWindow((32, 18))
+    game = KioskGame(PlayOptions(level_path, tiny_model_path, headless=True, kiosk=True),
+                     load_kiosk_config(tmp_path / "kiosk.toml"), window,
+                     engine_factory=lambda g: SupervisedEngine(g.level, g.model_path, open_device=device.open,
+                                                               open_fallback=device.open))
+    game.open()
+    try:
+        before = game.plan.duration_s
+        level_path.write_text(SMALL_LEVEL.replace("speed_mps = 1.2", "speed_mps = 0.6"))
+        st = os.stat(level_path)
+        os.utime(level_path, (st.st_atime + 5, st.st_mtime + 5))
+        game.check_reload()
+        assert game.director.plan is game.plan and game.plan.duration_s > 1.5 * before
+    finally:
+        game.close()
+        window.close()

@@ -283,6 +283,24 @@ class KioskGame(Game):
             poll()  # an in-process engine's supervisor
         self._watch_audio_process()
 
+    def check_reload(self) -> None:
+        """The game's hot reload, then the attract tour re-planned from the new level (the old
+        plan stays if the tour is gone or broken)."""
+        old = self.level
+        super().check_reload()
+        if self.level is old:
+            return
+        name = (self.config.tour or self.level.tours[0].name) if self.level.tours else None
+        try:
+            if name is None:
+                raise UserError(f"{self.level.path}: the level has no [[tours]] any more")
+            self.plan = plan_tour(self.level, self.level.tour(name))
+        except UserError as e:
+            log.error("kiosk: the attract tour keeps its old path: %s", e)
+            return
+        self.director.plan = self.plan
+        self.director.tour_t_s = min(self.director.tour_t_s, self.plan.duration_s)
+
     def close(self) -> None:
         if self.terrain_trainer is not None:
             self.terrain_trainer.cancel()
