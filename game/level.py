@@ -34,6 +34,12 @@ PROP_KINDS = ("tree", "lantern", "bench")
 CURVES = ("linear", "smooth", "exponential")
 FIELDS = ("zones", "terrain", "mix")
 
+# Solid props, metres: a tree trunk's radius and a bench's half-extents (x, y); the physics
+# (game/physics.py) uses the same figures. A person is a 0.25 m radius circle (0.5 m across).
+tree_trunk_radius_m = 0.3
+bench_half_size_m = (0.8, 0.3)
+person_radius_m = 0.25
+
 DEFAULT_LEGEND = {
     "#": "wall",
     "H": "house",
@@ -248,14 +254,8 @@ class Level:
         raise UserError(f"{self.path}: no tour named '{name}'; tours in this level: {names}")
 
     def all_props(self) -> tuple[Prop, ...]:
-        """Props listed in [[props]] plus those placed by grid characters (cell centres)."""
-        grid_props = []
-        for row, line in enumerate(self.tiles.rows):
-            for col, ch in enumerate(line):
-                kind = dict(self.tiles.legend)[ch]
-                if kind in PROP_TILES:
-                    grid_props.append(Prop(kind, self.tiles.cell_center(col, row)))
-        return tuple(grid_props) + self.props
+        """Props placed by grid characters (cell centres) plus those listed in [[props]]."""
+        return tuple(_grid_props(self.tiles)) + self.props
 
 
 # ---------------------------------------------------------------------------------------------
@@ -494,7 +494,8 @@ def parse_level(text: str, path: Path) -> Level:
     sound = _read_sound(r, _table(r, data, "sound"), base)
     zones = _read_zones(r, data.get("zones", []), base, tiles)
     props = _read_props(r, data.get("props", []))
-    tours = _read_tours(r, data.get("tours", []), tiles)
+    grid_props = _grid_props(tiles) if tiles is not None else []
+    tours = _read_tours(r, data.get("tours", []), tiles, [*grid_props, *props])
     trajectories = _read_trajectories(r, data.get("trajectories", []), base)
     terrain = _read_terrain(r, data.get("terrain"), base, sound)
 
@@ -693,20 +694,51 @@ def _read_path(r: _Reader, t: dict, kp: tuple, where: str, name: str) -> Path2D 
     return Path2D(name, pts)
 
 
-def _check_path_walkable(r: _Reader, path: Path2D, tiles: TileMap | None, kp: tuple, where: str) -> None:
-    """A walked path must stay on walkable cells (checked every ~10 cm along it)."""
+def _prop_clearance(props: list[Prop], pts: np.ndarray) -> tuple[Prop, np.ndarray] | None:
+    """The first solid prop (tree, bench) that a person walking through ``pts`` (k, 2) would hit."""
+    for prop in props:
+        d = pts - np.asarray(prop.at)
+        if prop.kind == "tree":
+            hit = np.hypot(d[:, 0], d[:, 1]) < tree_trunk_radius_m + person_radius_m
+        elif prop.kind == "bench":
+            hx, hy = bench_half_size_m
+            hit = (np.abs(d[:, 0]) < hx + person_radius_m) & (np.abs(d[:, 1]) < hy + person_radius_m)
+        else:
+            continue
+        if hit.any():
+            return prop, pts[np.argmax(hit)]
+    return None
+
+
+def _check_path_walkable(r: _Reader, path: Path2D, tiles: TileMap | None, kp: tuple, where: str,
+                         props: list[Prop] = ()) -> None:
+    """A walked path must stay on walkable cells and clear of solid props (checked every ~10 cm)."""
     if tiles is None:
         return
-    for x, y in path.table().points:
+    pts = path.table().points
+    for x, y in pts:
         if not tiles.is_walkable(x, y):
             col, row = tiles.cell_of(x, y)
             r.problem((*kp, "points"), where,
                       f"the path passes through a solid cell ('{tiles.kind_at(col, row)}' at column {col}, row {row}, "
                       f"near [{x:.1f}, {y:.1f}] m); move its points or handles onto walkable cells")
             return
+    hit = _prop_clearance(list(props), pts)
+    if hit is not None:
+        prop, (x, y) = hit
+        r.problem((*kp, "points"), where,
+                  f"the path runs into a {prop.kind} at [{prop.at[0]:.2f}, {prop.at[1]:.2f}] (near [{x:.1f}, {y:.1f}] m); "
+                  f"move its points or handles around it")
 
 
-def _read_tours(r: _Reader, v: Any, tiles: TileMap | None = None) -> tuple[Tour, ...]:
+def _grid_props(tiles: TileMap) -> list[Prop]:
+    """Props placed by grid characters, at their cells' centres."""
+    lut = dict(tiles.legend)
+    return [Prop(lut[ch], tiles.cell_center(col, row))
+            for row, line in enumerate(tiles.rows) for col, ch in enumerate(line) if lut[ch] in PROP_TILES]
+
+
+def _read_tours(r: _Reader, v: Any, tiles: TileMap | None = None, props: list[Prop] = ()) -> tuple[Tour, ...]:
     tours = []
     seen: set[str] = set()
     for i, t in enumerate(_list_of_tables(r, v, "tours")):
@@ -724,7 +756,7 @@ def _read_tours(r: _Reader, v: Any, tiles: TileMap | None = None) -> tuple[Tour,
                          maximum=20.0)
         pause = r.number(t, "pause_s", kp, where, default=0.0, unit="s", minimum=0.0)
         if path is not None:
-            _check_path_walkable(r, path, tiles, kp, where)
+            _check_path_walkable(r, path, tiles, kp, where, props)
         if path and speed is not None and pause is not None:
             tours.append(Tour(name, path, float(speed), float(pause)))
     return tuple(tours)

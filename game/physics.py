@@ -11,13 +11,10 @@ from dataclasses import dataclass
 
 import pymunk
 
-from game.level import SOLID_TILES, Level
+from game.level import SOLID_TILES, Level, bench_half_size_m, person_radius_m, tree_trunk_radius_m
 
-# A person seen from above is about 0.5 m across: a 0.25 m radius circle.
-player_radius_m = 0.25
-# Tree trunks and benches are solid props (metres): trunk radius, bench half-extents.
-tree_trunk_radius_m = 0.3
-bench_half_size_m = (0.8, 0.3)
+# A person seen from above is about 0.5 m across (game/level.py, shared with path checks).
+player_radius_m = person_radius_m
 # A 70 kg walker; the drive force lets it reach a run (3 m/s) within one 120 Hz step
 # (70 kg * 3 m/s / (1/120 s) = 25 kN), so the player feels no inertia.
 player_mass_kg = 70.0

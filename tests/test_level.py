@@ -67,7 +67,7 @@ def test_default_level_loads(default_level_path):
     from game.tour import plan_tour
 
     plan = plan_tour(level, tour)
-    assert 90 <= plan.duration_s <= 180  # "about two minutes"
+    assert 100 <= plan.duration_s <= 150  # "about two minutes"
 
 
 def test_default_tour_visits_every_zone_and_stays_walkable(default_level_path):
@@ -180,3 +180,10 @@ def test_check_against_model_names_unknown_class(tmp_path, tiny_model_path, root
                        cwd=root, capture_output=True, text=True, timeout=120)
     assert r.returncode == 1
     assert "no sound class 'dragons'" in r.stderr and "pigeons" in r.stderr
+
+
+def test_tour_into_a_solid_cell_or_a_tree_is_reported():
+    into_wall = GOOD.replace("[[3.0, 3.0], [5.0, 3.0], [7.0, 3.0], [9.0, 3.0]]", "[[3.0, 3.0], [3.0, 1.0], [3.0, 0.5], [3.0, 0.2]]")
+    assert any("passes through a solid cell ('wall'" in p for p in problems(into_wall))
+    into_tree = GOOD.replace("[[3.0, 3.0], [5.0, 3.0], [7.0, 3.0], [9.0, 3.0]]", "[[3.0, 5.0], [5.0, 5.0], [7.0, 5.0], [9.0, 5.0]]")
+    assert any("runs into a tree at [5.00, 5.00]" in p for p in problems(into_tree))
