@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from game.errors import UserError
-from game.level import Level, LevelError, load_level
+from game.level import LevelError, load_level
 from game.physics import World, physics_step_s
 from game.tour import plan_tour, pose_at
 
@@ -77,6 +77,14 @@ class FrameStats:
         if not len(arr):
             return float("nan"), float("nan")
         return float(arr.mean()), float(np.percentile(arr, 99))
+
+
+def looked(state: PlayerState, dx_px: float, dy_px: float) -> PlayerState:
+    """The player's view after a mouse move of (dx, dy) pixels: heading turns, pitch is clamped."""
+    h = state.heading_rad + math.radians(dx_px * mouse_deg_per_px)
+    p = state.pitch_rad - math.radians(dy_px * mouse_deg_per_px)
+    p = max(-math.radians(max_pitch_deg), min(math.radians(max_pitch_deg), p))
+    return replace(state, heading_rad=h, pitch_rad=p)
 
 
 def _wanted_velocity(keys: dict[str, bool], heading_rad: float) -> tuple[float, float]:
@@ -230,11 +238,7 @@ class Game:
                     self.mouse_captured = True
                     self.window.capture_mouse(True)
             elif kind == "look" and self.mouse_captured:
-                _, dx, dy = event
-                h = self.state.heading_rad + math.radians(dx * mouse_deg_per_px)
-                p = self.state.pitch_rad - math.radians(dy * mouse_deg_per_px)
-                p = max(-math.radians(max_pitch_deg), min(math.radians(max_pitch_deg), p))
-                self.state = replace(self.state, heading_rad=h, pitch_rad=p)
+                self.state = looked(self.state, event[1], event[2])
             elif kind == "resize":
                 self.renderer.resize(event[1])
 

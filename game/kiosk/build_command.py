@@ -18,7 +18,6 @@ that built the demo (if it still exists); it runs the bundled app/ source with i
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import stat
 import sys

@@ -13,15 +13,13 @@ simulated clock (game/kiosk/soak.py); ``run()`` drives it with the real one.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import replace
 from typing import Callable
 
 import numpy as np
 
-from game.app import Game, PlayerState, PlayOptions, _wanted_velocity, max_frame_catchup_s, max_pitch_deg, \
-    mouse_deg_per_px
+from game.app import Game, PlayerState, PlayOptions, _wanted_velocity, looked, max_frame_catchup_s
 from game.errors import UserError
 from game.kiosk.config import KioskConfig, tour_line
 from game.kiosk.director import Director, ease_angle
@@ -226,11 +224,7 @@ class KioskGame(Game):
                 if name in ("forward", "back", "left", "right", "run"):
                     self.keys[name] = down
             elif kind == "look":
-                _, dx, dy = event
-                h = self.state.heading_rad + math.radians(dx * mouse_deg_per_px)
-                p = self.state.pitch_rad - math.radians(dy * mouse_deg_per_px)
-                p = max(-math.radians(max_pitch_deg), min(math.radians(max_pitch_deg), p))
-                self.state = replace(self.state, heading_rad=h, pitch_rad=p)
+                self.state = looked(self.state, event[1], event[2])
             elif kind == "resize":
                 self.renderer.resize(event[1])
 
