@@ -147,7 +147,7 @@ class Game:
         from audio.engine import AudioEngine
 
         self.engine = AudioEngine(self.level, self.model_path, record=self.opts.record, mute=self.opts.mute,
-                                  torch_threads=self.opts.torch_threads)
+                                  torch_threads=self.opts.torch_threads, supervise=True)
         if self.engine.info.rate_assumed:
             self.say(f"{self.model_path.name} does not state its sample rate; assuming "
                      f"{self.engine.info.sample_rate_hz} Hz")
