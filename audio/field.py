@@ -74,6 +74,26 @@ def resolve_anchor(anchor: Anchor, info: ModelInfo, where: str = "anchor") -> np
     return clip.mean(axis=0).astype(np.float32)
 
 
+def resolve_motion(anchor: Anchor, info: ModelInfo, where: str = "anchor") -> np.ndarray | None:
+    """An anchor's motion: its latent frames minus their mean, (frames, latent_dim) float32, or
+    None for a static anchor (a vector, or a class of a model that carries no class frames)."""
+    if anchor.class_name is not None:
+        idx = info.class_index(anchor.class_name)
+        if idx is None or info.class_frames is None:
+            return None
+        frames = np.asarray(info.class_frames[idx], dtype=np.float32)
+    elif anchor.clip is not None:
+        try:
+            frames = np.load(anchor.clip).astype(np.float32)
+        except (OSError, ValueError) as e:
+            raise UserError(f"{where}: cannot read anchor clip {anchor.clip}: {e}") from None
+    else:
+        return None
+    if len(frames) < 2:
+        return None
+    return frames - frames.mean(axis=0, keepdims=True)
+
+
 class GridSampler(Protocol):
     def sample(self, xy: np.ndarray) -> np.ndarray: ...
 
@@ -91,6 +111,9 @@ class ZoneBlend:
     latents: np.ndarray  # (n, latent_dim)
     rest_latent: np.ndarray  # (latent_dim,)
     rest_fade_s: float
+    # Per zone, then the rest: the anchor's motion around its latent, (frames, latent_dim), or None.
+    motions: tuple = ()
+    rest_motion: np.ndarray | None = None
 
     def coverage(self, xy: np.ndarray) -> np.ndarray:
         """Curve values c_i at points (k, 2) -> (k, n)."""
@@ -124,17 +147,20 @@ class ZoneBlend:
 
 def build_zone_blend(level: Level, info: ModelInfo) -> ZoneBlend:
     """Resolve every zone's anchor against the model. Raises UserError listing every bad anchor."""
-    problems, latents = [], []
+    problems, latents, motions = [], [], []
     for zone in level.zones:
+        where = f"{level.path}:{zone.line}: zone '{zone.name}'"
         try:
-            latents.append(resolve_anchor(zone.anchor, info, f"{level.path}:{zone.line}: zone '{zone.name}'"))
+            latents.append(resolve_anchor(zone.anchor, info, where))
+            motions.append(resolve_motion(zone.anchor, info, where))
         except UserError as e:
             problems.append(str(e))
     try:
         rest = resolve_anchor(level.sound.rest, info, f"{level.path}: [sound] rest")
+        rest_motion = resolve_motion(level.sound.rest, info, f"{level.path}: [sound] rest")
     except UserError as e:
         problems.append(str(e))
-        rest = None
+        rest = rest_motion = None
     if problems:
         raise UserError("\n".join(problems))
     n = len(level.zones)
@@ -149,6 +175,8 @@ def build_zone_blend(level: Level, info: ModelInfo) -> ZoneBlend:
         latents=np.array(latents, dtype=np.float64).reshape(n, d),
         rest_latent=np.asarray(rest, dtype=np.float64),
         rest_fade_s=level.sound.smoothing_s,
+        motions=tuple(motions),
+        rest_motion=rest_motion,
     )
 
 

@@ -45,6 +45,10 @@ class ModelInfo:
     class_mean: np.ndarray  # (classes, latent_dim) float32, read-only
     class_std: np.ndarray  # (classes, latent_dim) float32, read-only
     rate_assumed: bool = False  # True when the file carries no sampling rate
+    # Encoded corpus audio per class, (classes, frames, latent_dim) float32, read-only, or None:
+    # the synth plays a class anchor as this motion around the class mean, so sparse sounds
+    # (a bell, a bird, a call) keep their events; a static mean of such a class is near silence.
+    class_frames: np.ndarray | None = None
 
     def class_index(self, name: str) -> int | None:
         try:
@@ -108,9 +112,18 @@ def inspect_model(path: str | Path) -> ModelInfo:
         std_np = np.zeros((0, latent_dim), np.float32)
     mean_np.setflags(write=False)
     std_np.setflags(write=False)
+    frames = getattr(module, "latent_class_trajectory", None)
+    frames_np = None
+    if names and frames is not None:
+        arr = np.asarray(torch.as_tensor(frames).detach().float().numpy(), dtype=np.float32)
+        if arr.ndim != 3 or arr.shape[0] != len(names) or arr.shape[1] != latent_dim:
+            raise UserError(f"{path}: latent_class_trajectory has shape {arr.shape}, expected "
+                            f"({len(names)}, {latent_dim}, frames)")
+        frames_np = np.ascontiguousarray(arr.transpose(0, 2, 1))  # (classes, frames, latent_dim)
+        frames_np.setflags(write=False)
     return ModelInfo(path=path, latent_dim=latent_dim, hop_samples=hop, channels=channels,
                      sample_rate_hz=rate or default_sample_rate_hz, class_names=names, class_mean=mean_np,
-                     class_std=std_np, rate_assumed=rate == 0)
+                     class_std=std_np, rate_assumed=rate == 0, class_frames=frames_np)
 
 
 def set_torch_threads(count: int) -> None:

@@ -34,6 +34,50 @@ from audio.ring import Ring
 output_channels = 2  # stereo out; the model's mono signal is panned toward the zones
 
 
+# Motion playback (see MotionPlayer): segments of 128 latent frames (5.9 s at 2048 samples,
+# 44.1 kHz) from random places in a class's encoded audio, joined by an 8-frame (0.37 s)
+# crossfade in latent space, so a zone never repeats a loop you could learn by heart.
+motion_segment_frames = 128
+motion_join_frames = 8
+
+
+class MotionPlayer:
+    """Plays an anchor's motion (frames - mean, shape (T, latent_dim)) as an endless sequence.
+
+    Deterministic for a seed (offline renders repeat exactly). One frame per ``next()``.
+    """
+
+    def __init__(self, motion: np.ndarray, seed: int):
+        self.frames = np.asarray(motion, dtype=np.float64)
+        self.total = len(self.frames)
+        self.rng = np.random.default_rng(seed)
+        self.segment = min(motion_segment_frames, self.total)
+        self.join = min(motion_join_frames, self.segment // 2)
+        self.start = self._pick()
+        self.pos = 0
+        self.next_start: int | None = None
+
+    def _pick(self) -> int:
+        return int(self.rng.integers(0, self.total - self.segment + 1))
+
+    def next(self) -> np.ndarray:
+        cur = self.frames[(self.start + self.pos) % self.total]
+        remaining = self.segment - self.pos
+        if remaining <= self.join:
+            if self.next_start is None:
+                self.next_start = self._pick()
+            k = self.join - remaining  # 0 .. join-1 into the next segment
+            a = (k + 1) / (self.join + 1)
+            cur = (1 - a) * cur + a * self.frames[(self.next_start + k) % self.total]
+        self.pos += 1
+        if self.pos >= self.segment:
+            assert self.next_start is not None or self.join == 0
+            self.start = self.next_start if self.next_start is not None else self._pick()
+            self.pos = self.join  # the crossfade already played the next segment's first frames
+            self.next_start = None
+        return cur
+
+
 @dataclass(frozen=True)
 class Listener:
     """The player's pose as the game last sent it (an immutable snapshot: latest value wins)."""
@@ -115,6 +159,10 @@ class SynthCore:
         self._master = 1.0  # volume set by the caller (editor's hold-to-hear, kiosk fades), 0..1
         self._master_target = 1.0
         self._pending_model: tuple[ModelInfo, NeuralDecoder, NeuralDecoder, LatentField] | None = None
+        self._motion_for = None  # the ZoneBlend the players and weights below belong to
+        self._players: list[MotionPlayer | None] = []
+        self._weights = np.zeros(0)  # smoothed zone weights, then the rest weight
+        self._reset_motion(start)
         self.last_latent = self.voice.z.astype(np.float32)
         self.last_step = 0.0  # size (L2) of the last per-frame latent step
 
@@ -136,6 +184,30 @@ class SynthCore:
         self._pending_model = (info, first, second, field_)
 
     # -- rendering -------------------------------------------------------------------------------
+
+    def _reset_motion(self, listener: Listener) -> None:
+        """Players for the field's anchors, and weights snapped to the listener's place."""
+        blend = self.field.zones
+        motions = list(blend.motions) + [blend.rest_motion]
+        self._players = [MotionPlayer(m, seed=i) if m is not None else None for i, m in enumerate(motions)]
+        self._weights = self._target_weights(listener)
+        self._motion_for = blend
+
+    def _target_weights(self, listener: Listener) -> np.ndarray:
+        w, rest = self.field.zones.weights(np.array([[listener.x_m, listener.y_m]]))
+        return np.concatenate([w[0], rest])
+
+    def _motion(self, target_w: np.ndarray, tau_s: float) -> np.ndarray:
+        """One frame of the anchors' motion, weighted by the smoothed zone weights."""
+        alpha = 1.0 - math.exp(-self.frame_s / max(tau_s, 1e-3))
+        self._weights += alpha * (target_w - self._weights)
+        out = np.zeros(self.info.latent_dim)
+        for w, player in zip(self._weights, self._players):
+            if player is not None:
+                frame = player.next()  # every player advances, heard or not: time goes on
+                if w > 1e-4:
+                    out += w * frame
+        return out
 
     def _step_latent(self, z: np.ndarray, target: np.ndarray, tau_s: float) -> np.ndarray:
         alpha = 1.0 - math.exp(-self.frame_s / max(tau_s, 1e-3))
@@ -195,6 +267,7 @@ class SynthCore:
             self.field = field_
             z, _ = self.field.target(listener.x_m, listener.y_m)
             self._begin_fade(_Voice(first, z.astype(np.float64)), recycle_old=False)
+            self._reset_motion(listener)
             self.spare = second
             self._teleport, self._field_version = listener.teleport, self.field.version
             return
@@ -207,17 +280,21 @@ class SynthCore:
                 spare = self.spare
             self.spare = None
             self._begin_fade(_Voice(spare, z.astype(np.float64)), recycle_old=True)
+            self._reset_motion(listener)
 
     def render(self, listener: Listener) -> np.ndarray:
         """Decode one block for ``listener``: float32 (frames_per_block * hop, 2)."""
         self._check_jumps(listener)
+        if self.field.zones is not self._motion_for:
+            self._reset_motion(listener)
         n = self.settings.frames_per_block
         target, tau = self.field.target(listener.x_m, listener.y_m)
         target = target.astype(np.float64)
+        target_w = self._target_weights(listener)
         zs = np.empty((self.info.latent_dim, n), np.float32)
         for i in range(n):
             self.voice.z = self._step_latent(self.voice.z, target, tau)
-            zs[:, i] = self.voice.z
+            zs[:, i] = self.voice.z + self._motion(target_w, tau)
         self.last_latent = zs[:, -1].copy()
         t0 = time.perf_counter()
         mono = self.voice.decoder.decode(zs)

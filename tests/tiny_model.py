@@ -32,6 +32,11 @@ class TinyDecoder(torch.nn.Module):
         self.latent_class_names: List[str] = list(CLASSES)
         self.register_buffer("latent_class_mean", means)
         self.register_buffer("latent_class_std", torch.full_like(means, 0.3))
+        # encoded-audio stand-in per class: a slow sine wander around the mean, 200 frames
+        t = torch.arange(200, dtype=torch.float32)
+        wander = 0.8 * torch.sin(2 * 3.141592653589793 * t / 37.0)[None, None, :] \
+            * torch.linspace(0.5, 1.0, latent_dim)[None, :, None]
+        self.register_buffer("latent_class_trajectory", means[:, :, None] + wander)
 
     @torch.jit.export
     def decode(self, z: torch.Tensor) -> torch.Tensor:
