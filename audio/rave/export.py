@@ -13,13 +13,15 @@ The exported module (see ``ScriptedSynth``) offers:
 * ``get_methods()`` / ``get_attributes()`` -> List[str];
 * attributes ``sampling_rate`` (Hz) and ``latent_class_names`` (List[str]); buffers
   ``latent_class_mean`` and ``latent_class_std`` (C, D) float32, from the encoder over the
-  corpus, in the order of ``latent_class_names``.
+  corpus, in the order of ``latent_class_names``; optionally ``latent_class_trajectory``
+  (C, D, T) float32, each class's encoded corpus audio, which the game plays as the class's
+  motion around its mean (a sparse class's static mean decodes to near silence).
 """
 
 
 import copy
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 import torch
 from torch import nn
@@ -39,7 +41,7 @@ class ScriptedSynth(nn.Module):
     attributes: List[str]
 
     def __init__(self, model: AutoEncoder, class_names: List[str], class_mean: torch.Tensor,
-                 class_std: torch.Tensor) -> None:
+                 class_std: torch.Tensor, class_trajectory: Optional[torch.Tensor] = None) -> None:
         super().__init__()
         model = copy.deepcopy(model).cpu().eval()
         for p in model.parameters():
@@ -64,6 +66,10 @@ class ScriptedSynth(nn.Module):
         self.latent_class_names = list(class_names)
         self.register_buffer("latent_class_mean", class_mean.detach().float().cpu().contiguous())
         self.register_buffer("latent_class_std", class_std.detach().float().cpu().contiguous())
+        if class_trajectory is not None:
+            if class_trajectory.dim() != 3 or class_trajectory.shape[:2] != (len(class_names), d):
+                raise ValueError("class trajectories must be (classes, latent_dim, frames)")
+            self.register_buffer("latent_class_trajectory", class_trajectory.detach().float().cpu().contiguous())
 
     @torch.jit.export
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -96,9 +102,10 @@ class ScriptedSynth(nn.Module):
 
 
 def export_torchscript(model: AutoEncoder, path: Path, class_names: List[str],
-                       class_mean: torch.Tensor, class_std: torch.Tensor) -> torch.jit.ScriptModule:
+                       class_mean: torch.Tensor, class_std: torch.Tensor,
+                       class_trajectory: Optional[torch.Tensor] = None) -> torch.jit.ScriptModule:
     """Script ``model`` with the nn~ interface, save it to ``path`` and return it."""
-    scripted = torch.jit.script(ScriptedSynth(model, class_names, class_mean, class_std))
+    scripted = torch.jit.script(ScriptedSynth(model, class_names, class_mean, class_std, class_trajectory))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     scripted.save(str(path))

@@ -134,10 +134,16 @@ def write_loss_files(run_dir: Path, history: Sequence[Dict[str, float]]) -> None
     plt.close(fig)
 
 
+# The encoded audio each class carries in the export, for the synth to play as that class's
+# motion: up to 1300 frames (60 s at 2048 samples, 44.1 kHz), the length of a corpus train file.
+# 11 classes x 12 dims x 1300 frames x 4 bytes = 0.7 MB.
+class_trajectory_max_frames = 1300
+
+
 @torch.no_grad()
-def class_latent_stats(model: AutoEncoder, clips: Sequence[Clip], device: str,
-                       chunk_frames: int = 256) -> Tuple[List[str], torch.Tensor, torch.Tensor]:
-    """Per-class mean and std (C, D) of the encoder's latent frames over ``clips``."""
+def class_latent_frames(model: AutoEncoder, clips: Sequence[Clip], device: str,
+                        chunk_frames: int = 256) -> Dict[str, torch.Tensor]:
+    """{class: its clips' latent frames, concatenated (frames, D)} over ``clips``."""
     hop = model.cfg.hop_samples
     frames: Dict[str, List[torch.Tensor]] = {}
     model.eval()
@@ -145,12 +151,27 @@ def class_latent_stats(model: AutoEncoder, clips: Sequence[Clip], device: str,
         z = encode_array(model, clip.audio, device, chunk_frames)
         if z.shape[0]:
             frames.setdefault(clip.cls, []).append(z)
-    names = sorted(frames)
-    if not names:
+    if not frames:
         raise UserError(f"no clip is at least {hop} samples long: cannot compute latent statistics.")
-    mean = torch.stack([torch.cat(frames[n]).mean(0) for n in names])
-    std = torch.stack([torch.cat(frames[n]).std(0, unbiased=False) for n in names])
+    return {name: torch.cat(parts) for name, parts in frames.items()}
+
+
+@torch.no_grad()
+def class_latent_stats(model: AutoEncoder, clips: Sequence[Clip], device: str,
+                       chunk_frames: int = 256) -> Tuple[List[str], torch.Tensor, torch.Tensor]:
+    """Per-class mean and std (C, D) of the encoder's latent frames over ``clips``."""
+    frames = class_latent_frames(model, clips, device, chunk_frames)
+    names = sorted(frames)
+    mean = torch.stack([frames[n].mean(0) for n in names])
+    std = torch.stack([frames[n].std(0, unbiased=False) for n in names])
     return names, mean, std
+
+
+def class_trajectories(frames: Dict[str, torch.Tensor], names: Sequence[str],
+                       max_frames: int = class_trajectory_max_frames) -> torch.Tensor:
+    """(C, D, T): each class's first T latent frames, T the shortest class's count (<= max)."""
+    t = min(max_frames, *(len(frames[n]) for n in names))
+    return torch.stack([frames[n][:t].T for n in names])
 
 
 @torch.no_grad()
@@ -290,5 +311,8 @@ def export_run(model: AutoEncoder, clips: Sequence[Clip], path: Path, device: st
     from audio.rave.export import export_torchscript
 
     model = model.to(device).eval()
-    names, mean, std = class_latent_stats(model, clips, device)
-    export_torchscript(model.cpu(), Path(path), names, mean, std)
+    frames = class_latent_frames(model, clips, device)
+    names = sorted(frames)
+    mean = torch.stack([frames[n].mean(0) for n in names])
+    std = torch.stack([frames[n].std(0, unbiased=False) for n in names])
+    export_torchscript(model.cpu(), Path(path), names, mean, std, class_trajectories(frames, names))
