@@ -274,14 +274,30 @@ class Problem:
         return f"{loc}: {self.where}: {self.message}" if self.where else f"{loc}: {self.message}"
 
 
-class LevelError(UserError):
-    """A level file with one or more problems; ``problems`` lists them all."""
+class ProblemsError(UserError):
+    """A hand-written file with one or more problems; ``problems`` lists them all."""
+
+    what = ""  # how the header names the file, e.g. "the kiosk config "
 
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         n = len(problems)
-        head = f"{n} problem{'s' if n != 1 else ''} in {problems[0].path}:" if problems else ""
+        head = f"{n} problem{'s' if n != 1 else ''} in {self.what}{problems[0].path}:" if problems else ""
         super().__init__("\n".join([head, *("  " + str(p) for p in problems)]))
+
+
+class LevelError(ProblemsError):
+    """A level file with problems."""
+
+
+def parse_toml(text: str, path: Path, error: type[ProblemsError]) -> dict:
+    """TOML source -> dict; a syntax error becomes ``error`` naming the line."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        m = re.search(r"line (\d+)", str(e))
+        raise error([Problem(path, int(m.group(1)) if m else 0, "",
+                             f"not valid TOML: {e} (check quotes, brackets and commas on that line)")]) from None
 
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\]?\s*(#.*)?$")
@@ -459,12 +475,7 @@ def load_level(path: str | Path) -> Level:
 
 def parse_level(text: str, path: Path) -> Level:
     """Validate level source ``text`` (from ``path``, used in messages and for relative files)."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        m = re.search(r"line (\d+)", str(e))
-        raise LevelError([Problem(path, int(m.group(1)) if m else 0, "",
-                                  f"not valid TOML: {e} (check quotes, brackets and commas on that line)")]) from None
+    data = parse_toml(text, path, LevelError)
     r = _Reader(path, text)
     r.unknown_keys(data, _TOP_KEYS, (), "")
     base = path.parent

@@ -101,6 +101,15 @@ def report(level_path: Path, tour: str, model: Path | None, seconds: float | Non
         rms = float(np.sqrt(np.mean(seg.astype(np.float64) ** 2)))
         rows.append((name, len(blocks) * hop / sr, db(rms), centroid_hz(stft_mag(seg), sr)))
     jumps = np.abs(np.diff(r.audio, axis=0)).max(axis=1)
+    # Jumps where the sound changes zone (the dominant weight changes hands, +-1 block) against
+    # the rest: a click from the synth would sit at those places.
+    dominant = np.where(w.max(axis=1) > 1 - w.sum(axis=1), w.argmax(axis=1), -1)
+    change = np.flatnonzero(np.diff(dominant) != 0) + 1
+    near = np.zeros(len(jumps), bool)
+    for b in change:
+        near[max(0, (b - 1) * hop):min(len(jumps), (b + 2) * hop)] = True
+    jump_near = float(jumps[near].max()) if near.any() else float("nan")
+    jump_far = float(jumps[~near].max()) if (~near).any() else float("nan")
     mag = stft_mag(mono)
     flux = spectral_flux(mag)
     rms_all = float(np.sqrt(np.mean(mono.astype(np.float64) ** 2)))
@@ -117,6 +126,8 @@ def report(level_path: Path, tour: str, model: Path | None, seconds: float | Non
         f"| peak level | {db(float(np.abs(r.audio).max())):.1f} dBFS |",
         f"| largest sample-to-sample jump | {jumps.max():.4f} (at {np.argmax(jumps) / sr:.2f} s) |",
         f"| 99.99th percentile of jumps | {np.percentile(jumps, 99.99):.4f} |",
+        f"| largest jump within a block of a zone change ({len(change)} changes) | {jump_near:.4f} |",
+        f"| largest jump elsewhere | {jump_far:.4f} |",
         f"| spectral flux per 11.6 ms frame, mean / max | {flux.mean():.4f} / {flux.max():.4f} |",
         "",
         "| zone | time inside (s) | RMS (dBFS) | spectral centroid (Hz) |",

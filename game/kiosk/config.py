@@ -18,12 +18,11 @@ Every problem is reported with file:line: [kiosk]: message, all at once, as a ``
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from game.errors import UserError
-from game.level import Problem, _Reader
+from game.level import ProblemsError, _Reader, parse_toml
 
 MODIFIERS = ("ctrl", "alt", "shift")
 # Keys a chord may end with: letters, digits, function keys, and a few named keys (pygame names).
@@ -66,14 +65,10 @@ class KioskConfig:
         return 10 ** (self.volume_limit_db / 20)
 
 
-class ConfigError(UserError):
+class ConfigError(ProblemsError):
     """A kiosk config file with problems; ``problems`` lists them all."""
 
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        n = len(problems)
-        head = f"{n} problem{'s' if n != 1 else ''} in the kiosk config {problems[0].path}:"
-        super().__init__("\n".join([head, *("  " + str(p) for p in problems)]))
+    what = "the kiosk config "
 
 
 def parse_chord(text: str) -> QuitChord | None:
@@ -89,12 +84,7 @@ def parse_chord(text: str) -> QuitChord | None:
 
 def parse_kiosk_config(text: str, path: Path) -> KioskConfig:
     """Validate config source ``text`` (from ``path``: messages, and the base of log_dir)."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        m = re.search(r"line (\d+)", str(e))
-        raise ConfigError([Problem(path, int(m.group(1)) if m else 0, "",
-                                   f"not valid TOML: {e} (check quotes, brackets and commas on that line)")]) from None
+    data = parse_toml(text, path, ConfigError)
     r = _Reader(path, text)
     r.unknown_keys(data, ("kiosk",), (), "")
     t = data.get("kiosk")
