@@ -168,6 +168,9 @@ def _spectrograms(recon, classes, rate: int, img: Path, seconds: float = 4.0) ->
     out = img / "model_spectrograms.png"
     fig.savefig(out)
     plt.close(fig)
+    from PIL import Image
+
+    Image.open(out).convert("RGB").quantize(colors=128).save(out, optimize=True)  # small PNG
     print(f"wrote {out}")
 
 
