@@ -137,8 +137,30 @@ def main(argv: List[str] = None) -> int:
           f"{correct / total:7.3f} {correct_loud / max(total_loud, 1):6.3f}")
     print(f"\nnearest-class-mean accuracy over {total} held-out frames: {correct / total:.3f}; "
           f"over the {total_loud} frames louder than {SILENCE_DBFS:g} dBFS: {correct_loud / max(total_loud, 1):.3f}")
+    _anchor_check(m, recon, rate, hop)
     _spectrograms(recon, [n for n in args.spectrogram_classes if n in recon], rate, Path(args.img))
     return 0
+
+
+def _anchor_check(m, recon, rate: int, hop: int, seconds: float = 3.0) -> None:
+    """Decode each exported class mean held still (as a zone anchor does) and find the class
+    whose held-out audio has the nearest mean log-mel spectrum."""
+    names = list(m.latent_class_names)
+    refs = {c: log_mel(torch.from_numpy(x).view(1, -1), rate)[0].mean(1) for c, (x, _) in recon.items()}
+    frames = int(seconds * rate / hop)
+    hits = 0
+    print("\nclass-mean anchors decoded for", seconds, "s: nearest held-out class by mean log-mel spectrum")
+    for i, name in enumerate(names):
+        z = m.latent_class_mean[i].view(1, -1, 1).repeat(1, 1, frames)
+        with torch.inference_mode():
+            m.reset()
+            y = m.decode(z)[0, 0, hop * 8 :]  # skip the first frames (caches filling)
+        spec = log_mel(y.view(1, -1), rate)[0].mean(1)
+        dist = {c: float((spec - r).abs().mean()) for c, r in refs.items()}
+        best = min(dist, key=dist.get)
+        hits += best == name
+        print(f"  {name:10s} -> {best:10s} (L1 {dist[best]:.3f}; own class {dist.get(name, float('nan')):.3f})")
+    print(f"  {hits} of {len(names)} anchors sound nearest to their own class")
 
 
 def _spectrograms(recon, classes, rate: int, img: Path, seconds: float = 4.0) -> None:
