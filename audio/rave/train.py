@@ -102,7 +102,8 @@ def model_from_checkpoint(state: dict) -> AutoEncoder:
 
 
 def write_loss_files(run_dir: Path, history: Sequence[Dict[str, float]]) -> None:
-    """losses.csv (all logged steps) and losses.png (the curves, log scale)."""
+    """losses.csv (all logged steps) and losses.png (the curves, log scale; only when
+    matplotlib is installed)."""
     if not history:
         return
     keys = list(history[0].keys())
@@ -110,8 +111,10 @@ def write_loss_files(run_dir: Path, history: Sequence[Dict[str, float]]) -> None
         writer = csv.DictWriter(fh, fieldnames=keys)
         writer.writeheader()
         writer.writerows(history)
-    import matplotlib
-
+    try:
+        import matplotlib
+    except ImportError:  # matplotlib is optional: the CSV is always written
+        return
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
