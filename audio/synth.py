@@ -150,6 +150,8 @@ class SynthCore:
         z0, _ = field_.target(start.x_m, start.y_m)
         self.voice = _Voice(make_decoder(), z0.astype(np.float64))
         self.spare: NeuralDecoder | None = make_decoder()
+        for decoder in (self.voice.decoder, self.spare):
+            decoder.warm_up()
         self.fade: _Fade | None = None
         self._teleport = start.teleport
         self._field_version = field_.version
