@@ -400,3 +400,27 @@ def test_terrain_overlay_follows_training(tmp_path, make_editor):
     assert ed.terrain_grid is not None
     assert not np.allclose(ed.picture.latents, zones_only)  # the picture now shows the terrain
     assert any("terrain" in t for t, _, _ in ed.messages)
+
+
+def test_a_drawn_path_becomes_a_trajectory_with_its_clip(tmp_path, make_editor):
+    import numpy as np
+
+    ed, d = make_editor(tmp_path / "yard.toml")
+    d.key(pygame.K_p)
+    d.drag((4.0, 4.0), (6.0, 4.0))
+    d.click((20.0, 8.0))
+    d.key(pygame.K_RETURN)
+    assert len(ed.doc.items("tours")) == 1
+    ed.tour_to_trajectory(0)
+    assert ed.doc.items("tours") == [] and len(ed.doc.items("trajectories")) == 1
+    traj = ed.doc.items("trajectories")[0]
+    assert traj["clip"] == f"clips/{traj['name']}.npy" and len(traj["points"]) == 4
+    # until the clip exists, validation names the file and the command that makes it
+    _, problems = ed.doc.validate()
+    assert any("memoire encode" in p.message for p in problems)
+    (tmp_path / "clips").mkdir()
+    np.save(tmp_path / "clips" / f"{traj['name']}.npy", np.zeros((20, 4), np.float32))
+    level, problems = ed.doc.validate()
+    assert not problems and level.trajectories[0].name == traj["name"]
+    ed.undo()
+    assert len(ed.doc.items("tours")) == 1  # one undo step brings the tour back

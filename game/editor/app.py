@@ -1288,7 +1288,7 @@ class Editor:
             rows.append(self._number_row("speed_mps", t, p, "speed_mps", 1.2, 0.1, 0.1, " m/s", 20.0))
             rows.append(self._number_row("pause_s", t, p, "pause_s", 0.0, 0.5, 0.0, " s"))
         else:
-            rows.append(Row("clip", str(p.get("clip", "?"))))
+            rows.append(self._text_row("clip", t, p, "clip"))
         if self.sel_node is not None and nodes is not None and self.sel_node < len(nodes):
             n = nodes[self.sel_node]
             rows.append(Row(f"point {self.sel_node + 1}", "smooth" if pe.is_smooth(n) else "corner",
@@ -1298,7 +1298,17 @@ class Editor:
             rows.append(Row("", "delete path", click=self.delete_selected_path_point))
         if key == "tours":
             rows.append(Row("play it", f"memoire play {self.path.name} --tour \"{p.get('name', '')}\""))
+            rows.append(Row("", "make it a trajectory (a clip along the path)",
+                            click=lambda: self.tour_to_trajectory(i)))
         return rows
+
+    def tour_to_trajectory(self, index: int) -> None:
+        """The selected tour becomes a trajectory: a latent clip laid along the same path."""
+        with self.doc.edit("make trajectory"):
+            new = self.doc.tour_to_trajectory(index)
+        self.selection = ("path", "trajectories", new)
+        self.sel_node = None
+        self.after_change()
 
     def _spawn_rows(self) -> list[Row]:
         s = self.doc.data.get("spawn", {})

@@ -445,6 +445,19 @@ class LevelDocument:
         return index
 
 
+    def tour_to_trajectory(self, index: int) -> int:
+        """Turn tour ``index`` into a trajectory on the same path, with the clip
+        ``clips/<name>.npy`` (made with `memoire encode AUDIO --out clips/<name>.npy`; until it
+        exists validation says so). Returns the new trajectory's index."""
+        tour = self.items("tours")[index]
+        name = self.unique_name("trajectories", str(tour.get("name", "trajectory")))
+        points = [list(p) for p in tour.get("points", [])]
+        self.delete_table("tours", index)
+        new = self.append_table("trajectories", {"name": name, "clip": f"clips/{name}.npy"})
+        self.set_path_points("trajectories", new, points)
+        return new
+
+
 def _insert_after(table: Table, after: str, key: str, value: Any) -> None:
     """Insert ``key = value`` right after ``after`` in a tomlkit table (key order matters to readers)."""
     keys = list(table.keys())
