@@ -93,4 +93,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from game.errors import UserError
+
+    try:
+        sys.exit(main())
+    except UserError as e:  # a wrong level/config/model: say what, no traceback
+        print(f"soak: {e}", file=sys.stderr)
+        sys.exit(e.exit_code)
