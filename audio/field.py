@@ -137,9 +137,11 @@ class ZoneBlend:
         share = np.where(total > 0, w / np.where(total > 0, total, 1.0), 0.0)
         return share * cover[:, None], 1.0 - cover
 
-    def target(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(target latents (k, latent_dim), time constants (k,) seconds) at points (k, 2)."""
-        w, rest = self.weights(xy)
+    def target(self, xy: np.ndarray, weights: tuple[np.ndarray, np.ndarray] | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """(target latents (k, latent_dim), time constants (k,) seconds) at points (k, 2);
+        ``weights`` = ``self.weights(xy)`` when the caller has them already."""
+        w, rest = weights if weights is not None else self.weights(xy)
         z = w @ self.latents + rest[:, None] * self.rest_latent[None]
         tau = w @ self.fade_s + rest * self.rest_fade_s
         return z.astype(np.float32), tau
@@ -193,10 +195,12 @@ class LatentField:
     def latent_dim(self) -> int:
         return int(self.zones.rest_latent.shape[0])
 
-    def target(self, x_m: float, y_m: float) -> tuple[np.ndarray, float]:
-        """(target latent (latent_dim,) float32, time constant seconds) at one point."""
+    def target(self, x_m: float, y_m: float, weights: tuple[np.ndarray, np.ndarray] | None = None
+               ) -> tuple[np.ndarray, float]:
+        """(target latent (latent_dim,) float32, time constant seconds) at one point;
+        ``weights`` = ``self.zones.weights`` there, when the caller has them already."""
         xy = np.array([[x_m, y_m]])
-        z, tau = self.zones.target(xy)
+        z, tau = self.zones.target(xy, weights)
         z = z[0]
         if self.terrain is not None and self.terrain_mix > 0:
             zt = np.asarray(self.terrain.sample(xy), dtype=np.float32)[0]

@@ -221,13 +221,13 @@ class SynthCore:
         self.last_step = min(norm, cap)
         return z + step
 
-    def _pan_for(self, listener: Listener) -> float:
-        """Stereo position in [-1, 1] (right positive): toward the zones that sound here."""
+    def _pan_for(self, listener: Listener, zone_w: np.ndarray | None = None) -> float:
+        """Stereo position in [-1, 1] (right positive): toward the zones that sound here.
+        ``zone_w``: the zones' weights at the listener, when the caller has them already."""
         blend = self.field.zones
         if not blend.names or self.settings.stereo_width <= 0:
             return 0.0
-        w, _ = blend.weights(np.array([[listener.x_m, listener.y_m]]))
-        w = w[0]
+        w = zone_w if zone_w is not None else blend.weights(np.array([[listener.x_m, listener.y_m]]))[0][0]
         if w.sum() <= 1e-6:
             return 0.0
         pan = 0.0
@@ -290,9 +290,11 @@ class SynthCore:
         if self.field.zones is not self._motion_for:
             self._reset_motion(listener)
         n = self.settings.frames_per_block
-        target, tau = self.field.target(listener.x_m, listener.y_m)
+        # the zone weights at the listener, once per block: the target, the motion and the pan use them
+        w, rest = self.field.zones.weights(np.array([[listener.x_m, listener.y_m]]))
+        target, tau = self.field.target(listener.x_m, listener.y_m, (w, rest))
         target = target.astype(np.float64)
-        target_w = self._target_weights(listener)
+        target_w = np.concatenate([w[0], rest])
         zs = np.empty((self.info.latent_dim, n), np.float32)
         for i in range(n):
             self.voice.z = self._step_latent(self.voice.z, target, tau)
@@ -312,14 +314,14 @@ class SynthCore:
             if fade.done_frames >= fade.total_frames:
                 self._end_fade()
         self.stats.decode_s += time.perf_counter() - t0
-        out = self._to_stereo(mono.astype(np.float32), listener)
+        out = self._to_stereo(mono.astype(np.float32), listener, w[0])
         self.stats.blocks += 1
         self.stats.audio_s += len(mono) / self.sample_rate_hz
         return out
 
-    def _to_stereo(self, mono: np.ndarray, listener: Listener) -> np.ndarray:
+    def _to_stereo(self, mono: np.ndarray, listener: Listener, zone_w: np.ndarray | None = None) -> np.ndarray:
         n = len(mono)
-        pan_to = self._pan_for(listener)
+        pan_to = self._pan_for(listener, zone_w)
         pan = np.linspace(self._pan, pan_to, n, endpoint=False, dtype=np.float32)
         self._pan = pan_to
         angle = (pan + 1.0) * (np.pi / 4)  # equal-power pan law, unity at centre
