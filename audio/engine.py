@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import math
 import os
 import queue
 import time
@@ -42,7 +43,20 @@ from game.level import Level
 # Queue depth: three latent frames (3 x 2048 = 6144 samples, 139 ms at 44.1 kHz) keep the
 # device fed through one slow decode while keeping motion-to-sound latency near 0.2 s.
 target_fill_latent_frames = 3
-ring_capacity_latent_frames = 8
+ring_capacity_latent_frames = 12  # room for the queue above a device buffer of up to ~0.4 s
+
+
+def target_fill_for(device_latency_s: float, info: ModelInfo) -> int:
+    """Frames the synth keeps queued: at least ``target_fill_latent_frames``, and always more than
+    the device's own buffer plus one callback block. PortAudio refills the device buffer in a burst
+    of callbacks (at start, after an xrun): a queue shorter than that buffer empties in the burst,
+    which the test on PulseAudio's null sink measured as underruns with a 0.2 s buffer and a
+    139 ms queue (the 0.05 s default needs the 3 frames anyway)."""
+    from audio.output import callback_block_frames
+
+    device_frames = device_latency_s * info.sample_rate_hz + callback_block_frames
+    frames = max(target_fill_latent_frames, math.ceil(device_frames / info.hop_samples) + 1)
+    return frames * info.hop_samples
 
 
 def settings_for(level: Level, base: SynthSettings = SynthSettings()) -> SynthSettings:
@@ -69,7 +83,8 @@ class LocalEngine:
         self.core = SynthCore(lambda: NeuralDecoder(self.model_path, self.info), self.info, self.field,
                               self.settings, start)
         self.output, self.silent_reason = open_output(self.ring, self.info.sample_rate_hz, device, enabled=not mute)
-        self.thread = SynthThread(self.core, self.ring, target_fill_frames=target_fill_latent_frames * hop,
+        self.thread = SynthThread(self.core, self.ring, target_fill_frames=target_fill_for(self.output.latency_s,
+                                                                                           self.info),
                                   torch_threads=torch_threads, record_path=record,
                                   played=lambda: self.ring.read_index,
                                   device_latency_s=lambda: self.output.latency_s)
@@ -139,8 +154,10 @@ class LocalEngine:
         return self.core.last_latent
 
     def close(self) -> None:
-        self.thread.stop()
+        # The output first: with the synth stopped first, the callback would go on reading an
+        # empty ring until the stream closed, and count those blocks as underruns.
         self.output.close()
+        self.thread.stop()
 
     def summary(self) -> dict:
         return {

@@ -27,14 +27,15 @@ from audio.ring import Ring
 
 # PortAudio block: 512 frames = 11.6 ms at 44.1 kHz, small next to one latent frame (2048).
 callback_block_frames = 512
-# Device buffer: 0.2 s. The synth runs in its own process (audio/engine.py), so no render frame
-# holds this callback's interpreter lock, but on a loaded 2-core machine the callback thread can
-# still wait tens of ms for a core: PortAudio's "high" (35 ms on PulseAudio) gave 2 underflows in
-# a 10 s test under load; 0.2 s gave none. Ambient latents glide over 0.5-2.5 s anyway, so the
-# extra ~0.15 s of motion-to-sound latency is not heard as lag. Measured on PulseAudio's ALSA
-# plugin, stream consumption rate over 6 s: 0.2 s -> 1.04x (incl. prefill), 0.25 s -> 1.06x,
-# "high" -> 1.01x, but 0.1 s -> 0.67x and 0.15 s -> 0.75x (the plugin keeps recovering): avoid those.
-device_latency_s = 0.2
+# Device buffer: 0.05 s. The synth runs in its own process (audio/engine.py), warms its model at
+# load and keeps the garbage collector out of its way, so a short buffer holds: measured under
+# Xvfb with llvmpipe drawing and a busy-loop process on the other core, 600 frames with 0
+# underruns and 0 device underflows. The synth's queue is sized from this buffer
+# (audio/engine.target_fill_for): PortAudio fills it in one burst at start.
+# Measured on PulseAudio's ALSA plugin, stream consumption rate over 6 s: 0.05 s -> 1.02x,
+# "high" (35 ms) -> 1.01x, 0.2 s -> 1.04x, but 0.1 s -> 0.67x and 0.15 s -> 0.75x (the plugin
+# keeps recovering): avoid those two.
+device_latency_s = 0.05
 # Master gain slew: a change of the whole range takes at least 50 ms, so a gain set once per
 # video frame (16-33 ms apart) is joined by ramps, never steps (no clicks).
 gain_slew_s = 0.05

@@ -25,7 +25,10 @@ class Ring:
         self.read_index = 0  # written by the consumer only
         self.underruns = 0  # callbacks that found fewer frames than asked (consumer only)
         self.missing_frames = 0  # frames of silence written on shortfall (consumer only)
-        self.started = False  # set by the producer's first write: shortfalls before it are priming
+        # Set by the producer once it has queued what it means to keep queued (``prime_frames``
+        # given to ``write``, default: the first write): shortfalls before that are priming, not
+        # underruns. A device may pull its whole buffer in one burst at start.
+        self.started = False
 
     def available(self) -> int:
         """Frames written and not yet read."""
@@ -35,8 +38,9 @@ class Ring:
         """Frames the producer may write without overwriting unread audio."""
         return self.capacity - (self.write_index - self.read_index)
 
-    def write(self, frames: np.ndarray) -> int:
-        """Producer: append frames (n, channels) or mono (n,); returns frames written (<= free())."""
+    def write(self, frames: np.ndarray, prime_frames: int = 0) -> int:
+        """Producer: append frames (n, channels) or mono (n,); returns frames written (<= free()).
+        Playback counts as started once ``prime_frames`` are queued (at once when 0)."""
         if frames.ndim == 1:
             frames = frames[:, None]
         n = min(len(frames), self.free())
@@ -48,7 +52,8 @@ class Ring:
         if n > first:
             self.buffer[: n - first] = frames[first:n]
         self.write_index += n  # publish after the copy
-        self.started = True
+        if not self.started and self.write_index - self.read_index >= prime_frames:
+            self.started = True
         return n
 
     def read_into(self, out: np.ndarray) -> int:

@@ -458,7 +458,7 @@ class SynthThread:
                         self.latency.mark(self.ring.write_index, listener.stamp_s)
                     last_seq, last_pos = listener.seq, pos
                 audio = self.core.render(listener)
-                self.ring.write(audio)
+                self.ring.write(audio, prime_frames=self.target_fill)
                 if self._recorder is not None:
                     self._recorder.write(audio)
         except BaseException as e:  # the watchdog in the game reads this and restarts the synth

@@ -68,3 +68,19 @@ def test_wraparound():
     ring.write(np.arange(7, 14, dtype=np.float32))
     ring.read_into(out)
     np.testing.assert_array_equal(out[:, 0], np.arange(7, 14))
+
+
+def test_priming_is_not_an_underrun():
+    """A device that pulls its buffer in one burst at start must not count the synth's first
+    blocks as underruns: playback starts once the producer has queued what it keeps queued."""
+    ring = Ring(8192, 1)
+    out = np.empty((512, 1), np.float32)
+    ring.write(np.ones(2048, np.float32), prime_frames=4096)
+    for _ in range(5):  # the burst drains 2560 > 2048 frames
+        ring.read_into(out)
+    assert ring.underruns == 0
+    ring.write(np.ones(4096, np.float32), prime_frames=4096)
+    assert ring.started
+    for _ in range(9):
+        ring.read_into(out)
+    assert ring.underruns == 1  # after priming, a shortfall counts
