@@ -13,7 +13,8 @@ import soundfile as sf
 from game.errors import UserError
 from tools.corpus import command, dsp
 from tools.corpus.generate import (CLASS_NAMES, DEFAULT_OUT_DIR, DEFAULT_VOICE_DIR, MANIFEST_COLUMNS,
-                                   SAMPLE_RATE_HZ, file_seed, read_manifest, render_class, write_corpus)
+                                   SAMPLE_RATE_HZ, SEGMENT_S, SEGMENT_XFADE_S, file_seed, read_manifest,
+                                   render_class, render_file, write_corpus)
 from tools.corpus.measure import RECIPE_CHECKS, failed_checks, measure
 from tools.corpus.recipes import bell_strikes
 from tools.corpus.voice import render_voice_clips
@@ -65,6 +66,50 @@ def test_class_measures_as_its_recipe_promises(name):
 def test_recipe_checks_reject_another_class(name, impostor):
     audio = render_class(impostor, 3.0, seed=5)
     assert failed_checks(name, measure(audio, SAMPLE_RATE_HZ)) != []
+
+
+# The event classes, whose events come and go: between events their recording place is heard.
+EVENT_CLASSES = ("bells", "vendors", "birds", "footsteps", "grinder")
+
+
+@pytest.mark.parametrize("name", EVENT_CLASSES)
+def test_event_classes_never_fall_silent_between_events(name):
+    """No 46 ms frame (the model's latent frame) of an event class is near-silent: the bed of
+    its recording place fills the gaps, so its quiet moments still belong to the class."""
+    audio = render_class(name, 12.0, seed=2)
+    frames = audio[: audio.size // 2048 * 2048].reshape(-1, 2048)
+    frame_db = 20 * np.log10(np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1)) + 1e-12)
+    assert frame_db.min() > -60.0
+
+
+def test_long_file_is_several_performances_joined_without_clicks():
+    seconds = 2.5 * SEGMENT_S
+    audio = render_file("pigeons", seconds, seed=4)
+    assert audio.shape == (int(round(seconds * SAMPLE_RATE_HZ)),)
+    assert np.array_equal(audio, render_file("pigeons", seconds, seed=4))
+    # Three performances, not one long take: the first segment is not render_class's file.
+    one_take = render_class("pigeons", seconds, seed=4)
+    seg = int(SEGMENT_S * SAMPLE_RATE_HZ)
+    assert not np.allclose(audio[:seg], one_take[:seg], atol=1e-3)
+    # Another flock after the join: the strongest whistle frequency changes between segments.
+    def strongest_hz(x):
+        spectrum = np.abs(np.fft.rfft(x * np.hanning(x.size)))
+        return np.argmax(spectrum) * SAMPLE_RATE_HZ / x.size
+    first, second = audio[seg // 2: seg // 2 + 16384], audio[seg + seg // 2: seg + seg // 2 + 16384]
+    assert abs(strongest_hz(first) - strongest_hz(second)) > 5.0
+    # The joins are crossfades: no sample-to-sample jump there beyond what the class has inside.
+    jumps = np.abs(np.diff(audio))
+    xfade = int(SEGMENT_XFADE_S * SAMPLE_RATE_HZ)
+    near_join = np.concatenate([jumps[k * seg - xfade: k * seg + xfade] for k in (1, 2)])
+    assert near_join.max() <= 1.5 * np.percentile(jumps, 99.99)
+    # ... and no dip in level either (equal power: independent performances add in power).
+    win = 2048
+    level = np.sqrt(np.convolve(audio.astype(np.float64) ** 2, np.ones(win) / win, mode="valid"))
+    assert level[seg - win: seg].min() > 0.25 * np.median(level)
+
+
+def test_short_file_is_one_performance():
+    assert np.array_equal(render_file("wind", 3.0, seed=9), render_class("wind", 3.0, seed=9))
 
 
 def test_bell_spectrum_peaks_at_its_fundamental_and_modes():
@@ -131,7 +176,7 @@ def test_write_corpus_files_and_manifest(tmp_path):
         assert info.frames == int(row.duration_s * SAMPLE_RATE_HZ)
         # The manifest's seed regenerates the file (up to 16-bit quantisation).
         audio, _ = sf.read(tmp_path / row.file, dtype="float32")
-        again = render_class(row.class_name, row.duration_s, row.seed)
+        again = render_file(row.class_name, row.duration_s, row.seed)
         assert np.max(np.abs(audio - again)) < 2.0 / 32768
 
 

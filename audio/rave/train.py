@@ -42,7 +42,7 @@ class TrainConfig:
     # weight of the class-prototype loss: cross-entropy of each latent frame's class over
     # negative squared distances to learnable class centres, so that classes occupy their
     # own regions of the latent (nearest-class-mean separable). Skipped for one class.
-    class_weight: float = 0.2
+    class_weight: float = 0.4
     checkpoint_every: int = 250
     seed: int = 0
 

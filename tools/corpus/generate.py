@@ -1,9 +1,14 @@
 """Render the corpus classes and write the corpus folder (FLAC files + manifest.csv).
 
 Seeds: the corpus seed N and a class/split are hashed (numpy ``SeedSequence``) into one
-32-bit file seed; ``render_class(name, duration_s, file_seed)`` reproduces a file exactly, and
+32-bit file seed; ``render_file(name, duration_s, file_seed)`` reproduces a file exactly, and
 the manifest records that file seed. Train and test files of a class use different file seeds,
 so the held-out audio is a different performance of the same recipe, not a cut of the train one.
+
+A file longer than ``SEGMENT_S`` is several performances joined by crossfades, each with its
+own seed drawn from the file seed: a model must learn the class (any flock's pitches, any
+vendor's call), not one performance of it, so a training file holds several flocks, vendors
+and bells rather than one long take of each.
 """
 
 from __future__ import annotations
@@ -99,6 +104,46 @@ def render_class(name: str, duration_s: float, seed: int, voice_dir: Path = DEFA
     return (audio * gain).astype(np.float32)
 
 
+# One performance per SEGMENT_S of a file (the last one may be shorter); joined by equal-power
+# crossfades of SEGMENT_XFADE_S (the performances are independent, so their powers add).
+# 12 s holds 2-4 events of the sparsest classes (vendors call every 3-9 s).
+SEGMENT_S = 12.0
+SEGMENT_XFADE_S = 0.5
+
+
+def render_file(name: str, duration_s: float, seed: int, voice_dir: Path = DEFAULT_VOICE_DIR,
+                sample_rate_hz: int = SAMPLE_RATE_HZ) -> np.ndarray:
+    """``duration_s`` of class ``name``: ceil(duration_s / SEGMENT_S) performances, each
+    ``render_class`` with its own seed spawned from ``seed``, crossfaded into one signal.
+
+    A pure function of its arguments. A file of at most SEGMENT_S is one performance
+    rendered with ``seed`` itself (``render_class(name, duration_s, seed)``).
+    """
+    check_class_name(name)
+    if not duration_s > 0:
+        raise UserError(f"corpus duration must be positive seconds, got {duration_s}")
+    n_segments = int(np.ceil(duration_s / SEGMENT_S - 1e-9))
+    if n_segments <= 1:
+        return render_class(name, duration_s, seed, voice_dir, sample_rate_hz)
+    n_samples = int(round(duration_s * sample_rate_hz))
+    xfade = int(SEGMENT_XFADE_S * sample_rate_hz)
+    seg = int(np.ceil(n_samples / n_segments))
+    seeds = np.random.SeedSequence(seed).generate_state(n_segments, dtype=np.uint32)
+    out = np.zeros(n_samples + xfade, dtype=np.float64)
+    fade = np.linspace(0.0, np.pi / 2, xfade)
+    fade_in, fade_out = np.sin(fade), np.cos(fade)
+    for k, seg_seed in enumerate(seeds):
+        lo = k * seg
+        length = min(seg, n_samples - lo) + xfade
+        part = render_class(name, length / sample_rate_hz, int(seg_seed), voice_dir, sample_rate_hz).astype(np.float64)
+        if k > 0:
+            part[:xfade] *= fade_in
+        if k < n_segments - 1:
+            part[-xfade:] *= fade_out
+        out[lo:lo + part.size] += part[: out.size - lo]
+    return out[:n_samples].astype(np.float32)
+
+
 @dataclass(frozen=True)
 class ManifestRow:
     class_name: str
@@ -129,7 +174,7 @@ def write_corpus(out_dir: Path, train_seconds: float, test_seconds: float, corpu
             if seconds <= 0:
                 continue
             seed = file_seed(corpus_seed, name, split)
-            audio = render_class(name, seconds, seed, voice_dir=voice_dir)
+            audio = render_file(name, seconds, seed, voice_dir=voice_dir)
             file_name = f"{name}_{split}.flac"
             sf.write(out_dir / file_name, audio, SAMPLE_RATE_HZ, subtype="PCM_16", format="FLAC")
             rows.append(ManifestRow(name, file_name, round(audio.size / SAMPLE_RATE_HZ, 3), seed, split))

@@ -42,6 +42,127 @@ def _pass_by_distance(n_samples: int, sr: int, t_closest_s: float, speed_m_per_s
 
 
 # --------------------------------------------------------------------------------------------
+# beds: the place each event class was recorded in
+# --------------------------------------------------------------------------------------------
+
+# A field recording is never digitally silent: between a class's events you hear the place it
+# was recorded in. Each event class has its own place, so that its quiet moments still say
+# which class they belong to (with silence between events, half the frames of five classes
+# were the same digital zero, and no model can tell those apart). The bed sits this far below
+# the events' RMS: quiet, but well above the -60 dBFS the model evaluation calls silence.
+BED_BELOW_EVENTS_DB = 20.0
+
+
+def with_bed(events: np.ndarray, bed: np.ndarray, below_db: float = BED_BELOW_EVENTS_DB) -> np.ndarray:
+    """``events`` plus ``bed`` scaled to ``below_db`` under the events' RMS."""
+    events_rms = np.sqrt(np.mean(events ** 2))
+    bed_rms = np.sqrt(np.mean(bed ** 2)) + 1e-12
+    return events + bed * (events_rms * dsp.db_to_gain(-below_db) / bed_rms)
+
+
+def _pass_envelope(n_samples: int, sr: int, rng: np.random.Generator, rate_hz: float,
+                   speed_m_per_s: tuple[float, float], lateral_m: tuple[float, float]) -> np.ndarray:
+    """Loudness (1/r, re 1 m) of sources passing at ``rate_hz`` on average, summed in power,
+    over a floor as of one source 100 m away."""
+    # The city beyond is never quiet: a floor as of a source 100 m away.
+    power = np.full(n_samples, 1.0 / 100.0 ** 2)
+    duration_s = n_samples / sr
+    for t_closest_s in dsp.poisson_times(rate_hz, duration_s + 20.0, rng) - 10.0:
+        distance = _pass_by_distance(n_samples, sr, t_closest_s, rng.uniform(*speed_m_per_s),
+                                     rng.uniform(*lateral_m))
+        power += 1.0 / distance ** 2
+    return np.sqrt(power)
+
+
+# A freewheel's pawls click over its ratchet (18-36 teeth) once per tooth, and the rear wheel
+# (0.66 m, a 26-inch tyre) turns 1.4-2.4 times a second at 3-5 m/s: 25-85 clicks a second.
+_RATCHET_TEETH = (18, 36)
+_WHEEL_DIAMETER_M = 0.66
+
+
+def lane_with_cyclists_bed(n_samples: int, rng: np.random.Generator, sr: int) -> np.ndarray:
+    """bells' place: a lane where cyclists coast past, freewheels ticking, tyres hissing."""
+    out = np.zeros(n_samples)
+    duration_s = n_samples / sr
+    click_n = int(0.0015 * sr)
+    click = dsp.highpass(rng.standard_normal(click_n), 3000.0, sr, order=2) * np.exp(-np.arange(click_n) / (0.0004 * sr))
+    for t_closest_s in dsp.poisson_times(1.0 / 3.0, duration_s + 16.0, rng) - 8.0:
+        speed = rng.uniform(3.0, 5.0)
+        clicks_per_s = rng.integers(*_RATCHET_TEETH) * speed / (np.pi * _WHEEL_DIAMETER_M)
+        lo_s, hi_s = max(0.0, t_closest_s - 8.0), min(duration_s, t_closest_s + 8.0)
+        if hi_s <= lo_s:
+            continue
+        m = int((hi_s - lo_s) * sr)
+        ticks = np.zeros(m)
+        for t in np.arange(rng.uniform(0, 1 / clicks_per_s), m / sr, 1.0 / clicks_per_s):
+            dsp.add_at(ticks, click * rng.uniform(0.6, 1.0), int(t * sr))
+        hiss = dsp.bandpass(rng.standard_normal(m), 800.0, 4000.0, sr, order=2) * 0.05
+        distance = _pass_by_distance(m, sr, t_closest_s - lo_s, speed, rng.uniform(1.5, 5.0), height_m=0.4)
+        dsp.add_at(out, (ticks + hiss) / np.maximum(distance, 1.0), int(lo_s * sr))
+    # The lane's own air: a pink floor 4 dB under the cyclists, so no moment is empty.
+    out /= np.sqrt(np.mean(out ** 2)) + 1e-12
+    return out + 0.6 * dsp.band_noise(n_samples, rng, 1.0, 200.0, 6000.0, sr)
+
+
+def cart_on_bricks_bed(n_samples: int, rng: np.random.Generator, sr: int) -> np.ndarray:
+    """vendors' place: the vendor's tricycle cart rolling over brick paving beside them:
+    rolling rumble (120-700 Hz), a thump at every paving joint (bricks 0.24 m, walking pace
+    0.8-1.2 m/s: 3-5 joints a second) and an axle squeak once a wheel turn."""
+    speed = rng.uniform(0.8, 1.2)
+    rumble = dsp.band_noise(n_samples, rng, 1.0, 120.0, 700.0, sr)
+    thumps = np.zeros(n_samples)
+    thump_n = int(0.05 * sr)
+    u = np.arange(thump_n) / sr
+    for t in np.arange(rng.uniform(0, 0.3), n_samples / sr, 0.24 / speed):
+        f_hz = rng.uniform(70.0, 140.0)
+        dsp.add_at(thumps, rng.uniform(1.0, 3.0) * np.sin(2 * np.pi * f_hz * u) * np.exp(-u / 0.012), int(t * sr))
+    squeaks = np.zeros(n_samples)
+    squeak_n = int(0.18 * sr)
+    wheel_turn_s = np.pi * 0.5 / speed  # 0.5 m cart wheel
+    f0_hz = rng.uniform(1300.0, 1700.0)
+    for t in np.arange(rng.uniform(0, wheel_turn_s), n_samples / sr, wheel_turn_s):
+        freq = f0_hz * (1 + 0.02 * np.sin(2 * np.pi * 9.0 * np.arange(squeak_n) / sr))
+        dsp.add_at(squeaks, 0.5 * np.sin(dsp.sweep_phase(freq, sr)) * dsp.hann_env(squeak_n), int(t * sr))
+    return rumble + thumps + squeaks
+
+
+def road_at_lane_mouth_bed(n_samples: int, rng: np.random.Generator, sr: int) -> np.ndarray:
+    """grinder's place: he works where the lane meets a road; cars and buses pass 25-60 m
+    away, tyres on asphalt (300-2500 Hz) swelling and fading, with a low engine drone."""
+    envelope = _pass_envelope(n_samples, sr, rng, 1.0 / 4.0, (8.0, 14.0), (25.0, 60.0))
+    tyres = dsp.band_noise(n_samples, rng, 1.0, 300.0, 2500.0, sr) * envelope
+    engines = dsp.band_noise(n_samples, rng, 2.0, 40.0, 200.0, sr) * envelope * 0.7
+    return tyres + engines
+
+
+# An outdoor air-conditioner unit: a 3-blade fan at 800-950 rpm (blade pass 40-48 Hz and its
+# harmonics) and the compressor's hum at twice the mains frequency (50 Hz in China: 100 Hz).
+_FAN_BLADES = 3
+_COMPRESSOR_HUM_HZ = 100.0
+
+
+def aircon_passage_bed(n_samples: int, rng: np.random.Generator, sr: int) -> np.ndarray:
+    """footsteps' place: a narrow stone passage with an air-conditioner unit on the wall:
+    blade-pass tone and harmonics, compressor hum, airflow noise (100-3000 Hz)."""
+    t_s = _times(n_samples, sr)
+    blade_pass_hz = _FAN_BLADES * rng.uniform(800.0, 950.0) / 60.0
+    wobble = 1.0 + 0.003 * dsp.smooth_random(n_samples, rng, 0.5, sr)
+    phase = dsp.sweep_phase(blade_pass_hz * wobble, sr)
+    fan = sum(np.sin(k * phase + rng.uniform(0, 6.3)) / k for k in range(1, 7))
+    hum = 0.5 * np.sin(2 * np.pi * _COMPRESSOR_HUM_HZ * t_s) + 0.2 * np.sin(2 * np.pi * 2 * _COMPRESSOR_HUM_HZ * t_s)
+    air = dsp.band_noise(n_samples, rng, 1.0, 100.0, 3000.0, sr) * 1.2
+    return 0.4 * fan + hum + air
+
+
+def garden_trees_bed(n_samples: int, rng: np.random.Generator, sr: int) -> np.ndarray:
+    """birds' place: the garden's trees, leaves rustling in a light breeze (2.5-10 kHz)."""
+    # Some leaves always move: a steady part (0.4) under the breeze, which comes and goes.
+    breeze = 0.4 + np.clip(0.5 + 0.4 * dsp.smooth_random(n_samples, rng, 0.25, sr), 0.0, 1.2) ** 2
+    flutter = 0.6 + 0.4 * np.abs(dsp.smooth_random(n_samples, rng, 14.0, sr))
+    return dsp.band_noise(n_samples, rng, 0.5, 2500.0, 10000.0, sr) * breeze * flutter
+
+
+# --------------------------------------------------------------------------------------------
 # pigeons: gezi shao (pigeon whistles) on a circling flock
 # --------------------------------------------------------------------------------------------
 
@@ -202,7 +323,8 @@ def render_bells(n_samples: int, rng: np.random.Generator, ctx: RecipeContext) -
         source += tyre
         distance = _pass_by_distance(m, sr, t_closest_s - lo_s, speed, lateral, height_m=1.0)
         dsp.add_at(out, dsp.propagate(source, distance, sr), int(lo_s * sr))
-    return dsp.reverb(out, dsp.courtyard_ir(rng, sr, rt60_s=0.7), wet_gain=0.35)
+    out = dsp.reverb(out, dsp.courtyard_ir(rng, sr, rt60_s=0.7), wet_gain=0.35)
+    return with_bed(out, lane_with_cyclists_bed(n_samples, rng, sr))
 
 
 # --------------------------------------------------------------------------------------------
@@ -325,7 +447,7 @@ def render_vendors(n_samples: int, rng: np.random.Generator, ctx: RecipeContext)
         t_first = rng.uniform(0.0, 0.5) if k == 0 else rng.uniform(2.0, 12.0)
         out += _walking_caller(n_samples, rng, sr, calls, (3.0, 9.0), t_first, rt60_s=1.1) \
             * rng.uniform(0.5, 1.0)
-    return out
+    return with_bed(out, cart_on_bricks_bed(n_samples, rng, sr))
 
 
 # --------------------------------------------------------------------------------------------
@@ -418,7 +540,8 @@ def render_birds(n_samples: int, rng: np.random.Generator, ctx: RecipeContext) -
             if distance_m > 20:
                 phrase = dsp.lowpass(phrase, 6000.0, sr, order=2)  # air + leaves dull far birds
             dsp.add_at(out, gain * phrase, int(t * sr))
-    return dsp.reverb(out, dsp.courtyard_ir(rng, sr, rt60_s=0.8), wet_gain=0.3)
+    out = dsp.reverb(out, dsp.courtyard_ir(rng, sr, rt60_s=0.8), wet_gain=0.3)
+    return with_bed(out, garden_trees_bed(n_samples, rng, sr))
 
 
 # --------------------------------------------------------------------------------------------
@@ -632,7 +755,8 @@ def render_footsteps(n_samples: int, rng: np.random.Generator, ctx: RecipeContex
             t += interval_s * rng.normal(1.0, 0.03)
         distance = _pass_by_distance(m, sr, t_closest_s - lo_s, speed, lateral)
         dsp.add_at(out, dsp.propagate(steps, distance, sr), int(lo_s * sr))
-    return dsp.reverb(out, dsp.courtyard_ir(rng, sr, rt60_s=0.7), wet_gain=0.4)
+    out = dsp.reverb(out, dsp.courtyard_ir(rng, sr, rt60_s=0.7), wet_gain=0.4)
+    return with_bed(out, aircon_passage_bed(n_samples, rng, sr))
 
 
 # --------------------------------------------------------------------------------------------
@@ -654,7 +778,8 @@ def render_chatter(n_samples: int, rng: np.random.Generator, ctx: RecipeContext)
     for v in range(n_voices):
         pitch = rng.uniform(0.8, 1.2)
         gain = rng.uniform(0.3, 1.0)
-        t = rng.uniform(0.0, 0.4) if v == 0 else rng.uniform(0.0, 4.0)
+        # The first voice is already mid-sentence when the recording starts (no silent opening).
+        t = rng.uniform(-1.0, 0.0) if v == 0 else rng.uniform(0.0, 4.0)
         while t < duration_s:
             clip = dsp.resample_by(clips[int(rng.integers(len(clips)))], pitch * rng.uniform(0.95, 1.05))
             dsp.add_at(out, gain * clip, int(t * sr))
@@ -723,7 +848,8 @@ def render_grinder(n_samples: int, rng: np.random.Generator, ctx: RecipeContext)
         else:
             t += rng.uniform(2.0, 6.0)
     # He pushes his grinding bench slowly (0.5-0.9 m/s), keeping closer to the doors than vendors.
-    return _heard_walking_by(dry, rng, sr, rng.uniform(0.5, 0.9), rng.uniform(3.0, 10.0), rt60_s=1.0, wet_gain=0.5)
+    heard = _heard_walking_by(dry, rng, sr, rng.uniform(0.5, 0.9), rng.uniform(3.0, 10.0), rt60_s=1.0, wet_gain=0.5)
+    return with_bed(heard, road_at_lane_mouth_bed(n_samples, rng, sr))
 
 
 # --------------------------------------------------------------------------------------------
