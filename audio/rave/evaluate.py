@@ -20,7 +20,7 @@ and writes spectrograms of sources beside reconstructions (model_spectrograms.pn
 import argparse
 import math
 from pathlib import Path
-from typing import Dict, List
+from typing import Callable, Dict, List, Tuple
 
 import numpy as np
 import torch
@@ -76,6 +76,21 @@ def frame_rms_dbfs(audio: np.ndarray, hop: int) -> np.ndarray:
     return 20 * np.log10(np.sqrt((frames ** 2).mean(1)) + 1e-12)
 
 
+def class_means(encode: Callable[[np.ndarray], np.ndarray], train_clips) -> Tuple[List[str], np.ndarray]:
+    """Sorted class names and each class's mean latent frame (C, D) over its training clips;
+    ``encode`` maps audio (samples,) to latent frames (frames, D)."""
+    frames: Dict[str, List[np.ndarray]] = {}
+    for c in train_clips:
+        frames.setdefault(c.cls, []).append(encode(c.audio))
+    names = sorted(frames)
+    return names, np.stack([np.concatenate(frames[n]).mean(0) for n in names])
+
+
+def nearest_class(means: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Index of the nearest class mean (Euclidean) for each latent frame of z (frames, D)."""
+    return ((z[:, None] - means[None]) ** 2).sum(-1).argmin(1)
+
+
 def main(argv: List[str] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default=str(ROOT / "assets" / "models" / "hutong.ts"))
@@ -98,13 +113,8 @@ def main(argv: List[str] = None) -> int:
         with torch.inference_mode():
             return m.encode(torch.from_numpy(audio).view(1, 1, -1))[0].T.numpy()
 
-    train_z: Dict[str, List[np.ndarray]] = {}
-    class_mag: Dict[str, np.ndarray] = {}
-    for c in train_clips:
-        train_z.setdefault(c.cls, []).append(encode(c.audio))
-        class_mag[c.cls] = mean_magnitude(c.audio)
-    names = sorted(train_z)
-    means = np.stack([np.concatenate(train_z[n]).mean(0) for n in names])
+    names, means = class_means(encode, train_clips)
+    class_mag = {c.cls: mean_magnitude(c.audio) for c in train_clips}
 
     rows, recon = [], {}
     correct = total = correct_loud = total_loud = 0
@@ -123,7 +133,7 @@ def main(argv: List[str] = None) -> int:
         stft = {k: float(multiscale_stft_distance(torch.from_numpy(v).view(1, 1, -1), xt)) for k, v in cands.items()}
         mel = {k: float(log_mel_l1(torch.from_numpy(v).view(1, 1, -1), xt, rate)) for k, v in cands.items()}
         zf = z[0].T.numpy()
-        pred = ((zf[:, None] - means[None]) ** 2).sum(-1).argmin(1)
+        pred = nearest_class(means, zf)
         ok = pred == names.index(c.cls)
         loud = frame_rms_dbfs(x, hop)[: len(ok)] > SILENCE_DBFS
         correct += ok.sum(); total += len(ok)

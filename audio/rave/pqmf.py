@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from audio.rave.layers import conv_valid
+
 
 def _kaiser_lowpass(n_taps: int, cutoff_rad: float, beta: float) -> np.ndarray:
     """Windowed-sinc low-pass, cut-off in radians per sample (pi = Nyquist)."""
@@ -117,5 +119,5 @@ class PQMF(nn.Module):
             self.cache = padded[:, :, padded.shape[-1] - pad :].detach()
         else:
             padded = F.pad(bands, (pad, 0))
-        y = F.conv1d(padded, self.synthesis_weight)  # (B, M, Q), channel = phase r
+        y = conv_valid(padded, self.synthesis_weight, None)  # (B, M, Q), channel = phase r
         return y.transpose(1, 2).reshape(y.shape[0], 1, -1)
