@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from audio.rave.export import ScriptedSynth
-from audio.rave.layers import set_streaming
+from audio.rave.layers import conv_valid, pointwise, set_streaming
 from audio.rave.model import AutoEncoder, ModelConfig
 from audio.rave.pqmf import PQMF
 from rave_tiny import TINY_MODEL
@@ -62,3 +63,17 @@ def test_pqmf_round_trip_is_near_perfect_with_zero_delay():
     assert err_db < -40
     lags = np.correlate(y[0, 0].numpy(), x[0, 0, 1000:-1000].numpy(), "valid")
     assert int(np.argmax(lags)) == 1000  # zero delay
+
+
+@pytest.mark.parametrize("steps", [1, 2, 4, 8, 9, 64])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_batch1_matrix_products_equal_the_convolutions(steps, batch):
+    """The decoder's fast path for batch 1 (matrix products) computes the same convolutions."""
+    torch.manual_seed(steps)
+    x = torch.randn(batch, 24, steps + 2)
+    w1, b1 = torch.randn(40, 24, 1), torch.randn(40)
+    w3 = torch.randn(40, 24, 3)
+    torch.testing.assert_close(pointwise(x, w1, b1), F.conv1d(x, w1, b1), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(pointwise(x, w1, None), F.conv1d(x, w1), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(conv_valid(x, w3, b1), F.conv1d(x, w3, b1), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(conv_valid(x, w3, None), F.conv1d(x, w3), rtol=1e-5, atol=1e-5)
