@@ -104,6 +104,12 @@ def lane_with_cyclists_bed(n_samples: int, rng: np.random.Generator, sr: int) ->
     return out + 0.6 * dsp.band_noise(n_samples, rng, 1.0, 200.0, 6000.0, sr)
 
 
+# Lane paving: bricks laid end on, 0.24 m (the standard Chinese brick is 240 x 115 x 53 mm);
+# a vendor's tricycle cart has wheels of about 0.5 m.
+_BRICK_LENGTH_M = 0.24
+_CART_WHEEL_DIAMETER_M = 0.5
+
+
 def cart_on_bricks_bed(n_samples: int, rng: np.random.Generator, sr: int) -> np.ndarray:
     """vendors' place: the vendor's tricycle cart rolling over brick paving beside them:
     rolling rumble (120-700 Hz), a thump at every paving joint (bricks 0.24 m, walking pace
@@ -113,12 +119,12 @@ def cart_on_bricks_bed(n_samples: int, rng: np.random.Generator, sr: int) -> np.
     thumps = np.zeros(n_samples)
     thump_n = int(0.05 * sr)
     u = np.arange(thump_n) / sr
-    for t in np.arange(rng.uniform(0, 0.3), n_samples / sr, 0.24 / speed):
+    for t in np.arange(rng.uniform(0, 0.3), n_samples / sr, _BRICK_LENGTH_M / speed):
         f_hz = rng.uniform(70.0, 140.0)
         dsp.add_at(thumps, rng.uniform(1.0, 3.0) * np.sin(2 * np.pi * f_hz * u) * np.exp(-u / 0.012), int(t * sr))
     squeaks = np.zeros(n_samples)
     squeak_n = int(0.18 * sr)
-    wheel_turn_s = np.pi * 0.5 / speed  # 0.5 m cart wheel
+    wheel_turn_s = np.pi * _CART_WHEEL_DIAMETER_M / speed
     f0_hz = rng.uniform(1300.0, 1700.0)
     for t in np.arange(rng.uniform(0, wheel_turn_s), n_samples / sr, wheel_turn_s):
         freq = f0_hz * (1 + 0.02 * np.sin(2 * np.pi * 9.0 * np.arange(squeak_n) / sr))
