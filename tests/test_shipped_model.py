@@ -2,12 +2,11 @@
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 from audio.rave.data import load_corpus, split_train_heldout
-from audio.rave.evaluate import class_means, nearest_class
+from audio.rave.evaluate import class_means, encode_frames, nearest_class
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_MODEL = ROOT / "assets" / "models" / "hutong.ts"
@@ -33,14 +32,10 @@ def test_held_out_frames_land_nearest_their_own_class(shipped):
     rate = int(shipped.sampling_rate)
     train, held = split_train_heldout(load_corpus(CORPUS, rate))
 
-    def encode(audio: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return shipped.encode(torch.from_numpy(audio).view(1, 1, -1))[0].T.numpy()
-
-    names, means = class_means(encode, train)
+    names, means = class_means(lambda audio: encode_frames(shipped, audio), train)
     correct = total = 0
     for clip in held:
-        pred = nearest_class(means, encode(clip.audio))
+        pred = nearest_class(means, encode_frames(shipped, clip.audio))
         correct += int((pred == names.index(clip.cls)).sum())
         total += len(pred)
     assert total > 2000

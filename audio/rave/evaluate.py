@@ -76,6 +76,12 @@ def frame_rms_dbfs(audio: np.ndarray, hop: int) -> np.ndarray:
     return 20 * np.log10(np.sqrt((frames ** 2).mean(1)) + 1e-12)
 
 
+def encode_frames(model, audio: np.ndarray) -> np.ndarray:
+    """Latent frames (frames, D) of mono ``audio`` (samples,) through an exported model."""
+    with torch.inference_mode():
+        return model.encode(torch.from_numpy(audio).view(1, 1, -1))[0].T.numpy()
+
+
 def class_means(encode: Callable[[np.ndarray], np.ndarray], train_clips) -> Tuple[List[str], np.ndarray]:
     """Sorted class names and each class's mean latent frame (C, D) over its training clips;
     ``encode`` maps audio (samples,) to latent frames (frames, D)."""
@@ -109,11 +115,7 @@ def main(argv: List[str] = None) -> int:
     print(f"model {args.model}; held-out: {len(held)} clips, "
           f"{sum(len(c.audio) for c in held) / rate:.0f} s; training: {sum(len(c.audio) for c in train_clips) / rate:.0f} s")
 
-    def encode(audio: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return m.encode(torch.from_numpy(audio).view(1, 1, -1))[0].T.numpy()
-
-    names, means = class_means(encode, train_clips)
+    names, means = class_means(lambda audio: encode_frames(m, audio), train_clips)
     class_mag = {c.cls: mean_magnitude(c.audio) for c in train_clips}
 
     rows, recon = [], {}

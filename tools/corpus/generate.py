@@ -119,8 +119,7 @@ def render_file(name: str, duration_s: float, seed: int, voice_dir: Path = DEFAU
     A pure function of its arguments. A file of at most SEGMENT_S is one performance
     rendered with ``seed`` itself (``render_class(name, duration_s, seed)``).
     """
-    check_class_name(name)
-    if not duration_s > 0:
+    if not duration_s > 0:  # render_class says so too; NaN must not reach ceil below
         raise UserError(f"corpus duration must be positive seconds, got {duration_s}")
     n_segments = int(np.ceil(duration_s / SEGMENT_S - 1e-9))
     if n_segments <= 1:

@@ -63,8 +63,7 @@ def with_bed(events: np.ndarray, bed: np.ndarray, below_db: float = BED_BELOW_EV
 def _pass_envelope(n_samples: int, sr: int, rng: np.random.Generator, rate_hz: float,
                    speed_m_per_s: tuple[float, float], lateral_m: tuple[float, float]) -> np.ndarray:
     """Loudness (1/r, re 1 m) of sources passing at ``rate_hz`` on average, summed in power,
-    over a floor as of one source 100 m away."""
-    # The city beyond is never quiet: a floor as of a source 100 m away.
+    over a floor as of one source 100 m away (the city beyond is never quiet)."""
     power = np.full(n_samples, 1.0 / 100.0 ** 2)
     duration_s = n_samples / sr
     for t_closest_s in dsp.poisson_times(rate_hz, duration_s + 20.0, rng) - 10.0:
