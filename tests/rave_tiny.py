@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from audio.rave.model import ModelConfig
-from audio.rave.train import TrainConfig
+from memoire.rave.model import ModelConfig
+from memoire.rave.train import TrainConfig
 
 # Same rate, bands and ratios as the shipped model (hop 2048), far fewer channels.
 TINY_MODEL = ModelConfig(latent_dim=4, encoder_channels=(8, 8, 8, 8, 8), decoder_channels=(16, 8, 8, 8, 8),

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from game.errors import UserError
+from memoire.world.errors import UserError
 
 
 @pytest.fixture
@@ -26,14 +26,14 @@ def shipped_level(tmp_path, root) -> Path:
 
 
 def test_build_demo_writes_a_self_contained_folder(tmp_path, shipped_level, tiny_model_path, root):
-    from game.cli import main
-    from game.kiosk.config import load_kiosk_config
-    from game.level import load_level
+    from memoire.cli import main
+    from memoire.kiosk.config import load_kiosk_config
+    from memoire.world.level import load_level
 
     out = tmp_path / "demo"
     assert main(["build-demo", str(shipped_level), "--out", str(out), "--model", str(tiny_model_path)]) == 0
     for name in ("start.sh", "install.sh", "memoire-demo.service", "kiosk.toml", "README.md",
-                 "levels/hutong.toml", "models/tiny.ts", "app/game/kiosk/run.py", "app/audio/synth.py",
+                 "levels/hutong.toml", "models/tiny.ts", "app/memoire/kiosk/run.py", "app/memoire/audio/synth.py",
                  "app/pyproject.toml"):
         assert (out / name).exists(), name
     assert os.access(out / "start.sh", os.X_OK) and os.access(out / "install.sh", os.X_OK)
@@ -50,13 +50,13 @@ def test_build_demo_writes_a_self_contained_folder(tmp_path, shipped_level, tiny
     assert "ctrl+alt+q" in readme and "volume_db" in readme
     # a second build into the same folder needs --force
     with pytest.raises(UserError, match="not empty.*--force"):
-        from game.kiosk.build_command import build_demo
+        from memoire.kiosk.build_command import build_demo
 
         build_demo(shipped_level, out, model=tiny_model_path)
 
 
 def test_build_demo_needs_the_model(tmp_path, shipped_level):
-    from game.kiosk.build_command import build_demo
+    from memoire.kiosk.build_command import build_demo
 
     with pytest.raises(UserError, match=r"absent\.ts not found.*--model"):
         build_demo(shipped_level, tmp_path / "demo", model=tmp_path / "absent.ts")
@@ -65,7 +65,7 @@ def test_build_demo_needs_the_model(tmp_path, shipped_level):
 @pytest.mark.slow
 @pytest.mark.gl
 def test_built_demo_starts_in_kiosk_mode_and_plays(tmp_path, shipped_level, tiny_model_path):
-    from game.kiosk.build_command import build_demo
+    from memoire.kiosk.build_command import build_demo
 
     out = build_demo(shipped_level, tmp_path / "demo", model=tiny_model_path)
     sock_path = str(tmp_path / "notify.sock")

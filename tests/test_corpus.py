@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from audio.rave.evaluate import frame_rms_dbfs
-from game.errors import UserError
-from tools.corpus import command, dsp
-from tools.corpus.generate import (CLASS_NAMES, DEFAULT_OUT_DIR, DEFAULT_VOICE_DIR, MANIFEST_COLUMNS,
+from memoire.rave.evaluate import frame_rms_dbfs
+from memoire.world.errors import UserError
+from memoire.corpus import command, dsp
+from memoire.corpus.generate import (CLASS_NAMES, DEFAULT_OUT_DIR, DEFAULT_VOICE_DIR, MANIFEST_COLUMNS,
                                    SAMPLE_RATE_HZ, SEGMENT_S, SEGMENT_XFADE_S, file_seed, read_manifest,
                                    render_class, render_file, write_corpus)
-from tools.corpus.measure import RECIPE_CHECKS, failed_checks, measure
-from tools.corpus.recipes import bell_strikes
-from tools.corpus.voice import render_voice_clips
+from memoire.corpus.measure import RECIPE_CHECKS, failed_checks, measure
+from memoire.corpus.recipes import bell_strikes
+from memoire.corpus.voice import render_voice_clips
 
 # The classes the levels name as anchors (docs/corpus.md); renaming one breaks level files.
 ANCHOR_CLASSES = {"pigeons", "bells", "vendors", "birds", "insects", "wind", "rain", "footsteps",

@@ -11,10 +11,10 @@ import numpy as np
 import pygame
 import pytest
 
-from game.editor.app import Editor
-from game.editor.driver import Driver
-from game.editor.save import backup_path
-from game.level import Circle, Polygon, load_level
+from memoire.editor.app import Editor
+from tools.editor.driver import Driver
+from memoire.editor.save import backup_path
+from memoire.world.level import Circle, Polygon, load_level
 
 SIZE = (1100, 720)
 
@@ -241,7 +241,7 @@ def test_interrupted_save_leaves_old_file(hutong_copy, make_editor, monkeypatch)
     assert any("could not save" in t for t, _, _ in ed.messages)
     monkeypatch.undo()
     # a kill in the middle of writing: the temporary file is never renamed over the level
-    import game.editor.save as save_mod
+    import memoire.editor.save as save_mod
 
     def killed(fd):
         raise KeyboardInterrupt
@@ -336,7 +336,7 @@ def test_colour_field_follows_edits(tmp_path, make_editor):
 def test_document_layout_round_trip(root):
     """Adding a zone and a tour to the hand-written level, then deleting them, gives back the file
     byte for byte: section comments stay above their sections, one blank line between tables."""
-    from game.editor.document import LevelDocument
+    from memoire.editor.document import LevelDocument
 
     src = (root / "levels" / "hutong.toml").read_text()
     doc = LevelDocument(root / "levels" / "hutong.toml", src, saved_text=src)

@@ -9,8 +9,8 @@ import numpy as np
 import pygame
 import pytest
 
-from game.editor.app import Editor
-from game.editor.driver import Driver
+from memoire.editor.app import Editor
+from tools.editor.driver import Driver
 
 
 def _wait(ed, cond, timeout_s: float = 10.0) -> bool:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from audio.field import LatentField, build_zone_blend, curve_value
-from audio.model import inspect_model
-from game.level import load_level
+from memoire.world.field import LatentField, build_zone_blend, curve_value
+from memoire.audio.model import inspect_model
+from memoire.world.level import load_level
 
 
 @pytest.fixture(scope="module")

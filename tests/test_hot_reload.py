@@ -10,10 +10,10 @@ import time
 import numpy as np
 import pytest
 
-from game.app import Game, PlayOptions, reload_poll_s
-from game.editor.document import LevelDocument
-from game.editor.save import save_level_text
-from game.physics import physics_step_s
+from memoire.game.app import Game, PlayOptions, reload_poll_s
+from memoire.editor.document import LevelDocument
+from memoire.editor.save import save_level_text
+from memoire.sim.physics import physics_step_s
 
 LEVEL = '''# a yard for the hot reload test
 [level]

@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from game.errors import UserError
+from memoire.world.errors import UserError
 from test_soak import KIOSK, SMALL_LEVEL
 
 # -- config ----------------------------------------------------------------------------------------
 
 
 def test_default_config_file_loads(root):
-    from game.kiosk.config import load_kiosk_config
+    from memoire.kiosk.config import load_kiosk_config
 
     c = load_kiosk_config(root / "config" / "kiosk.toml")
     assert c.tour == "gallery" and c.idle_s == 40 and str(c.quit_chord) == "ctrl+alt+q"
@@ -26,7 +26,7 @@ def test_default_config_file_loads(root):
 
 
 def test_config_problems_are_listed_with_file_and_line(tmp_path):
-    from game.kiosk.config import ConfigError, load_kiosk_config
+    from memoire.kiosk.config import ConfigError, load_kiosk_config
 
     p = tmp_path / "kiosk.toml"
     p.write_text('[kiosk]\nidle_s = 2\nvolume_limit_db = 3\nquit_key = "q"\nfade = 1\n')
@@ -41,7 +41,7 @@ def test_config_problems_are_listed_with_file_and_line(tmp_path):
 
 
 def test_config_missing_table_bad_toml_and_missing_file(tmp_path):
-    from game.kiosk.config import load_kiosk_config
+    from memoire.kiosk.config import load_kiosk_config
 
     p = tmp_path / "k.toml"
     p.write_text("[kisok]\nidle_s = 10\n")
@@ -55,7 +55,7 @@ def test_config_missing_table_bad_toml_and_missing_file(tmp_path):
 
 
 def test_cli_reports_a_bad_config_without_traceback(tmp_path, capsys):
-    from game.cli import main
+    from memoire.cli import main
 
     p = tmp_path / "k.toml"
     p.write_text("[kiosk]\nvolume_db = 'loud'\n")
@@ -67,7 +67,7 @@ def test_cli_reports_a_bad_config_without_traceback(tmp_path, capsys):
 
 
 def test_chords():
-    from game.kiosk.config import parse_chord
+    from memoire.kiosk.config import parse_chord
 
     c = parse_chord("Ctrl+Alt+Q")
     assert c.modifiers == {"ctrl", "alt"} and c.key == "q" and str(c) == "ctrl+alt+q"
@@ -80,8 +80,8 @@ def test_chords():
 
 
 def _plan(tmp_path):
-    from game.level import load_level
-    from game.tour import plan_tour
+    from memoire.world.level import load_level
+    from memoire.world.tour import plan_tour
 
     p = tmp_path / "lane.toml"
     p.write_text(SMALL_LEVEL)
@@ -90,8 +90,8 @@ def _plan(tmp_path):
 
 
 def test_director_cycle(tmp_path):
-    from game.kiosk.director import ATTRACT, FADE_IN, FADE_OUT, VISITOR, Director
-    from game.tour import pose_at
+    from memoire.kiosk.director import ATTRACT, FADE_IN, FADE_OUT, VISITOR, Director
+    from memoire.world.tour import pose_at
 
     plan = _plan(tmp_path)
     d = Director(plan, idle_s=10.0, fade_s=1.0)
@@ -129,7 +129,7 @@ def test_director_cycle(tmp_path):
 
 
 def test_director_restarts_the_tour_at_its_end(tmp_path):
-    from game.kiosk.director import Director
+    from memoire.kiosk.director import Director
 
     plan = _plan(tmp_path)
     d = Director(plan, idle_s=10.0, fade_s=0.5)
@@ -146,7 +146,7 @@ def test_director_restarts_the_tour_at_its_end(tmp_path):
 def test_logs_rotate_within_their_cap(tmp_path):
     import logging
 
-    from game.kiosk.logs import KioskLogs
+    from memoire.kiosk.logs import KioskLogs
 
     logs = KioskLogs(tmp_path / "logs", 20_000, 2, echo=False)
     try:
@@ -162,7 +162,7 @@ def test_logs_rotate_within_their_cap(tmp_path):
 
 
 def test_watchdog_sends_sd_notify_datagrams(tmp_path):
-    from game.kiosk.watchdog import Watchdog
+    from memoire.kiosk.watchdog import Watchdog
 
     path = str(tmp_path / "notify.sock")
     server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -190,12 +190,12 @@ def test_watchdog_sends_sd_notify_datagrams(tmp_path):
 def test_kiosk_game_takeover_keeps_pose_and_sound(tmp_path, tiny_model_path):
     """A visitor takes over mid-tour at the current pose (no jump); the output gain follows the
     volume; the quit chord ends the loop."""
-    from audio.supervisor import SupervisedEngine
-    from game.app import PlayOptions
-    from game.kiosk.config import load_kiosk_config
-    from game.kiosk.game import KioskGame
-    from game.kiosk.soak import SimDevice
-    from game.window import HeadlessWindow
+    from memoire.audio.supervisor import SupervisedEngine
+    from memoire.game.app import PlayOptions
+    from memoire.kiosk.config import load_kiosk_config
+    from memoire.kiosk.game import KioskGame
+    from tools.soak.harness import SimDevice
+    from memoire.game.window import HeadlessWindow
 
     (tmp_path / "lane.toml").write_text(SMALL_LEVEL)
     (tmp_path / "kiosk.toml").write_text(KIOSK)
@@ -236,7 +236,7 @@ def test_kiosk_game_takeover_keeps_pose_and_sound(tmp_path, tiny_model_path):
 def test_missing_model_shows_a_message_screen_and_logs_it(tmp_path, monkeypatch):
     from PIL import Image
 
-    from game.cli import main
+    from memoire.cli import main
 
     (tmp_path / "lane.toml").write_text(SMALL_LEVEL)
     (tmp_path / "kiosk.toml").write_text(KIOSK + 'log_dir = "logs"\nretry_s = 1\n')
@@ -261,11 +261,11 @@ def test_a_dead_audio_process_is_replaced(tmp_path, tiny_model_path, monkeypatch
     the kiosk starts a new one and the sound goes on."""
     import time
 
-    import game.kiosk.game as kg
-    from game.app import PlayOptions
-    from game.kiosk.config import load_kiosk_config
-    from game.kiosk.game import KioskGame
-    from game.window import HeadlessWindow
+    import memoire.kiosk.game as kg
+    from memoire.game.app import PlayOptions
+    from memoire.kiosk.config import load_kiosk_config
+    from memoire.kiosk.game import KioskGame
+    from memoire.game.window import HeadlessWindow
 
     monkeypatch.setattr(kg, "audio_process_grace_s", 0.5)
     (tmp_path / "lane.toml").write_text(SMALL_LEVEL)
@@ -297,8 +297,8 @@ def test_a_dead_audio_process_is_replaced(tmp_path, tiny_model_path, monkeypatch
 def test_pygame_input_chord_activity_and_swallowed_quits():
     import pygame
 
-    from game.kiosk.config import parse_chord
-    from game.kiosk.events import KioskInput
+    from memoire.kiosk.config import parse_chord
+    from memoire.kiosk.events import KioskInput
 
     pygame.display.init()
     try:
@@ -336,12 +336,12 @@ def test_pygame_input_chord_activity_and_swallowed_quits():
 def test_an_edited_tour_is_walked_after_hot_reload(tmp_path, tiny_model_path):
     import os
 
-    from audio.supervisor import SupervisedEngine
-    from game.app import PlayOptions
-    from game.kiosk.config import load_kiosk_config
-    from game.kiosk.game import KioskGame
-    from game.kiosk.soak import SimDevice
-    from game.window import HeadlessWindow
+    from memoire.audio.supervisor import SupervisedEngine
+    from memoire.game.app import PlayOptions
+    from memoire.kiosk.config import load_kiosk_config
+    from memoire.kiosk.game import KioskGame
+    from tools.soak.harness import SimDevice
+    from memoire.game.window import HeadlessWindow
 
     level_path = tmp_path / "lane.toml"
     level_path.write_text(SMALL_LEVEL)

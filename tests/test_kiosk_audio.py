@@ -11,7 +11,7 @@ from test_soak import SMALL_LEVEL
 
 
 def test_master_gain_ramps_without_steps_and_holds_the_ceiling():
-    from audio.output import MasterGain
+    from memoire.audio.output import MasterGain
 
     g = MasterGain(gain=1.0, ceiling=0.5, slew_s=0.05)
     rate = 44100
@@ -57,7 +57,7 @@ class FakeOut:
 
 @pytest.fixture
 def lane(tmp_path):
-    from game.level import load_level
+    from memoire.world.level import load_level
 
     p = tmp_path / "lane.toml"
     p.write_text(SMALL_LEVEL)
@@ -65,7 +65,7 @@ def lane(tmp_path):
 
 
 def test_device_loss_falls_back_and_reopens_with_backoff(lane, tiny_model_path):
-    from audio.supervisor import SupervisedEngine
+    from memoire.audio.supervisor import SupervisedEngine
 
     now = {"t": 0.0}
     present = {"on": True}
@@ -113,8 +113,8 @@ def test_device_loss_falls_back_and_reopens_with_backoff(lane, tiny_model_path):
 
 @pytest.mark.parametrize("fault", ["crash", "stall"])
 def test_synth_crash_or_stall_is_restarted_with_a_fade_in(lane, tiny_model_path, monkeypatch, fault):
-    import audio.supervisor as sup
-    from audio.supervisor import SupervisedEngine
+    import memoire.audio.supervisor as sup
+    from memoire.audio.supervisor import SupervisedEngine
 
     monkeypatch.setattr(sup, "stall_s", 0.3)
     now = {"t": 0.0}

@@ -70,9 +70,9 @@ def _wait(cond, timeout_s, engine) -> bool:
 
 
 def test_sound_server_dies_and_comes_back(pulse, tmp_path, tiny_model_path):
-    from audio.output import ClockOutput, DeviceOutput
-    from audio.supervisor import SupervisedEngine
-    from game.level import load_level
+    from memoire.audio.output import ClockOutput, DeviceOutput
+    from memoire.audio.supervisor import SupervisedEngine
+    from memoire.world.level import load_level
 
     (tmp_path / "lane.toml").write_text(SMALL_LEVEL)
     eng = SupervisedEngine(load_level(tmp_path / "lane.toml"), tiny_model_path, gain=0.5)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from game.level import LevelError, load_level, parse_level
+from memoire.world.level import LevelError, load_level, parse_level
 
 GOOD = '''[level]
 name = "Test yard"
@@ -64,7 +64,7 @@ def test_default_level_loads(default_level_path):
     names = {z.anchor.class_name for z in level.zones}
     assert {"pigeons", "bells", "vendors", "birds", "insects", "wind", "rain", "chatter"} <= names
     tour = level.tour("gallery")
-    from game.tour import plan_tour
+    from memoire.world.tour import plan_tour
 
     plan = plan_tour(level, tour)
     assert 100 <= plan.duration_s <= 150  # "about two minutes"
@@ -160,7 +160,7 @@ def test_missing_tables():
 def test_memoire_check_exit_codes_and_no_traceback(tmp_path, default_level_path, root):
     bad = tmp_path / "bad.toml"
     bad.write_text(GOOD.replace("falloff_m = 2.0", "falloff_m = -3"))
-    run = lambda *a: subprocess.run([sys.executable, "-m", "game", "check", *a], cwd=root,
+    run = lambda *a: subprocess.run([sys.executable, "-m", "memoire", "check", *a], cwd=root,
                                     capture_output=True, text=True, timeout=120)
     ok = run(str(default_level_path), "--model", str(tmp_path / "absent.ts"))
     assert ok.returncode == 0, ok.stderr
@@ -176,7 +176,7 @@ def test_memoire_check_exit_codes_and_no_traceback(tmp_path, default_level_path,
 def test_check_against_model_names_unknown_class(tmp_path, tiny_model_path, root):
     lvl = tmp_path / "l.toml"
     lvl.write_text(GOOD.replace('anchor = "birds"', 'anchor = "dragons"'))
-    r = subprocess.run([sys.executable, "-m", "game", "check", str(lvl), "--model", str(tiny_model_path)],
+    r = subprocess.run([sys.executable, "-m", "memoire", "check", str(lvl), "--model", str(tiny_model_path)],
                        cwd=root, capture_output=True, text=True, timeout=120)
     assert r.returncode == 1
     assert "no sound class 'dragons'" in r.stderr and "pigeons" in r.stderr

@@ -3,12 +3,12 @@
 import numpy as np
 import torch
 
-from audio.field import resolve_motion
-from audio.model import inspect_model
-from audio.rave.export import export_torchscript
-from audio.rave.model import AutoEncoder
-from audio.rave.train import class_trajectories
-from game.level import Anchor
+from memoire.world.field import resolve_motion
+from memoire.audio.model import inspect_model
+from memoire.rave.export import export_torchscript
+from memoire.rave.model import AutoEncoder
+from memoire.rave.train import class_trajectories
+from memoire.world.level import Anchor
 from rave_tiny import TINY_MODEL
 
 

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from game.level import SOLID_TILES, load_level
-from game.physics import World, physics_step_s, player_radius_m
+from memoire.world.level import SOLID_TILES, load_level
+from memoire.sim.physics import World, physics_step_s, player_radius_m
 
 
 def test_walking_into_every_wall_never_crosses_it(default_level_path):

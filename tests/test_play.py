@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 def memoire(*args, root, timeout=300, env_extra=None):
     env = dict(os.environ, SDL_VIDEODRIVER="dummy", PYGAME_HIDE_SUPPORT_PROMPT="1")
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "game", *args], cwd=root, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "memoire", *args], cwd=root, capture_output=True, text=True,
                           timeout=timeout, env=env)
 
 
@@ -85,8 +85,8 @@ def test_render_wav_offline(tmp_path, root, default_level_path, tiny_model_path)
 
 
 def test_no_output_device_falls_back_to_a_silent_clock():
-    from audio.output import ClockOutput, open_output
-    from audio.ring import Ring
+    from memoire.audio.output import ClockOutput, open_output
+    from memoire.audio.ring import Ring
 
     ring = Ring(4096, 2)
     out, reason = open_output(ring, 44100, device="no-such-device-anywhere")

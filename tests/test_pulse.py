@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from game.level import load_level
+from memoire.world.level import load_level
 
 pytestmark = [pytest.mark.pulse, pytest.mark.slow]
 
@@ -26,10 +26,10 @@ def pulse_running() -> bool:
 
 @pytest.mark.skipif(not pulse_running(), reason="no PulseAudio server (run `bash tools/install.sh test`)")
 def test_ten_seconds_on_pulse_null_sink_without_underruns(default_level_path, tiny_model_path):
-    from audio.engine import AudioEngine
-    from game.render.camera import Camera
-    from game.render.context import headless_context
-    from game.render.renderer import Renderer
+    from memoire.audio.engine import AudioEngine
+    from memoire.render.camera import Camera
+    from memoire.render.context import headless_context
+    from memoire.render.renderer import Renderer
 
     level = load_level(default_level_path)
     engine = AudioEngine(level, tiny_model_path)

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from audio.model import NeuralDecoder, inspect_model
-from audio.rave.export import export_torchscript
-from audio.rave.model import AutoEncoder
+from memoire.audio.model import NeuralDecoder, inspect_model
+from memoire.rave.export import export_torchscript
+from memoire.rave.model import AutoEncoder
 from rave_tiny import TINY_MODEL
 
 HOP = 2048

@@ -5,10 +5,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from audio.rave.export import ScriptedSynth
-from audio.rave.layers import conv_valid, pointwise, set_streaming
-from audio.rave.model import AutoEncoder, ModelConfig
-from audio.rave.pqmf import PQMF
+from memoire.rave.export import ScriptedSynth
+from memoire.rave.layers import conv_valid, pointwise, set_streaming
+from memoire.rave.model import AutoEncoder, ModelConfig
+from memoire.rave.pqmf import PQMF
 from rave_tiny import TINY_MODEL
 
 BLOCKS = [1, 2, 3, 1, 4, 1]  # frames per call, as the game's synth thread varies them

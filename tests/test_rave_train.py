@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from audio.rave import encode_command
-from audio.rave.data import load_corpus, split_train_heldout
-from audio.rave.losses import multiscale_stft_distance
-from audio.rave.train import load_checkpoint, model_from_checkpoint, train
-from game.errors import UserError
+from memoire.rave import encode_command
+from memoire.rave.data import load_corpus, split_train_heldout
+from memoire.rave.losses import multiscale_stft_distance
+from memoire.rave.train import load_checkpoint, model_from_checkpoint, train
+from memoire.world.errors import UserError
 from rave_tiny import TINY_MODEL, TINY_TRAIN, write_tiny_corpus
 
 
@@ -43,7 +43,7 @@ def test_a_few_steps_lower_the_loss(trained):
     data, run, state = trained
     x = _fixed_batch(data)
     torch.manual_seed(0)
-    from audio.rave.model import AutoEncoder
+    from memoire.rave.model import AutoEncoder
 
     untrained = AutoEncoder(TINY_MODEL).eval()  # train() seeds torch with the same seed first
     trained_model = model_from_checkpoint(load_checkpoint(run / "checkpoint.pt"))

@@ -7,12 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from game.errors import UserError
-from game.level import SOLID_TILES, load_level, parse_level
-from game.render.camera import Camera, project
-from game.render.geometry import Material
-from game.render.meshes import WALL_HEIGHT_M, build_scene, house_blocks, openings, wall_runs
-from game.render.minimap import PLAYER_RGB, TILE_RGB, minimap_image, player_pixel, stamp_player
+from memoire.world.errors import UserError
+from memoire.world.level import SOLID_TILES, load_level, parse_level
+from memoire.render.camera import Camera, project
+from memoire.render.geometry import Material
+from memoire.render.meshes import WALL_HEIGHT_M, build_scene, house_blocks, openings, wall_runs
+from memoire.render.minimap import PLAYER_RGB, TILE_RGB, minimap_image, player_pixel, stamp_player
 
 SMALL_LEVEL = '''
 [level]
@@ -271,7 +271,7 @@ def test_minimap_zones_and_field_layer(hutong):
 @pytest.fixture(scope="module")
 def gl_ctx():
     try:
-        from game.render.context import headless_context
+        from memoire.render.context import headless_context
 
         ctx = headless_context()
     except UserError as e:
@@ -282,7 +282,7 @@ def gl_ctx():
 
 @pytest.fixture(scope="module")
 def renderer(gl_ctx, hutong):
-    from game.render.renderer import Renderer
+    from memoire.render.renderer import Renderer
 
     r = Renderer(gl_ctx, hutong, (320, 180))
     yield r
@@ -384,7 +384,7 @@ def test_set_level_rebuilds_the_scene(renderer, hutong, small_level):
 
 @pytest.mark.gl
 def test_render_scale_draws_the_same_scene(gl_ctx, hutong, renderer):
-    from game.render.renderer import Renderer
+    from memoire.render.renderer import Renderer
 
     renderer.draw(_spawn_camera(hutong))
     full = renderer.read_pixels().astype(int)
@@ -402,10 +402,10 @@ WINDOW_SCRIPT = """
 import math, sys
 import numpy as np
 import pygame
-from game.level import load_level
-from game.render.camera import Camera
-from game.render.context import window_context, window_gl_attributes
-from game.render.renderer import Renderer
+from memoire.world.level import load_level
+from memoire.render.camera import Camera
+from memoire.render.context import window_context, window_gl_attributes
+from memoire.render.renderer import Renderer
 
 pygame.display.init()
 for name, value in window_gl_attributes().items():

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from audio.ring import Ring
+from memoire.audio.ring import Ring
 
 
 def test_concurrent_producer_consumer_preserves_every_sample():

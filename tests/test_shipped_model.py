@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from audio.rave.data import load_corpus, split_train_heldout
-from audio.rave.evaluate import class_means, encode_frames, nearest_class
+from memoire.rave.data import load_corpus, split_train_heldout
+from memoire.rave.evaluate import class_means, encode_frames, nearest_class
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_MODEL = ROOT / "assets" / "models" / "hutong.ts"

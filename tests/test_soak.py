@@ -78,7 +78,7 @@ def soak_files(tmp_path: Path) -> tuple[Path, Path]:
 def test_soak_30_simulated_minutes(soak_files, tiny_model_path):
     import torch
 
-    from game.kiosk.soak import Script, check_soak, run_soak
+    from tools.soak.harness import Script, check_soak, run_soak
 
     torch.set_num_threads(1)
     os.environ.setdefault("LP_NUM_THREADS", "1")
@@ -102,7 +102,7 @@ def test_soak_30_simulated_minutes(soak_files, tiny_model_path):
 def test_soak_realtime_part_has_no_underruns(soak_files, tiny_model_path):
     import torch
 
-    from game.kiosk.soak import Script, run_soak
+    from tools.soak.harness import Script, run_soak
 
     torch.set_num_threads(1)
     level, config = soak_files

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from audio.field import LatentField, build_zone_blend
-from audio.model import NeuralDecoder, inspect_model
-from audio.synth import Listener, SynthCore, SynthSettings
-from game.errors import UserError
-from game.level import load_level
+from memoire.world.field import LatentField, build_zone_blend
+from memoire.audio.model import NeuralDecoder, inspect_model
+from memoire.audio.synth import Listener, SynthCore, SynthSettings
+from memoire.world.errors import UserError
+from memoire.world.level import load_level
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +121,7 @@ def test_output_is_stereo_limited_and_finite(setup):
 
 
 def test_offline_render_differs_between_zones(default_level_path, tiny_model_path, tmp_path):
-    from game.offline import render_tour
+    from memoire.offline.render import render_tour
 
     # the zone blend alone (the terrain has its own tests), in a copy: nothing is saved beside
     # the shipped level
@@ -203,7 +203,7 @@ def test_class_anchor_moves_with_its_encoded_audio(setup):
 
 
 def test_motion_player_joins_segments_smoothly():
-    from audio.synth import MotionPlayer, motion_segment_frames
+    from memoire.audio.synth import MotionPlayer, motion_segment_frames
 
     t = np.arange(1000)
     motion = np.stack([np.sin(t / 20.0), np.cos(t / 30.0)], axis=1)

@@ -1,4 +1,4 @@
-"""The latent terrain (audio/terrain.py) and `memoire terrain` (audio/terrain_command.py).
+"""The latent terrain (memoire/terrain/terrain.py) and `memoire terrain` (memoire/terrain/command.py).
 
 A small test level (20 m x 14 m, two zones, a rest latent and one trajectory, 4 latent
 dimensions) is trained once per module with few steps; the bounds below are what a listener
@@ -19,10 +19,10 @@ from PIL import Image
 
 torch = pytest.importorskip("torch")
 
-from audio import terrain as T  # noqa: E402
-from audio import terrain_command as TC  # noqa: E402
-from game.errors import UserError  # noqa: E402
-from game.level import load_level  # noqa: E402
+from memoire.terrain import terrain as T  # noqa: E402
+from memoire.terrain import command as TC  # noqa: E402
+from memoire.world.errors import UserError  # noqa: E402
+from memoire.world.level import load_level  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "nn_terrain"
 DEMO = FIXTURES / "percussion-terrain-demo"
@@ -209,7 +209,7 @@ def test_trajectory_is_recovered_along_its_path(trained):
     0.05 on average, 0.3 at worst (the clip spans 3 units; measured 0.012 / 0.052), and halfway
     between two frames the terrain lies between them."""
     _, _, terrain = trained
-    from game import bezier
+    from memoire.world import bezier
 
     clip = trajectory_clip()
     pts = bezier.sample_even(np.array(TRAJ_POINTS), TRAJ_FRAMES)

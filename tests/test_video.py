@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from game.errors import UserError
+from memoire.world.errors import UserError
 from test_soak import SMALL_LEVEL
 
 
@@ -26,9 +26,9 @@ def test_mp4_has_video_and_audio_of_the_tour(tmp_path, tiny_model_path):
     import imageio_ffmpeg
     import soundfile as sf
 
-    from game.cli import main
-    from game.level import load_level
-    from game.offline import render_tour
+    from memoire.cli import main
+    from memoire.world.level import load_level
+    from memoire.offline.render import render_tour
 
     level_path = tmp_path / "lane.toml"
     level_path.write_text(SMALL_LEVEL)
@@ -60,8 +60,8 @@ def test_mp4_has_video_and_audio_of_the_tour(tmp_path, tiny_model_path):
 
 
 def test_bad_sizes_and_rates_are_user_errors(tmp_path, tiny_model_path):
-    from game.level import load_level
-    from game.video import render_video
+    from memoire.world.level import load_level
+    from memoire.offline.video import render_video
 
     level_path = tmp_path / "lane.toml"
     level_path.write_text(SMALL_LEVEL)

@@ -1,1 +1,0 @@
-"""Memoire tools: corpus generator, benchmarks."""

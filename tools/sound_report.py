@@ -2,7 +2,7 @@
 
     python -m tools.sound_report LEVEL --tour NAME [--model FILE] [--seconds S] [--out-dir DIR]
 
-Renders the tour with the synth (game/offline.render_tour), then prints and writes (as markdown
+Renders the tour with the synth (memoire.offline.render.render_tour), then prints and writes (as markdown
 table rows and a spectrogram PNG):
 - overall RMS and peak level (dBFS);
 - per zone, over the blocks where that zone's weight is above 0.8: RMS level and spectral centroid;
@@ -75,10 +75,11 @@ def spectrogram_png(mono: np.ndarray, sample_rate_hz: int, path: Path, title: st
 
 
 def report(level_path: Path, tour: str, model: Path | None, seconds: float | None, out_dir: Path) -> str:
-    from audio.field import build_zone_blend
-    from audio.model import inspect_model
-    from game.level import load_level
-    from game.offline import default_model, render_tour
+    from memoire.world.field import build_zone_blend
+    from memoire.audio.model import inspect_model
+    from memoire.world.level import load_level
+    from memoire.offline.render import render_tour
+    from memoire.world.paths import default_model
 
     level = load_level(level_path)
     model_path = default_model(level, model)

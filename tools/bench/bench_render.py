@@ -7,7 +7,7 @@ Prints milliseconds per frame (median and 90th percentile, wall clock and CPU) o
 visits the lane, the courtyards, a gate, the tea courtyard and the garden of the default level,
 drawing the scene and the minimap overlay and waiting for GL to finish (ctx.finish) each frame,
 as a presented frame would. On software Mesa (llvmpipe) the time depends on the cores it may
-use: the game sets LP_NUM_THREADS=1 (game/window.py) to leave the other core to the neural
+use: the game sets LP_NUM_THREADS=1 (memoire/game/window.py) to leave the other core to the neural
 decoder, and so does this benchmark unless --gl-threads says otherwise.
 """
 
@@ -37,12 +37,12 @@ def main(argv: list[str] | None = None) -> None:
     w, h = (int(v) for v in args.size.lower().split("x"))
     os.environ["LP_NUM_THREADS"] = str(args.gl_threads)  # read by Mesa when the context is made
 
-    from game.level import load_level
-    from game.render.camera import Camera
-    from game.render.context import describe, headless_context
-    from game.render.minimap import minimap_image, stamp_player
-    from game.render.renderer import Renderer
-    from game.render.screenshots import VIEWS
+    from memoire.world.level import load_level
+    from memoire.render.camera import Camera
+    from memoire.render.context import describe, headless_context
+    from memoire.render.minimap import minimap_image, stamp_player
+    from memoire.render.renderer import Renderer
+    from tools.screenshots import VIEWS
 
     level = load_level(args.level)
     ctx = headless_context()

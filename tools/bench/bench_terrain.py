@@ -27,14 +27,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--latent-dim", type=int, default=12, help="random latents of this size when no model")
     args = ap.parse_args(argv)
 
-    from audio import terrain as T
-    from game.level import load_level
+    from memoire.terrain import terrain as T
+    from memoire.world.level import load_level
 
     level = load_level(args.level)
     model = args.model or level.sound.model
     if model is not None and Path(model).exists():
-        from audio.field import build_zone_blend
-        from audio.model import inspect_model
+        from memoire.world.field import build_zone_blend
+        from memoire.audio.model import inspect_model
         blend = build_zone_blend(level, inspect_model(model))
         zone_latents = dict(zip(blend.names, blend.latents.astype(np.float32)))
         rest = blend.rest_latent.astype(np.float32)

@@ -16,7 +16,7 @@ import time
 
 import soundfile as sf
 
-from tools.corpus.generate import CLASS_NAMES, SAMPLE_RATE_HZ, render_class
+from memoire.corpus.generate import CLASS_NAMES, SAMPLE_RATE_HZ, render_class
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,4 +1,4 @@
-"""Kiosk soak benchmark: the soak test's harness for longer (game/kiosk/soak.py).
+"""Kiosk soak benchmark: the soak test's harness for longer (tools/soak/harness.py).
 
     .venv/bin/python tools/bench/soak.py --minutes 120 [--level FILE] [--model FILE] [--config FILE]
         [--zones-only] [--realtime-s 30] [--frame-s 0.2] [--draw-every 3] [--size 96 54]
@@ -40,8 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    from game.kiosk.logs import KioskLogs
-    from game.kiosk.soak import Script, check_soak, run_soak
+    from memoire.kiosk.logs import KioskLogs
+    from tools.soak.harness import Script, check_soak, run_soak
     from test_soak import KIOSK, SMALL_LEVEL
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from game.errors import UserError
+    from memoire.world.errors import UserError
 
     try:
         sys.exit(main())

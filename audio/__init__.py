@@ -1,1 +1,0 @@
-"""Memoire audio: zone field, synth thread, neural decoder, output stream, terrain."""

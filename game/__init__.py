@@ -1,1 +1,0 @@
-"""Memoire: the game, its world and its command line."""

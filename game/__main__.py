@@ -1,7 +1,0 @@
-"""`python -m game` is the `memoire` command."""
-
-import sys
-
-from game.cli import main
-
-sys.exit(main())

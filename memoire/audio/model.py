@@ -1,0 +1,160 @@
+"""Neural decoder files: the RAVE / nn~ TorchScript export interface.
+
+A model file is a TorchScript module with at least
+  - ``decode(z)``: z float32 (batch, latent_dim, frames) -> audio (batch, channels, frames * ratio),
+    streaming: the module keeps its own cache, so consecutive calls continue the sound;
+  - ``decode_params``: an int buffer [latent_dim, ratio, channels, 1] (nn~'s [in_dim, in_ratio,
+    out_dim, out_ratio] for the decode method).
+Optional: ``sampling_rate`` or ``sr`` (int, Hz; 44100 assumed when absent, as RAVE's defaults),
+and Memoire's class statistics ``latent_class_names`` (List[str]), ``latent_class_mean`` and
+``latent_class_std`` (float (classes, latent_dim)) that let a level name a class as an anchor.
+
+torch is imported here and in the training/terrain modules only.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from memoire.world.errors import UserError
+
+# RAVE's defaults, used when a file does not say its rate: 44.1 kHz.
+default_sample_rate_hz = 44100
+
+MAKE_MODEL_HINT = (
+    "make it with `memoire corpus` then `memoire train` (about an hour on a CPU), "
+    "or pass --model with an artist's RAVE model exported with --streaming"
+)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the game needs to know about a model file (immutable, safe to share)."""
+
+    path: Path
+    latent_dim: int
+    hop_samples: int  # audio samples per latent frame (2048 for RAVE)
+    channels: int
+    sample_rate_hz: int
+    class_names: tuple[str, ...]
+    class_mean: np.ndarray  # (classes, latent_dim) float32, read-only
+    class_std: np.ndarray  # (classes, latent_dim) float32, read-only
+    rate_assumed: bool = False  # True when the file carries no sampling rate
+    # Encoded corpus audio per class, (classes, frames, latent_dim) float32, read-only, or None:
+    # the synth plays a class anchor as this motion around the class mean, so sparse sounds
+    # (a bell, a bird, a call) keep their events; a static mean of such a class is near silence.
+    class_frames: np.ndarray | None = None
+
+    def class_index(self, name: str) -> int | None:
+        try:
+            return self.class_names.index(name)
+        except ValueError:
+            return None
+
+
+def _load_module(path: Path) -> torch.jit.ScriptModule:
+    if not path.exists():
+        raise UserError(f"model file {path} not found; {MAKE_MODEL_HINT}")
+    if not zipfile.is_zipfile(path):
+        raise UserError(f"{path} is not a TorchScript model file (expected a .ts/.pt zip written by "
+                        "torch.jit.save, as RAVE's export writes)")
+    try:
+        return torch.jit.load(str(path), map_location="cpu").eval()
+    except Exception as e:  # torch raises RuntimeError with long C++ traces for foreign files
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UserError(f"{path}: torch cannot load this file as TorchScript ({first}); re-export it with "
+                        "torch.jit.save (RAVE: `rave export --streaming`)") from None
+
+
+def _interface(module: torch.jit.ScriptModule, path: Path) -> tuple[int, int, int, int]:
+    missing = []
+    if not hasattr(module, "decode"):
+        missing.append("a decode(z) method")
+    params = getattr(module, "decode_params", None)
+    if params is None:
+        missing.append("a decode_params buffer [latent_dim, ratio, channels, 1]")
+    if missing:
+        raise UserError(f"{path} lacks the RAVE/nn~ decoder interface: it has no {' and no '.join(missing)}. "
+                        "Export the model with RAVE's `rave export --streaming` (or Memoire's `memoire train`).")
+    p = [int(v) for v in torch.as_tensor(params).flatten().tolist()]
+    if len(p) != 4 or min(p[:3]) < 1:
+        raise UserError(f"{path}: decode_params must hold 4 positive numbers [latent_dim, ratio, channels, 1], "
+                        f"got {p}")
+    rate = getattr(module, "sampling_rate", None)
+    if rate is None:
+        rate = getattr(module, "sr", None)
+    return p[0], p[1], p[2], int(rate) if rate is not None else 0
+
+
+def inspect_model(path: str | Path) -> ModelInfo:
+    """Load a model file, check its interface and read its description. Raises UserError."""
+    path = Path(path)
+    module = _load_module(path)
+    latent_dim, hop, channels, rate = _interface(module, path)
+    names = tuple(str(n) for n in getattr(module, "latent_class_names", []) or [])
+    mean = getattr(module, "latent_class_mean", None)
+    std = getattr(module, "latent_class_std", None)
+    if names and mean is not None:
+        mean_np = np.asarray(torch.as_tensor(mean).detach().float().numpy(), dtype=np.float32).copy()
+        std_np = (np.asarray(torch.as_tensor(std).detach().float().numpy(), dtype=np.float32).copy()
+                  if std is not None else np.ones_like(mean_np))
+        if mean_np.shape != (len(names), latent_dim):
+            raise UserError(f"{path}: latent_class_mean has shape {mean_np.shape}, expected "
+                            f"({len(names)}, {latent_dim}) for {len(names)} class names")
+    else:
+        names = ()
+        mean_np = np.zeros((0, latent_dim), np.float32)
+        std_np = np.zeros((0, latent_dim), np.float32)
+    mean_np.setflags(write=False)
+    std_np.setflags(write=False)
+    frames = getattr(module, "latent_class_trajectory", None)
+    frames_np = None
+    if names and frames is not None:
+        arr = np.asarray(torch.as_tensor(frames).detach().float().numpy(), dtype=np.float32)
+        if arr.ndim != 3 or arr.shape[0] != len(names) or arr.shape[1] != latent_dim:
+            raise UserError(f"{path}: latent_class_trajectory has shape {arr.shape}, expected "
+                            f"({len(names)}, {latent_dim}, frames)")
+        frames_np = np.ascontiguousarray(arr.transpose(0, 2, 1))  # (classes, frames, latent_dim)
+        frames_np.setflags(write=False)
+    return ModelInfo(path=path, latent_dim=latent_dim, hop_samples=hop, channels=channels,
+                     sample_rate_hz=rate or default_sample_rate_hz, class_names=names, class_mean=mean_np,
+                     class_std=std_np, rate_assumed=rate == 0, class_frames=frames_np)
+
+
+def set_torch_threads(count: int) -> None:
+    """Give torch its own thread count (intra-op), so the renderer keeps a core."""
+    torch.set_num_threads(max(1, int(count)))
+
+
+class NeuralDecoder:
+    """One loaded instance of a model: its own streaming cache. Used by one thread only."""
+
+    def __init__(self, path: str | Path, info: ModelInfo | None = None):
+        self.path = Path(path)
+        self.module = _load_module(self.path)
+        self.info = info if info is not None else inspect_model(self.path)
+        _interface(self.module, self.path)
+
+    def warm_up(self, calls: int = 3) -> None:
+        """Decode a few frames of silence-latent and discard them. TorchScript profiles and
+        optimises a method on its first calls (measured with the shipped model: 88 ms and 58 ms,
+        then 0.7 ms): paid here, on whichever thread loads the model, not later on the synth's."""
+        z = np.zeros((self.info.latent_dim, 1), np.float32)
+        for _ in range(calls):
+            self.decode(z)
+
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        """Decode latent frames z (latent_dim, frames) -> mono float32 (frames * hop_samples,).
+
+        Multichannel models are mixed down to mono by averaging their channels.
+        """
+        with torch.inference_mode():
+            zt = torch.from_numpy(np.ascontiguousarray(z, dtype=np.float32))[None]
+            y = self.module.decode(zt)
+        y = y[0].numpy()
+        return (y[0] if y.shape[0] == 1 else y.mean(axis=0)).astype(np.float32, copy=False)

@@ -1,0 +1,228 @@
+"""Audio output: a sounddevice (PortAudio) stream that plays the ring, or a silent clock.
+
+sounddevice is imported here only. The callback runs on PortAudio's thread: it only copies from
+the preallocated ring (``Ring.read_into``), which zero-fills and counts a shortfall, then applies
+the master gain (``MasterGain``: volume, fades, a peak ceiling) in place; it never blocks, logs,
+allocates audio buffers or raises.
+
+Without PortAudio or an output device the game still runs: ``open_output`` returns a
+``ClockOutput`` that drains the ring at real-time pace (so recordings, latency figures and the
+synth's pacing behave the same) and a reason, said once, why it is silent.
+
+Faults: an output exposes ``failed`` (None, or why it stopped playing: the stream finished or
+errored because its device vanished) and ``frames_played`` (advancing while it plays), which
+memoire/audio/supervisor.py watches to fall back to a ``ClockOutput`` and reopen the device later.
+Both outputs read ``self.ring`` on every block, so a supervisor can point them at a new ring
+(after restarting the synth) without reopening the stream.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from memoire.audio.ring import Ring
+
+# PortAudio block: 512 frames = 11.6 ms at 44.1 kHz, small next to one latent frame (2048).
+callback_block_frames = 512
+# Device buffer: 0.05 s. The synth runs in its own process (memoire/audio/engine.py), warms its model at
+# load and keeps the garbage collector out of its way, so a short buffer holds: measured under
+# Xvfb with llvmpipe drawing and a busy-loop process on the other core, 600 frames with 0
+# underruns and 0 device underflows. The synth's queue is sized from this buffer
+# (audio/engine.target_fill_for): PortAudio fills it in one burst at start.
+# Measured on PulseAudio's ALSA plugin, stream consumption rate over 6 s: 0.05 s -> 1.02x,
+# "high" (35 ms) -> 1.01x, 0.2 s -> 1.04x, but 0.1 s -> 0.67x and 0.15 s -> 0.75x (the plugin
+# keeps recovering): avoid those two.
+device_latency_s = 0.05
+# Master gain slew: a change of the whole range takes at least 50 ms, so a gain set once per
+# video frame (16-33 ms apart) is joined by ramps, never steps (no clicks).
+gain_slew_s = 0.05
+# Longest block the gain ramps sample-accurately (PortAudio may hand larger blocks when it
+# chooses the size itself); larger blocks get the block's mean gain.
+max_ramp_frames = 8192
+
+
+class MasterGain:
+    """The output's gain and peak ceiling, applied in the consumer (callback) thread.
+
+    Threads: ``target`` and ``ceiling`` are written by the controlling thread (the game's main
+    thread or the audio process's loop); ``current`` by the consumer alone. Floats: atomic stores.
+    """
+
+    def __init__(self, gain: float = 1.0, ceiling: float = 1.0, slew_s: float = gain_slew_s):
+        self.target = float(gain)
+        self.current = float(gain)
+        self.ceiling = float(ceiling)
+        self.slew_s = float(slew_s)
+        self._ramp = np.arange(1, max_ramp_frames + 1, dtype=np.float32) / np.float32(max_ramp_frames)
+        self._scratch = np.empty(max_ramp_frames, np.float32)
+
+    def set(self, gain: float) -> None:
+        """Controlling thread: the gain to glide to (linear, >= 0)."""
+        self.target = max(0.0, float(gain))
+
+    def silence(self) -> None:
+        """Controlling thread: drop to silence at once (before a restart; the fade-in follows)."""
+        self.target = 0.0
+        self.current = 0.0
+
+    def apply(self, out: np.ndarray, sample_rate_hz: int) -> None:
+        """Consumer thread: scale ``out`` (frames, channels) in place, ramping toward the target,
+        then clip to the ceiling. No allocation."""
+        n = out.shape[0]
+        g0 = self.current
+        step = n / sample_rate_hz / self.slew_s
+        g1 = min(max(self.target, g0 - step), g0 + step)
+        if g1 == g0 or n > max_ramp_frames:
+            g = 0.5 * (g0 + g1)
+            if g != 1.0:
+                np.multiply(out, np.float32(g), out=out)
+        else:
+            # the ramp over this block: g0 + (g1 - g0) * (i + 1) / n, built in preallocated scratch
+            ramp = self._scratch[:n]
+            np.multiply(self._ramp[:n], np.float32((g1 - g0) * max_ramp_frames / n), out=ramp)
+            ramp += np.float32(g0)
+            np.multiply(out, ramp[:, None], out=out)
+        self.current = g1
+        c = np.float32(self.ceiling)
+        np.clip(out, -c, c, out=out)
+
+
+class DeviceOutput:
+    """A running sounddevice OutputStream reading the ring."""
+
+    def __init__(self, ring: Ring, sample_rate_hz: int, device: int | str | None = None,
+                 gain: MasterGain | None = None):
+        import sounddevice as sd  # imported here: PortAudio may be missing (see open_output)
+
+        self.ring = ring  # read on every callback: a supervisor may swap it
+        self.gain = gain
+        self.frames_played = 0  # consumer-side count (callback thread only)
+        self.status_flags = 0  # PortAudio underflow flags seen (callback thread only)
+        self.failed: str | None = None  # why the stream stopped by itself (PortAudio's thread)
+        self._closing = False
+        self._rate = sample_rate_hz
+
+        def callback(outdata: np.ndarray, frames: int, time_info, status) -> None:
+            if status.output_underflow:
+                self.status_flags += 1
+            self.ring.read_into(outdata)
+            if self.gain is not None:
+                self.gain.apply(outdata, self._rate)
+            self.frames_played += frames
+
+        def finished() -> None:
+            # PortAudio calls this when the stream stops: by close(), or because the device went
+            # away (unplugged headphones, a USB interface reset, the sound server restarting).
+            if not self._closing:
+                self.failed = "the sound device stopped the stream (unplugged or reset?)"
+
+        self.stream = sd.OutputStream(samplerate=sample_rate_hz, channels=ring.channels, dtype="float32",
+                                      blocksize=callback_block_frames, latency=device_latency_s, device=device,
+                                      callback=callback, finished_callback=finished)
+        self.stream.start()
+        self.name = str(sd.query_devices(self.stream.device)["name"])
+
+    @property
+    def latency_s(self) -> float:
+        return float(self.stream.latency)
+
+    def check(self) -> str | None:
+        """Why the stream is not playing (None while it plays). Controlling thread."""
+        if self.failed is None:
+            try:
+                if not self.stream.active:
+                    self.failed = "the sound stream is no longer active"
+            except Exception as e:  # PortAudioError from a stream whose device vanished
+                self.failed = f"the sound stream failed ({e})"
+        return self.failed
+
+    def close(self) -> None:
+        self._closing = True
+        try:
+            self.stream.abort()  # abort, not stop: a vanished device may never drain its buffer
+            self.stream.close()
+        except Exception:
+            pass  # closing a stream whose device vanished: nothing left to release
+
+
+class ClockOutput:
+    """No device: drains the ring at real-time pace from a thread, playing nothing."""
+
+    def __init__(self, ring: Ring, sample_rate_hz: int, gain: MasterGain | None = None):
+        self.ring = ring  # read on every block: a supervisor may swap it
+        self.gain = gain
+        self.name = "silent clock"
+        self.latency_s = 0.0
+        self.frames_played = 0
+        self.status_flags = 0
+        self.failed: str | None = None
+        self._rate = sample_rate_hz
+        self._stop = threading.Event()
+        self._scratch = np.zeros((callback_block_frames, ring.channels), np.float32)
+        self._thread = threading.Thread(target=self._run, name="memoire-clock-output", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        period_s = callback_block_frames / self._rate
+        next_t = time.perf_counter()
+        while not self._stop.is_set():
+            self.ring.read_into(self._scratch)
+            if self.gain is not None:
+                self.gain.apply(self._scratch, self._rate)
+            self.frames_played += callback_block_frames
+            next_t += period_s
+            delay = next_t - time.perf_counter()
+            if delay > 0:
+                self._stop.wait(delay)
+            elif delay < -1.0:
+                next_t = time.perf_counter()  # fell far behind (suspended): do not race to catch up
+
+    def check(self) -> str | None:
+        if self.failed is None and not self._thread.is_alive() and not self._stop.is_set():
+            self.failed = "the silent clock's thread ended"
+        return self.failed
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=1.0)
+
+
+def refresh_devices() -> None:
+    """Make PortAudio list the devices anew (it lists them once, at initialisation), so a device
+    plugged in after start is found. Only call with no stream open. Never raises."""
+    try:
+        import sounddevice as sd
+
+        sd._terminate()  # sounddevice's own re-initialisation pair (no public API for this)
+        sd._initialize()
+    except Exception:
+        pass
+
+
+def open_device(ring: Ring, sample_rate_hz: int, device: int | str | None = None,
+                gain: MasterGain | None = None) -> DeviceOutput:
+    """Open the sound device; raises (OSError, sounddevice.PortAudioError, ValueError) if it cannot."""
+    import sounddevice  # noqa: F401  (OSError when the PortAudio library is missing)
+
+    return DeviceOutput(ring, sample_rate_hz, device, gain)
+
+
+def open_output(ring: Ring, sample_rate_hz: int, device: int | str | None = None,
+                enabled: bool = True, gain: MasterGain | None = None) -> tuple[DeviceOutput | ClockOutput, str | None]:
+    """Open the sound device, or a silent clock. Returns (output, reason it is silent or None)."""
+    if not enabled:
+        return ClockOutput(ring, sample_rate_hz, gain), "sound is off (--mute)"
+    try:
+        import sounddevice  # noqa: F401
+    except OSError as e:
+        return ClockOutput(ring, sample_rate_hz, gain), (
+            f"no sound: the PortAudio library is missing ({e}); install it with `apt-get install libportaudio2`")
+    try:
+        return DeviceOutput(ring, sample_rate_hz, device, gain), None
+    except Exception as e:  # sounddevice.PortAudioError and ValueError for a bad device
+        return ClockOutput(ring, sample_rate_hz, gain), (
+            f"no sound: no usable output device ({e}); the game runs silently. "
+            "Plug in headphones or check `python -m sounddevice`")

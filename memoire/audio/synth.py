@@ -1,0 +1,480 @@
+"""The synth: listener position -> latent -> streaming neural decoder -> stereo audio.
+
+``SynthCore`` is deterministic and thread-agnostic: each ``render()`` decodes one block of
+latent frames for the latest listener. ``SynthThread`` runs a core on its own thread, keeps the
+ring topped up, records what it plays and measures motion-to-sound latency. Offline rendering
+(`memoire render`) drives a core directly, faster than real time.
+
+Per latent frame (hop = 2048 samples, 46 ms at 44.1 kHz) the latent moves toward the field's
+target by a one-pole step with the field's time constant, and the step is capped at
+``max_latent_speed_per_s`` x frame duration: nn~ and nn.terrain hold one latent per whole block
+and step at block edges; here every frame gets its own latent.
+
+Jumps the smoothing must not glide through (a teleport, a level reload, a model change) are
+crossfaded with equal power between two decoder instances: the current one keeps decoding the
+old latent while a second, warmed up on the new latent, fades in.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from memoire.world.field import LatentField
+from memoire.audio.model import ModelInfo, NeuralDecoder
+from memoire.audio.ring import Ring
+
+output_channels = 2  # stereo out; the model's mono signal is panned toward the zones
+
+
+# Motion playback (see MotionPlayer): segments of 128 latent frames (5.9 s at 2048 samples,
+# 44.1 kHz) from random places in a class's encoded audio, joined by an 8-frame (0.37 s)
+# crossfade in latent space, so a zone never repeats a loop you could learn by heart.
+motion_segment_frames = 128
+motion_join_frames = 8
+
+
+class MotionPlayer:
+    """Plays an anchor's motion (frames - mean, shape (T, latent_dim)) as an endless sequence.
+
+    Deterministic for a seed (offline renders repeat exactly). One frame per ``next()``.
+    """
+
+    def __init__(self, motion: np.ndarray, seed: int):
+        self.frames = np.asarray(motion, dtype=np.float64)
+        self.total = len(self.frames)
+        self.rng = np.random.default_rng(seed)
+        self.segment = min(motion_segment_frames, self.total)
+        self.join = min(motion_join_frames, self.segment // 2)
+        self.start = self._pick()
+        self.pos = 0
+        self.next_start: int | None = None
+
+    def _pick(self) -> int:
+        return int(self.rng.integers(0, self.total - self.segment + 1))
+
+    def next(self) -> np.ndarray:
+        cur = self.frames[(self.start + self.pos) % self.total]
+        remaining = self.segment - self.pos
+        if remaining <= self.join:
+            if self.next_start is None:
+                self.next_start = self._pick()
+            k = self.join - remaining  # 0 .. join-1 into the next segment
+            a = (k + 1) / (self.join + 1)
+            cur = (1 - a) * cur + a * self.frames[(self.next_start + k) % self.total]
+        self.pos += 1
+        if self.pos >= self.segment:
+            assert self.next_start is not None or self.join == 0
+            self.start = self.next_start if self.next_start is not None else self._pick()
+            self.pos = self.join  # the crossfade already played the next segment's first frames
+            self.next_start = None
+        return cur
+
+
+@dataclass(frozen=True)
+class Listener:
+    """The player's pose as the game last sent it (an immutable snapshot: latest value wins)."""
+
+    x_m: float
+    y_m: float
+    heading_rad: float = 0.0
+    teleport: int = 0  # bumped by the game on a jump the sound must crossfade over
+    seq: int = 0  # bumped on every update
+    stamp_s: float = 0.0  # time.perf_counter() when the game sent it
+
+
+@dataclass(frozen=True)
+class SynthSettings:
+    frames_per_block: int = 1  # latent frames per decode call: 1 frame = 46 ms at 44.1 kHz
+    crossfade_s: float = 0.35  # equal-power crossfade length on jumps
+    warmup_frames: int = 2  # frames decoded and discarded to settle a fresh decoder's cache
+    # Cap on latent speed: a trained latent spans a few units per class; 6 units/s lets a
+    # step between classes take ~0.5 s at least, however short a zone's fade_s is.
+    max_latent_speed_per_s: float = 6.0
+    gain_db: float = 0.0
+    stereo_width: float = 0.35  # 0 = mono; 1 = fully to one side toward a zone at 90 degrees
+    limiter_ceiling: float = 0.98  # peak amplitude the limiter holds the output under
+
+
+@dataclass
+class SynthStats:
+    blocks: int = 0
+    decode_s: float = 0.0  # wall time spent decoding
+    audio_s: float = 0.0  # audio produced
+    crossfades: int = 0
+    limiter_min_gain: float = 1.0
+
+    @property
+    def realtime_factor(self) -> float:
+        return self.audio_s / self.decode_s if self.decode_s > 0 else float("inf")
+
+
+DecoderFactory = Callable[[], NeuralDecoder]
+
+
+@dataclass
+class _Voice:
+    decoder: NeuralDecoder
+    z: np.ndarray  # current latent (latent_dim,) float64
+
+
+@dataclass
+class _Fade:
+    old: _Voice
+    new: _Voice
+    done_frames: int = 0
+    total_frames: int = 0
+    recycle_old: bool = True  # same model: the old decoder becomes the spare afterwards
+
+
+class SynthCore:
+    """Listener -> audio blocks, deterministic for a given sequence of listeners."""
+
+    def __init__(self, make_decoder: DecoderFactory, info: ModelInfo, field_: LatentField,
+                 settings: SynthSettings = SynthSettings(), start: Listener | None = None):
+        self.info = info
+        self.field = field_
+        self.settings = settings
+        self.stats = SynthStats()
+        self.sample_rate_hz = info.sample_rate_hz
+        self.hop = info.hop_samples
+        self.frame_s = self.hop / self.sample_rate_hz
+        start = start or Listener(0.0, 0.0)
+        z0, _ = field_.target(start.x_m, start.y_m)
+        self.voice = _Voice(make_decoder(), z0.astype(np.float64))
+        self.spare: NeuralDecoder | None = make_decoder()
+        for decoder in (self.voice.decoder, self.spare):
+            decoder.warm_up()
+        self.fade: _Fade | None = None
+        self._teleport = start.teleport
+        self._field_version = field_.version
+        self._pan = self._pan_for(start)
+        self._limiter_gain = 1.0
+        self._gain = 10 ** (settings.gain_db / 20)
+        self._master = 1.0  # volume set by the caller (editor's hold-to-hear, kiosk fades), 0..1
+        self._master_target = 1.0
+        self._pending_model: tuple[ModelInfo, NeuralDecoder, NeuralDecoder, LatentField] | None = None
+        self._motion_for = None  # the ZoneBlend the players and weights below belong to
+        self._players: list[MotionPlayer | None] = []
+        self._weights = np.zeros(0)  # smoothed zone weights, then the rest weight
+        self._reset_motion(start)
+        self.last_latent = self.voice.z.astype(np.float32)
+        self.last_step = 0.0  # size (L2) of the last per-frame latent step
+
+    # -- control (called on the synth's own thread, between renders) ---------------------------
+
+    def set_field(self, field_: LatentField) -> None:
+        """Use a new latent field; a new version (level reload) is crossfaded."""
+        self.field = field_
+
+    def set_volume(self, volume: float) -> None:
+        """Master volume 0..1, reached by a linear ramp over the next block (no click)."""
+        self._master_target = min(max(float(volume), 0.0), 1.0)
+
+    def set_model(self, info: ModelInfo, first: NeuralDecoder, second: NeuralDecoder,
+                  field_: LatentField) -> None:
+        """Switch to another model (two loaded instances) and its field (the anchors resolved
+        against it); crossfaded at the next render. May be called from a loader thread: the
+        tuple is one slot, written once, taken by the synth thread."""
+        self._pending_model = (info, first, second, field_)
+
+    # -- rendering -------------------------------------------------------------------------------
+
+    def _reset_motion(self, listener: Listener) -> None:
+        """Players for the field's anchors, and weights snapped to the listener's place."""
+        blend = self.field.zones
+        motions = list(blend.motions) + [blend.rest_motion]
+        self._players = [MotionPlayer(m, seed=i) if m is not None else None for i, m in enumerate(motions)]
+        self._weights = self._target_weights(listener)
+        self._motion_for = blend
+
+    def _target_weights(self, listener: Listener) -> np.ndarray:
+        w, rest = self.field.zones.weights(np.array([[listener.x_m, listener.y_m]]))
+        return np.concatenate([w[0], rest])
+
+    def _motion(self, target_w: np.ndarray, tau_s: float) -> np.ndarray:
+        """One frame of the anchors' motion, weighted by the smoothed zone weights."""
+        alpha = 1.0 - math.exp(-self.frame_s / max(tau_s, 1e-3))
+        self._weights += alpha * (target_w - self._weights)
+        out = np.zeros(self.info.latent_dim)
+        for w, player in zip(self._weights, self._players):
+            if player is not None:
+                frame = player.next()  # every player advances, heard or not: time goes on
+                if w > 1e-4:
+                    out += w * frame
+        return out
+
+    def _step_latent(self, z: np.ndarray, target: np.ndarray, tau_s: float) -> np.ndarray:
+        alpha = 1.0 - math.exp(-self.frame_s / max(tau_s, 1e-3))
+        step = alpha * (target - z)
+        norm = float(np.linalg.norm(step))
+        cap = self.settings.max_latent_speed_per_s * self.frame_s
+        if norm > cap:
+            step *= cap / norm
+        self.last_step = min(norm, cap)
+        return z + step
+
+    def _pan_for(self, listener: Listener, zone_w: np.ndarray | None = None) -> float:
+        """Stereo position in [-1, 1] (right positive): toward the zones that sound here.
+        ``zone_w``: the zones' weights at the listener, when the caller has them already."""
+        blend = self.field.zones
+        if not blend.names or self.settings.stereo_width <= 0:
+            return 0.0
+        w = zone_w if zone_w is not None else blend.weights(np.array([[listener.x_m, listener.y_m]]))[0][0]
+        if w.sum() <= 1e-6:
+            return 0.0
+        pan = 0.0
+        for wi, shape in zip(w, blend.shapes):
+            x0, y0, x1, y1 = shape.bounds()
+            dx, dy = (x0 + x1) / 2 - listener.x_m, (y0 + y1) / 2 - listener.y_m
+            dist = math.hypot(dx, dy)
+            if dist < 1e-3:
+                continue
+            # Compass heading h: forward (sin h, -cos h), right (cos h, sin h).
+            right = (dx * math.cos(listener.heading_rad) + dy * math.sin(listener.heading_rad)) / dist
+            pan += wi * right * min(1.0, dist / 3.0)  # no hard pan when standing at the centre
+        return float(np.clip(pan * self.settings.stereo_width, -1.0, 1.0))
+
+    def _begin_fade(self, new: _Voice, recycle_old: bool) -> None:
+        warm = np.repeat(new.z.astype(np.float32)[:, None], self.settings.warmup_frames, axis=1)
+        if self.settings.warmup_frames:
+            new.decoder.decode(warm)
+        frames = max(1, round(self.settings.crossfade_s / self.frame_s))
+        if self.fade is not None:  # a jump during a fade: finish the old one at once
+            self._end_fade()
+        # From now on ``self.voice`` is the incoming voice; the fade holds the outgoing one.
+        self.fade = _Fade(self.voice, new, 0, frames, recycle_old)
+        self.voice = new
+        self.stats.crossfades += 1
+
+    def _end_fade(self) -> None:
+        fade = self.fade
+        assert fade is not None
+        if fade.recycle_old:
+            self.spare = fade.old.decoder
+        self.fade = None
+
+    def _check_jumps(self, listener: Listener) -> None:
+        if self._pending_model is not None:
+            info, first, second, field_ = self._pending_model
+            self._pending_model = None
+            self.info = info
+            self.field = field_
+            z, _ = self.field.target(listener.x_m, listener.y_m)
+            self._begin_fade(_Voice(first, z.astype(np.float64)), recycle_old=False)
+            self._reset_motion(listener)
+            self.spare = second
+            self._teleport, self._field_version = listener.teleport, self.field.version
+            return
+        if listener.teleport != self._teleport or self.field.version != self._field_version:
+            self._teleport, self._field_version = listener.teleport, self.field.version
+            z, _ = self.field.target(listener.x_m, listener.y_m)
+            spare = self.spare
+            if spare is None:  # mid-fade with the spare in use: finish that fade first
+                self._end_fade()
+                spare = self.spare
+            self.spare = None
+            self._begin_fade(_Voice(spare, z.astype(np.float64)), recycle_old=True)
+            self._reset_motion(listener)
+
+    def render(self, listener: Listener) -> np.ndarray:
+        """Decode one block for ``listener``: float32 (frames_per_block * hop, 2)."""
+        self._check_jumps(listener)
+        if self.field.zones is not self._motion_for:
+            self._reset_motion(listener)
+        n = self.settings.frames_per_block
+        # the zone weights at the listener, once per block: the target, the motion and the pan use them
+        w, rest = self.field.zones.weights(np.array([[listener.x_m, listener.y_m]]))
+        target, tau = self.field.target(listener.x_m, listener.y_m, (w, rest))
+        target = target.astype(np.float64)
+        target_w = np.concatenate([w[0], rest])
+        zs = np.empty((self.info.latent_dim, n), np.float32)
+        for i in range(n):
+            self.voice.z = self._step_latent(self.voice.z, target, tau)
+            zs[:, i] = self.voice.z + self._motion(target_w, tau)
+        self.last_latent = zs[:, -1].copy()
+        t0 = time.perf_counter()
+        mono = self.voice.decoder.decode(zs)
+        if self.fade is not None:
+            fade = self.fade
+            old_z = np.repeat(fade.old.z.astype(np.float32)[:, None], n, axis=1)
+            old = fade.old.decoder.decode(old_z)
+            total = fade.total_frames * self.hop
+            pos = fade.done_frames * self.hop + np.arange(len(mono))
+            t = np.clip(pos / total, 0.0, 1.0)
+            mono = np.cos(0.5 * np.pi * t) * old + np.sin(0.5 * np.pi * t) * mono
+            fade.done_frames += n
+            if fade.done_frames >= fade.total_frames:
+                self._end_fade()
+        self.stats.decode_s += time.perf_counter() - t0
+        out = self._to_stereo(mono.astype(np.float32), listener, w[0])
+        self.stats.blocks += 1
+        self.stats.audio_s += len(mono) / self.sample_rate_hz
+        return out
+
+    def _to_stereo(self, mono: np.ndarray, listener: Listener, zone_w: np.ndarray | None = None) -> np.ndarray:
+        n = len(mono)
+        pan_to = self._pan_for(listener, zone_w)
+        pan = np.linspace(self._pan, pan_to, n, endpoint=False, dtype=np.float32)
+        self._pan = pan_to
+        angle = (pan + 1.0) * (np.pi / 4)  # equal-power pan law, unity at centre
+        out = np.empty((n, output_channels), np.float32)
+        out[:, 0] = mono * np.cos(angle) * math.sqrt(2.0)
+        out[:, 1] = mono * np.sin(angle) * math.sqrt(2.0)
+        out *= self._gain
+        if self._master != 1.0 or self._master_target != 1.0:
+            ramp = np.linspace(self._master, self._master_target, n, endpoint=False, dtype=np.float32)
+            out *= ramp[:, None]
+            self._master = self._master_target
+        # Peak limiter: the gain ramps over the block to the level that keeps it under the
+        # ceiling, and recovers slowly (0.5 s); a hard clip at the ceiling is the last guard.
+        peak = float(np.abs(out).max()) if n else 0.0
+        want = min(1.0, self.settings.limiter_ceiling / peak) if peak > 0 else 1.0
+        recover = math.exp(-n / self.sample_rate_hz / 0.5)
+        target = want if want < self._limiter_gain else min(want, 1.0 - (1.0 - self._limiter_gain) * recover)
+        if target < self._limiter_gain:
+            gains = np.full(n, target, np.float32)  # attack at once: a ramp could clip early peaks
+        else:
+            gains = np.linspace(self._limiter_gain, target, n, dtype=np.float32)
+        self._limiter_gain = target
+        self.stats.limiter_min_gain = min(self.stats.limiter_min_gain, target)
+        out *= gains[:, None]
+        np.clip(out, -self.settings.limiter_ceiling, self.settings.limiter_ceiling, out=out)
+        return out
+
+
+@dataclass
+class LatencyMeter:
+    """Motion-to-sound latency: from a listener change to when its first sample is played."""
+
+    pending: collections.deque = field(default_factory=lambda: collections.deque(maxlen=256))
+    samples_s: list = field(default_factory=list)
+
+    def mark(self, sample_index: int, stamp_s: float) -> None:
+        self.pending.append((sample_index, stamp_s))
+
+    started_s: float | None = None  # when playback first advanced: earlier changes waited for start-up
+
+    def poll(self, played_index: int, now_s: float, device_latency_s: float) -> None:
+        if self.started_s is None:
+            if played_index <= 0:
+                return
+            self.started_s = now_s
+        while self.pending and self.pending[0][0] <= played_index:
+            _, stamp = self.pending.popleft()
+            if stamp >= self.started_s and len(self.samples_s) < 100_000:
+                self.samples_s.append(now_s - stamp + device_latency_s)
+
+    @property
+    def mean_s(self) -> float:
+        return float(np.mean(self.samples_s)) if self.samples_s else float("nan")
+
+
+class SynthThread:
+    """Runs a SynthCore on its own thread, keeping ``ring`` filled to ``target_fill_frames``."""
+
+    def __init__(self, core: SynthCore, ring: Ring, *, target_fill_frames: int, torch_threads: int = 1,
+                 record_path: Path | None = None, played: Callable[[], int] | None = None,
+                 device_latency_s: Callable[[], float] | None = None):
+        self.core = core
+        self.ring = ring
+        self.target_fill = target_fill_frames
+        self.torch_threads = torch_threads
+        self._listener = Listener(0.0, 0.0)
+        self._field: LatentField | None = None
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self.error: BaseException | None = None
+        self.latency = LatencyMeter()
+        self._played = played or (lambda: ring.read_index)
+        self._device_latency = device_latency_s or (lambda: 0.0)
+        self._recorder = None
+        if record_path is not None:
+            import soundfile as sf
+
+            self._recorder = sf.SoundFile(str(record_path), "w", samplerate=core.sample_rate_hz,
+                                          channels=output_channels, subtype="PCM_16")
+        self._thread = threading.Thread(target=self._run, name="memoire-synth", daemon=True)
+        self.heartbeat_s = time.perf_counter()
+
+    # main thread -> synth thread: single slots, latest value wins
+    def set_listener(self, listener: Listener) -> None:
+        self._listener = listener
+
+    def set_field(self, field_: LatentField) -> None:
+        self._field = field_
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Any thread: look at the ring now rather than at the end of the idle wait (a consumer
+        draining faster than real time, as the kiosk soak test's simulated clock does)."""
+        self._wake.set()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Ask the thread to end and wait up to ``timeout_s`` (0: do not wait, for a stalled one)."""
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=timeout_s)
+        if self._recorder is not None:
+            self._recorder.close()
+            self._recorder = None
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _run(self) -> None:
+        from memoire.audio.model import set_torch_threads
+
+        set_torch_threads(self.torch_threads)
+        block = self.core.settings.frames_per_block * self.core.hop
+        last_seq = -1
+        last_pos = None
+        try:
+            while not self._stop.is_set():
+                self.heartbeat_s = time.perf_counter()
+                self._wake.clear()  # before looking at the ring: a wake() from now on is not lost
+                self.latency.poll(self._played(), time.perf_counter(), self._device_latency())
+                if self._field is not None:
+                    self.core.set_field(self._field)
+                    self._field = None
+                if self.ring.available() + block > self.target_fill or self.ring.free() < block:
+                    # Enough queued: sleep about a quarter of a block (11 ms at 2048 samples).
+                    self._wake.wait(block / self.core.sample_rate_hz / 4)
+                    continue
+                listener = self._listener
+                if listener.seq != last_seq:
+                    pos = (listener.x_m, listener.y_m)
+                    if last_pos is not None and pos != last_pos:
+                        self.latency.mark(self.ring.write_index, listener.stamp_s)
+                    last_seq, last_pos = listener.seq, pos
+                audio = self.core.render(listener)
+                self.ring.write(audio, prime_frames=self.target_fill)
+                if self._recorder is not None:
+                    self._recorder.write(audio)
+        except BaseException as e:  # the watchdog in the game reads this and restarts the synth
+            self.error = e
+
+
+def offline_listener_sequence(poses: Callable[[float], tuple[float, float, float]], core: SynthCore,
+                              seconds: float) -> np.ndarray:
+    """Render ``seconds`` of audio offline, asking ``poses(t_s) -> (x, y, heading)`` per block."""
+    block_s = core.settings.frames_per_block * core.frame_s
+    blocks = max(1, math.ceil(seconds / block_s))
+    out = []
+    listener = Listener(*poses(0.0))
+    for b in range(blocks):
+        x, y, h = poses(b * block_s)
+        listener = replace(listener, x_m=x, y_m=y, heading_rad=h, seq=b)
+        out.append(core.render(listener))
+    audio = np.concatenate(out)
+    return audio[: int(round(seconds * core.sample_rate_hz))]

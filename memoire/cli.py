@@ -1,0 +1,167 @@
+"""The `memoire` command (same as `python -m memoire`): one entry, a subcommand per job.
+
+    memoire play [LEVEL] [--model FILE] [--tour NAME] [--frames N] [--screenshot PNG] [--record WAV]
+    memoire check LEVEL...          validate level files (exit 1 on any problem)
+    memoire render LEVEL --tour NAME --out FILE.wav [--seconds S]
+    memoire corpus | train | encode | terrain ...
+
+A user's mistake (``UserError``) is printed without a traceback and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from memoire.world.errors import UserError
+from memoire.world.paths import DEFAULT_LEVEL, default_model
+
+
+# Subcommands whose code lives in other packages: (name, module, help). Each module offers
+# add_arguments(parser) and run(args) -> int; imported only when that subcommand runs.
+DELEGATED = (
+    ("corpus", "memoire.corpus.command", "generate the procedural hutong sound corpus (assets/corpus)"),
+    ("train", "memoire.rave.train_command", "train the neural synth on the corpus or a folder of audio"),
+    ("encode", "memoire.rave.encode_command", "encode an audio file to a latent trajectory (.npy)"),
+    ("terrain", "memoire.terrain.command", "latent terrain: sample, train, plot"),
+    ("edit", "memoire.editor.command", "the level editor: zones, walls, anchors, Bezier paths"),
+    ("build-demo", "memoire.kiosk.build_command", "write a self-contained festival demo folder"),
+)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from memoire.world.level import LevelError, load_level
+
+    failed = 0
+    for path in args.levels:
+        try:
+            level = load_level(path)
+            extra = _check_against_model(level, args)
+        except LevelError as e:
+            print(e, file=sys.stderr)
+            failed += 1
+            continue
+        except UserError as e:
+            print(f"{path}: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        if extra:
+            print("\n".join(extra), file=sys.stderr)
+            failed += 1
+        else:
+            print(f"{path}: ok ({len(level.zones)} zones, {len(level.tours)} tours, "
+                  f"{level.tiles.size_m[0]:g} x {level.tiles.size_m[1]:g} m)")
+    return 1 if failed else 0
+
+
+def _check_against_model(level, args) -> list[str]:
+    """Anchors against the model's classes and latent size, when the model file exists."""
+    model = default_model(level, getattr(args, "model", None))
+    if not model.exists():
+        return []
+    from memoire.world.field import build_zone_blend
+    from memoire.audio.model import inspect_model
+
+    try:
+        build_zone_blend(level, inspect_model(model))
+    except UserError as e:
+        return [str(e)]
+    return []
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    from memoire.game.app import PlayOptions, run_game
+
+    opts = PlayOptions(
+        level_path=Path(args.level), model_path=Path(args.model) if args.model else None, tour=args.tour,
+        frames=args.frames, screenshot=Path(args.screenshot) if args.screenshot else None,
+        record=Path(args.record) if args.record else None, headless=args.headless, mute=args.mute,
+        size_px=tuple(args.size), fullscreen=args.fullscreen, kiosk=args.kiosk, config=args.config,
+        torch_threads=args.torch_threads,
+    )
+    return run_game(opts)
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from memoire.offline.render import render_command
+
+    return render_command(args)
+
+
+def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; a delegated subcommand's module is imported only when ``selected``."""
+    p = argparse.ArgumentParser(prog="memoire", description="Walk through neural sound: a hutong gallery "
+                                "whose sound is decoded live from a neural audio model's latent space.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    play = sub.add_parser("play", help="walk the gallery (the default command)")
+    play.add_argument("level", nargs="?", default=str(DEFAULT_LEVEL), help="level file (default: levels/hutong.toml)")
+    play.add_argument("--model", help="TorchScript model file (default: the level's [sound] model)")
+    play.add_argument("--tour", help="walk this tour of the level by itself")
+    play.add_argument("--frames", type=int, help="quit after N frames")
+    play.add_argument("--screenshot", help="save the last frame to this PNG")
+    play.add_argument("--record", help="also write what is played to this WAV file")
+    play.add_argument("--headless", action="store_true", help="no window: render offscreen (EGL)")
+    play.add_argument("--mute", action="store_true", help="no sound device (the synth still runs)")
+    play.add_argument("--size", type=int, nargs=2, default=(1280, 720), metavar=("W", "H"), help="window size")
+    play.add_argument("--fullscreen", action="store_true", help="start fullscreen (F11 toggles)")
+    play.add_argument("--kiosk", action="store_true", help="festival kiosk mode (see docs/kiosk.md)")
+    play.add_argument("--config", help="kiosk config file (TOML)")
+    play.add_argument("--torch-threads", type=int, default=1, help="threads for the neural decoder (default 1)")
+    play.set_defaults(func=cmd_play)
+
+    check = sub.add_parser("check", help="validate level files; exit 1 on any problem")
+    check.add_argument("levels", nargs="+", help="level files")
+    check.add_argument("--model", help="also check anchors against this model (default: each level's)")
+    check.set_defaults(func=cmd_check)
+
+    render = sub.add_parser("render", help="render a tour's sound (WAV) or video (MP4) offline")
+    render.add_argument("level", help="level file")
+    render.add_argument("--tour", required=True, help="tour name in the level")
+    render.add_argument("--out", required=True, help="output .wav (or .mp4)")
+    render.add_argument("--seconds", type=float, help="length (default: the whole tour)")
+    render.add_argument("--model", help="TorchScript model file (default: the level's)")
+    render.add_argument("--size", type=int, nargs=2, default=(1280, 720), metavar=("W", "H"), help="video size")
+    render.add_argument("--fps", type=float, default=30.0, help="video frame rate")
+    render.add_argument("--torch-threads", type=int, default=1, help="threads for the neural decoder")
+    render.set_defaults(func=cmd_render)
+
+    for name, module, help_ in DELEGATED:
+        sp = sub.add_parser(name, help=help_)
+        if name != selected:
+            continue
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if not (e.name or "").startswith(module.rsplit(".", 1)[0].split(".")[0]):
+                raise
+            sp.set_defaults(func=lambda a, n=name: _unavailable(n))
+            continue
+        mod.add_arguments(sp)
+        sp.set_defaults(func=mod.run)
+    return p
+
+
+def _unavailable(name: str) -> int:
+    raise UserError(f"`memoire {name}` is not part of this build yet")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv[0] if argv else None)
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        argv = ["play", *argv]
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UserError as e:
+        print(f"memoire: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
