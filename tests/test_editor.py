@@ -242,11 +242,12 @@ def test_interrupted_save_leaves_old_file(hutong_copy, make_editor, monkeypatch)
     monkeypatch.undo()
     # a kill in the middle of writing: the temporary file is never renamed over the level
     import memoire.editor.save as save_mod
+    import memoire.world.files as files_mod
 
     def killed(fd):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(save_mod.os, "fsync", killed)
+    monkeypatch.setattr(files_mod.os, "fsync", killed)
     with pytest.raises(KeyboardInterrupt):
         save_mod.save_level_text(hutong_copy, "half a fi")
     monkeypatch.undo()

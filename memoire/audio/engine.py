@@ -33,7 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from memoire.world.field import LatentField, build_zone_blend, field_mix
-from memoire.audio.model import ModelInfo, NeuralDecoder, inspect_model
+from memoire.world.card import ModelCard
+from memoire.audio.model import NeuralDecoder, inspect_model
 from memoire.audio.output import open_output
 from memoire.audio.ring import Ring
 from memoire.audio.synth import Listener, SynthCore, SynthSettings, SynthThread, output_channels
@@ -46,7 +47,7 @@ target_fill_latent_frames = 3
 ring_capacity_latent_frames = 12  # room for the queue above a device buffer of up to ~0.4 s
 
 
-def target_fill_for(device_latency_s: float, info: ModelInfo) -> int:
+def target_fill_for(device_latency_s: float, info: ModelCard) -> int:
     """Frames the synth keeps queued: at least ``target_fill_latent_frames``, and always more than
     the device's own buffer plus one callback block. PortAudio refills the device buffer in a burst
     of callbacks (at start, after an xrun): a queue shorter than that buffer empties in the burst,
@@ -68,8 +69,8 @@ class LocalEngine:
 
     def __init__(self, level: Level, model_path: Path, *, record: Path | None = None, mute: bool = False,
                  torch_threads: int = 1, device: int | str | None = None,
-                 settings: SynthSettings | None = None, info: ModelInfo | None = None):
-        self.info: ModelInfo = info or inspect_model(model_path)
+                 settings: SynthSettings | None = None, info: ModelCard | None = None):
+        self.info: ModelCard = info or inspect_model(model_path)
         self.model_path = Path(model_path)
         self.level = level
         self._field_version = 0
@@ -279,7 +280,7 @@ class AudioEngine:
                  settings: SynthSettings | None = None, supervise: bool = False, gain: float = 1.0):
         import multiprocessing as mp
 
-        self.info: ModelInfo = inspect_model(model_path)
+        self.info: ModelCard = inspect_model(model_path)
         build_zone_blend(level, self.info)  # bad anchors are the user's to fix: raise here, in the game
         self.model_path = Path(model_path)
         self.level = level

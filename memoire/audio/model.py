@@ -15,12 +15,12 @@ torch is imported here and in the training/terrain modules only.
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from memoire.world.card import ModelCard
 from memoire.world.errors import UserError
 
 # RAVE's defaults, used when a file does not say its rate: 44.1 kHz.
@@ -30,31 +30,6 @@ MAKE_MODEL_HINT = (
     "make it with `memoire corpus` then `memoire train` (about an hour on a CPU), "
     "or pass --model with an artist's RAVE model exported with --streaming"
 )
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What the game needs to know about a model file (immutable, safe to share)."""
-
-    path: Path
-    latent_dim: int
-    hop_samples: int  # audio samples per latent frame (2048 for RAVE)
-    channels: int
-    sample_rate_hz: int
-    class_names: tuple[str, ...]
-    class_mean: np.ndarray  # (classes, latent_dim) float32, read-only
-    class_std: np.ndarray  # (classes, latent_dim) float32, read-only
-    rate_assumed: bool = False  # True when the file carries no sampling rate
-    # Encoded corpus audio per class, (classes, frames, latent_dim) float32, read-only, or None:
-    # the synth plays a class anchor as this motion around the class mean, so sparse sounds
-    # (a bell, a bird, a call) keep their events; a static mean of such a class is near silence.
-    class_frames: np.ndarray | None = None
-
-    def class_index(self, name: str) -> int | None:
-        try:
-            return self.class_names.index(name)
-        except ValueError:
-            return None
 
 
 def _load_module(path: Path) -> torch.jit.ScriptModule:
@@ -91,7 +66,7 @@ def _interface(module: torch.jit.ScriptModule, path: Path) -> tuple[int, int, in
     return p[0], p[1], p[2], int(rate) if rate is not None else 0
 
 
-def inspect_model(path: str | Path) -> ModelInfo:
+def inspect_model(path: str | Path) -> ModelCard:
     """Load a model file, check its interface and read its description. Raises UserError."""
     path = Path(path)
     module = _load_module(path)
@@ -121,7 +96,7 @@ def inspect_model(path: str | Path) -> ModelInfo:
                             f"({len(names)}, {latent_dim}, frames)")
         frames_np = np.ascontiguousarray(arr.transpose(0, 2, 1))  # (classes, frames, latent_dim)
         frames_np.setflags(write=False)
-    return ModelInfo(path=path, latent_dim=latent_dim, hop_samples=hop, channels=channels,
+    return ModelCard(path=path, latent_dim=latent_dim, hop_samples=hop, channels=channels,
                      sample_rate_hz=rate or default_sample_rate_hz, class_names=names, class_mean=mean_np,
                      class_std=std_np, rate_assumed=rate == 0, class_frames=frames_np)
 
@@ -134,7 +109,7 @@ def set_torch_threads(count: int) -> None:
 class NeuralDecoder:
     """One loaded instance of a model: its own streaming cache. Used by one thread only."""
 
-    def __init__(self, path: str | Path, info: ModelInfo | None = None):
+    def __init__(self, path: str | Path, info: ModelCard | None = None):
         self.path = Path(path)
         self.module = _load_module(self.path)
         self.info = info if info is not None else inspect_model(self.path)

@@ -28,7 +28,8 @@ from typing import Callable
 import numpy as np
 
 from memoire.world.field import LatentField
-from memoire.audio.model import ModelInfo, NeuralDecoder
+from memoire.world.card import ModelCard
+from memoire.audio.model import NeuralDecoder
 from memoire.audio.ring import Ring
 
 output_channels = 2  # stereo out; the model's mono signal is panned toward the zones
@@ -137,7 +138,7 @@ class _Fade:
 class SynthCore:
     """Listener -> audio blocks, deterministic for a given sequence of listeners."""
 
-    def __init__(self, make_decoder: DecoderFactory, info: ModelInfo, field_: LatentField,
+    def __init__(self, make_decoder: DecoderFactory, info: ModelCard, field_: LatentField,
                  settings: SynthSettings = SynthSettings(), start: Listener | None = None):
         self.info = info
         self.field = field_
@@ -160,7 +161,7 @@ class SynthCore:
         self._gain = 10 ** (settings.gain_db / 20)
         self._master = 1.0  # volume set by the caller (editor's hold-to-hear, kiosk fades), 0..1
         self._master_target = 1.0
-        self._pending_model: tuple[ModelInfo, NeuralDecoder, NeuralDecoder, LatentField] | None = None
+        self._pending_model: tuple[ModelCard, NeuralDecoder, NeuralDecoder, LatentField] | None = None
         self._motion_for = None  # the ZoneBlend the players and weights below belong to
         self._players: list[MotionPlayer | None] = []
         self._weights = np.zeros(0)  # smoothed zone weights, then the rest weight
@@ -178,7 +179,7 @@ class SynthCore:
         """Master volume 0..1, reached by a linear ramp over the next block (no click)."""
         self._master_target = min(max(float(volume), 0.0), 1.0)
 
-    def set_model(self, info: ModelInfo, first: NeuralDecoder, second: NeuralDecoder,
+    def set_model(self, info: ModelCard, first: NeuralDecoder, second: NeuralDecoder,
                   field_: LatentField) -> None:
         """Switch to another model (two loaded instances) and its field (the anchors resolved
         against it); crossfaded at the next render. May be called from a loader thread: the

@@ -141,7 +141,7 @@ class TerrainFollower:
 
     @staticmethod
     def uses_terrain(level: Level) -> bool:
-        return level.sound.field != "zones" and level.terrain is not None
+        return level.uses_terrain
 
     def want(self, level: Level, info) -> None:
         if not self.uses_terrain(level):

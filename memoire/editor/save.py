@@ -9,11 +9,10 @@ exception at any point leaves either the old file or the new one, never a half-w
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from memoire.world.errors import UserError
+from memoire.world.files import atomic_write_bytes
 
 BACKUP_SUFFIX = ".bak"
 
@@ -21,46 +20,6 @@ BACKUP_SUFFIX = ".bak"
 def backup_path(path: Path) -> Path:
     """Where the previous version of ``path`` is kept: LEVEL.toml -> LEVEL.toml.bak."""
     return path.with_name(path.name + BACKUP_SUFFIX)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None) -> None:
-    """Replace ``path`` by ``data`` atomically: temporary file in the same folder, fsync, rename.
-
-    On any failure the temporary file is removed and the exception propagates; ``path`` is
-    untouched (still the old content, or still absent).
-    """
-    path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        raise
-    _fsync_dir(path.parent)
 
 
 def save_level_text(path: Path, text: str) -> Path | None:

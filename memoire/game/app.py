@@ -168,7 +168,7 @@ class Game:
             self.say(message)
 
     def _start_terrain(self) -> None:
-        if self.level.sound.field == "zones" or self.level.terrain is None:
+        if not self.level.uses_terrain:
             return
         from memoire.terrain.link import start_terrain_training
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from memoire.world.errors import UserError
+from memoire.world.files import atomic_output
 from memoire.world.level import Level, load_level
 from memoire.world.paths import default_model
 from memoire.world.tour import plan_tour, pose_at
@@ -37,7 +38,7 @@ def build_field(level: Level, info, *, train_terrain: bool = True, log=print):
     from memoire.world.field import LatentField, build_zone_blend, field_mix
 
     field = LatentField(build_zone_blend(level, info))
-    if level.sound.field != "zones" and level.terrain is not None and train_terrain:
+    if level.uses_terrain and train_terrain:
         from memoire.terrain.link import terrain_grid_for_level
 
         grid = terrain_grid_for_level(level, info, log=log)
@@ -110,12 +111,9 @@ def render_command(args: argparse.Namespace) -> int:
 
 
 def write_audio(path: Path, audio: np.ndarray, sample_rate_hz: int) -> None:
-    """Write atomically: a temporary file beside the target, then rename."""
-    import os
-
+    """Write atomically (memoire.world.files.atomic_output): the old file or the whole new one."""
     import soundfile as sf
 
-    tmp = path.with_name(f".{path.name}.part")
     fmt = "FLAC" if path.suffix.lower() == ".flac" else "WAV"
-    sf.write(str(tmp), audio, sample_rate_hz, subtype="PCM_16", format=fmt)
-    os.replace(tmp, path)
+    with atomic_output(path) as tmp:
+        sf.write(str(tmp), audio, sample_rate_hz, subtype="PCM_16", format=fmt)

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from memoire.world.errors import UserError
+from memoire.world.files import atomic_output
 from memoire.world.level import Level
 from memoire.world.tour import plan_tour, pose_at
 
@@ -55,15 +56,13 @@ def render_video(level: Level, tour_name: str, model_path: Path, out: Path, *, s
     t0 = time.perf_counter()
     sound = render_tour(level, tour_name, model_path, duration_s, torch_threads=torch_threads, progress=progress)
     wav = out.with_name(f".{out.stem}.sound.wav")
-    part = out.with_name(f".{out.stem}.part.mp4")
     write_audio(wav, sound.audio, sound.sample_rate_hz)
     try:
-        frames = _write_frames(level, plan, part, wav, (w, h), fps, duration_s, progress)
-        os.replace(part, out)
+        with atomic_output(out) as part:
+            frames = _write_frames(level, plan, part, wav, (w, h), fps, duration_s, progress)
     finally:
-        for p in (wav, part):
-            if p.exists():
-                p.unlink()
+        if wav.exists():
+            wav.unlink()
     wall = time.perf_counter() - t0
     print(f"{out}: {frames} frames at {fps:g} fps ({w}x{h}), {duration_s:.1f} s with sound, "
           f"rendered in {wall:.0f} s ({duration_s / max(wall, 1e-9):.2f}x real time)")

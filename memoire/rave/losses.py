@@ -3,7 +3,6 @@
 All take audio (B, 1, T) or (B, T) float tensors at the model rate.
 """
 
-import math
 from typing import Sequence
 
 import numpy as np

@@ -18,9 +18,8 @@ continues across calls and a block-wise decode is sample-identical to a whole de
 """
 
 
-import math
-from dataclasses import asdict, dataclass, field
-from typing import List, Optional
+from dataclasses import asdict, dataclass
+from typing import Optional
 
 import numpy as np
 import torch

@@ -10,7 +10,6 @@ Run through ``memoire train`` (memoire/rave/train_command.py). A run folder hold
 
 import csv
 import math
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from memoire.rave.data import Clip, SegmentSampler, load_corpus, split_train_hel
 from memoire.rave.losses import multiscale_stft_distance
 from memoire.rave.model import AutoEncoder, ModelConfig
 from memoire.world.errors import UserError
+from memoire.world.files import atomic_output
 
 
 @dataclass(frozen=True)
@@ -80,9 +80,8 @@ def _lr_at(cfg: TrainConfig, step: int, total: int) -> float:
 
 def save_checkpoint(path: Path, state: dict) -> None:
     """Write atomically (temp file + rename) so an interrupted save never corrupts a run."""
-    tmp = Path(str(path) + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_output(path) as tmp:
+        torch.save(state, tmp)
 
 
 def load_checkpoint(path: Path) -> dict:

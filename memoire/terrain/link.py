@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from memoire.world.field import resolve_anchor
-from memoire.audio.model import ModelInfo
+from memoire.world.card import ModelCard
 from memoire.world.level import Level
 
 # Grid step for the baked terrain: 0.25 m, a fifth of a stride, far finer than the terrain's
@@ -19,7 +19,7 @@ from memoire.world.level import Level
 grid_resolution_m = 0.25
 
 
-def zone_latents(level: Level, info: ModelInfo) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def zone_latents(level: Level, info: ModelCard) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """({zone name: latent}, rest latent) for a level resolved against a model."""
     zl = {z.name: resolve_anchor(z.anchor, info, f"{level.path}:{z.line}: zone '{z.name}'") for z in level.zones}
     return zl, resolve_anchor(level.sound.rest, info, f"{level.path}: [sound] rest")
@@ -30,7 +30,7 @@ def level_bounds_m(level: Level) -> tuple[float, float, float, float]:
     return 0.0, 0.0, w, h
 
 
-def terrain_grid_for_level(level: Level, info: ModelInfo, *, train: bool = True,
+def terrain_grid_for_level(level: Level, info: ModelCard, *, train: bool = True,
                            log: Callable[[str], None] = print):
     """The level's terrain as a TerrainGrid (training it now if needed), or None without one."""
     from memoire.terrain.terrain import load_level_terrain
@@ -43,7 +43,7 @@ def terrain_grid_for_level(level: Level, info: ModelInfo, *, train: bool = True,
     return terrain.to_grid(level_bounds_m(level), grid_resolution_m)
 
 
-def start_terrain_training(level: Level, info: ModelInfo):
+def start_terrain_training(level: Level, info: ModelCard):
     """A TerrainTrainer running in the background for the level (its progress is polled)."""
     from memoire.terrain.terrain import TerrainTrainer
 

@@ -34,8 +34,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 import threading
 import time
 import zipfile
@@ -50,6 +48,7 @@ from torch import nn
 from memoire.world.field import curve_value
 from memoire.world import bezier
 from memoire.world.errors import UserError
+from memoire.world.files import atomic_output
 from memoire.world.level import Level, TerrainSettings
 
 # Bump when the training data or algorithm changes: saved terrains with another version retrain.
@@ -376,7 +375,7 @@ def saved_terrain_path(level: Level) -> Path:
 
 
 def save_terrain(terrain: Terrain, path: str | Path) -> None:
-    """Write a terrain atomically (temporary file in the same folder, then os.replace)."""
+    """Write a terrain atomically (memoire.world.files.atomic_output)."""
     path = Path(path)
     net = terrain.net
     header = {
@@ -388,18 +387,9 @@ def save_terrain(terrain: Terrain, path: str | Path) -> None:
     }
     arrays = {f"net/{k}": v for k, v in net.arrays().items()}
     arrays["header"] = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
+    with atomic_output(path) as tmp:
+        with open(tmp, "wb") as f:
             np.savez(f, **arrays)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a saved terrain is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def load_saved_terrain(path: str | Path) -> Terrain:

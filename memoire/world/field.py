@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 
+from memoire.world.card import ModelCard
 from memoire.world.errors import UserError
 from memoire.world.level import Anchor, Level
-
-if TYPE_CHECKING:  # the model loader imports torch; this module stays pure numpy
-    from memoire.audio.model import ModelInfo
 
 # Steepness of the "exponential" falloff curve: e^4 ~ 55, so the weight is 1/55 of full at the
 # middle of the falloff band's outer half: a sound that stays faint until you are close.
@@ -46,7 +44,7 @@ def curve_value(kind: str, u: np.ndarray) -> np.ndarray:
     raise ValueError(f"unknown falloff curve {kind!r}")
 
 
-def resolve_anchor(anchor: Anchor, info: ModelInfo, where: str = "anchor") -> np.ndarray:
+def resolve_anchor(anchor: Anchor, info: ModelCard, where: str = "anchor") -> np.ndarray:
     """A zone's anchor as a latent vector (latent_dim,) float32. Raises UserError naming the fix."""
     if anchor.class_name is not None:
         idx = info.class_index(anchor.class_name)
@@ -74,7 +72,7 @@ def resolve_anchor(anchor: Anchor, info: ModelInfo, where: str = "anchor") -> np
     return clip.mean(axis=0).astype(np.float32)
 
 
-def resolve_motion(anchor: Anchor, info: ModelInfo, where: str = "anchor") -> np.ndarray | None:
+def resolve_motion(anchor: Anchor, info: ModelCard, where: str = "anchor") -> np.ndarray | None:
     """An anchor's motion: its latent frames minus their mean, (frames, latent_dim) float32, or
     None for a static anchor (a vector, or a class of a model that carries no class frames)."""
     if anchor.class_name is not None:
@@ -147,7 +145,7 @@ class ZoneBlend:
         return z.astype(np.float32), tau
 
 
-def build_zone_blend(level: Level, info: ModelInfo) -> ZoneBlend:
+def build_zone_blend(level: Level, info: ModelCard) -> ZoneBlend:
     """Resolve every zone's anchor against the model. Raises UserError listing every bad anchor."""
     problems, latents, motions = [], [], []
     for zone in level.zones:

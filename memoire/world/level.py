@@ -253,6 +253,12 @@ class Level:
         names = ", ".join(t.name for t in self.tours) or "(none)"
         raise UserError(f"{self.path}: no tour named '{name}'; tours in this level: {names}")
 
+    @property
+    def uses_terrain(self) -> bool:
+        """True when the level's sound comes (wholly or partly) from a latent terrain: a [terrain]
+        table and [sound] field = "terrain" or "mix"."""
+        return self.terrain is not None and self.sound.field != "zones"
+
     def all_props(self) -> tuple[Prop, ...]:
         """Props placed by grid characters (cell centres) plus those listed in [[props]]."""
         return tuple(_grid_props(self.tiles)) + self.props
