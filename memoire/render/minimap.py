@@ -14,23 +14,10 @@ import math
 import numpy as np
 
 from memoire.world.level import Circle, Level
+from memoire.render.palette import BENCH_RGB, LANTERN_RGB, TILE_RGB, TREE_RGB
 from memoire.render.zones import pixel_centres, zone_colour, zone_fields, zone_tint
 
-# sRGB 0..255 colours of the map
-TILE_RGB = {
-    "wall": (58, 58, 62),
-    "house": (88, 84, 84),
-    "floor": (214, 208, 196),
-    "garden": (140, 176, 104),
-    "gate": (204, 40, 26),
-    "door": (150, 52, 32),
-    "tree": (214, 208, 196),  # prop cells show their ground; the prop is drawn on top
-    "lantern": (214, 208, 196),
-    "bench": (214, 208, 196),
-}
-TREE_RGB = (62, 118, 52)
-LANTERN_RGB = (230, 40, 20)
-BENCH_RGB = (130, 88, 50)
+# sRGB 0..255 colours of the map: tiles and props from the shared palette (also the editor's)
 PLAYER_RGB = (255, 214, 40)  # bright yellow: visible on paving, grass and every zone colour
 OUTLINE_RGB = (20, 20, 20)
 MAP_ALPHA = 225  # the map is slightly see-through over the 3D view
