@@ -15,7 +15,7 @@ text_px = 18
 message_background = (0, 0, 0, 150)
 
 
-def _text_rgba(lines: list[str], width_limit_px: int) -> np.ndarray | None:
+def text_rgba(lines: list[str], width_limit_px: int) -> np.ndarray | None:
     import pygame
 
     if not lines:
@@ -69,7 +69,7 @@ class Hud:
             lines.append(f"shaping the latent terrain... {terrain_progress * 100:.0f}%")
         key = tuple(lines)
         if key != self._text_cache[0]:
-            self._text_cache = (key, _text_rgba(lines, window_px[0] - 2 * margin_px))
+            self._text_cache = (key, text_rgba(lines, window_px[0] - 2 * margin_px))
         text = self._text_cache[1]
         if text is not None:
             out.append((text, margin_px, window_px[1] - text.shape[0] - margin_px))

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from memoire.world.errors import UserError
-from memoire.world.level import ProblemsError, _Reader, parse_toml
+from memoire.world.tomlfile import ProblemsError, TomlReader, parse_toml
 
 MODIFIERS = ("ctrl", "alt", "shift")
 # Keys a chord may end with: letters, digits, function keys, and a few named keys (pygame names).
@@ -85,7 +85,7 @@ def parse_chord(text: str) -> QuitChord | None:
 def parse_kiosk_config(text: str, path: Path) -> KioskConfig:
     """Validate config source ``text`` (from ``path``: messages, and the base of log_dir)."""
     data = parse_toml(text, path, ConfigError)
-    r = _Reader(path, text)
+    r = TomlReader(path, text)
     r.unknown_keys(data, ("kiosk",), (), "")
     t = data.get("kiosk")
     if not isinstance(t, dict):
@@ -150,7 +150,7 @@ def tour_line(config: KioskConfig) -> str:
     if config.path is None:
         return "the kiosk config"
     try:
-        from memoire.world.level import LineIndex
+        from memoire.world.tomlfile import LineIndex
 
         line = LineIndex(config.path.read_text(encoding="utf-8")).line("kiosk", "tour")
     except OSError:

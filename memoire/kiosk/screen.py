@@ -49,7 +49,7 @@ class MessageScreen:
         return self._fbo if self._fbo is not None else self.ctx.screen
 
     def draw(self, lines: list[str]) -> None:
-        from memoire.game.hud import _text_rgba
+        from memoire.game.hud import text_rgba
 
         key = tuple(lines)
         if key != self._text:
@@ -57,7 +57,7 @@ class MessageScreen:
             if self._tex is not None:
                 self._tex.release()
                 self._tex = None
-            rgba = _text_rgba(list(lines), self.size_px[0] - 24)
+            rgba = text_rgba(list(lines), self.size_px[0] - 24)
             if rgba is not None:
                 h, w = rgba.shape[:2]
                 self._tex = self.ctx.texture((w, h), 4, np.ascontiguousarray(rgba).tobytes())

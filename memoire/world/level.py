@@ -11,10 +11,7 @@ Units: metres, seconds, compass degrees (0 = north = up the grid, 90 = east). x 
 
 from __future__ import annotations
 
-import difflib
 import math
-import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +20,7 @@ import numpy as np
 
 from memoire.world import bezier
 from memoire.world.errors import UserError
+from memoire.world.tomlfile import Problem, ProblemsError, TomlReader, parse_toml
 
 # ---------------------------------------------------------------------------------------------
 # The data model (immutable: a Level crosses threads as a snapshot)
@@ -265,203 +263,11 @@ class Level:
 
 
 # ---------------------------------------------------------------------------------------------
-# Problems and where they are
-
-
-@dataclass(frozen=True)
-class Problem:
-    path: Path
-    line: int
-    where: str  # "zone 'pigeons'", "[spawn]", ...
-    message: str
-
-    def __str__(self) -> str:
-        loc = f"{self.path}:{self.line}" if self.line else f"{self.path}"
-        return f"{loc}: {self.where}: {self.message}" if self.where else f"{loc}: {self.message}"
-
-
-class ProblemsError(UserError):
-    """A hand-written file with one or more problems; ``problems`` lists them all."""
-
-    what = ""  # how the header names the file, e.g. "the kiosk config "
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        n = len(problems)
-        head = f"{n} problem{'s' if n != 1 else ''} in {self.what}{problems[0].path}:" if problems else ""
-        super().__init__("\n".join([head, *("  " + str(p) for p in problems)]))
+# Parsing with validation (memoire/world/tomlfile.py: the reader, its problems and their lines)
 
 
 class LevelError(ProblemsError):
     """A level file with problems."""
-
-
-def parse_toml(text: str, path: Path, error: type[ProblemsError]) -> dict:
-    """TOML source -> dict; a syntax error becomes ``error`` naming the line."""
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        m = re.search(r"line (\d+)", str(e))
-        raise error([Problem(path, int(m.group(1)) if m else 0, "",
-                             f"not valid TOML: {e} (check quotes, brackets and commas on that line)")]) from None
-
-
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\]?\s*(#.*)?$")
-_KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+|\"[^\"]*\")\s*=")
-
-
-class LineIndex:
-    """Finds the line of a key in the TOML source: ('zones', 2, 'falloff_m') -> 42.
-
-    tomllib gives values but not positions; designers need line numbers, so the source is
-    scanned once for table headers and `key =` lines. Good enough for hand-written files:
-    it tracks [table], [[array]] (with their index), [table.sub] and dotted-free keys.
-    """
-
-    def __init__(self, text: str):
-        self._lines: dict[tuple, int] = {}
-        table: tuple = ()
-        counters: dict[str, int] = {}
-        in_multiline = False
-        for n, raw in enumerate(text.splitlines(), start=1):
-            if in_multiline:
-                if raw.count('"""') % 2 == 1 or raw.count("'''") % 2 == 1:
-                    in_multiline = False
-                continue
-            m = _HEADER.match(raw)
-            if m and not _KEY.match(raw):
-                name = m.group(2).replace('"', "").strip()
-                parts = tuple(name.split("."))
-                if m.group(1) == "[[":
-                    idx = counters.get(name, -1) + 1
-                    counters[name] = idx
-                    table = (*parts[:-1], (parts[-1], idx))
-                else:
-                    # [zones.sub] inside the last [[zones]] belongs to that element
-                    head = parts[0]
-                    if head in counters and len(parts) > 1:
-                        table = ((head, counters[head]), *parts[1:])
-                    else:
-                        table = parts
-                self._lines.setdefault(self._flat(table), n)
-                continue
-            k = _KEY.match(raw)
-            if k:
-                key = k.group(1).strip('"')
-                self._lines.setdefault(self._flat((*table, key)), n)
-                rest = raw[k.end():]
-                if rest.count('"""') == 1 or rest.count("'''") == 1:
-                    in_multiline = True
-
-    @staticmethod
-    def _flat(parts: tuple) -> tuple:
-        out: list = []
-        for p in parts:
-            if isinstance(p, tuple):
-                out.extend(p)
-            else:
-                out.append(p)
-        return tuple(out)
-
-    def line(self, *path: Any) -> int:
-        """Line of the deepest known prefix of ``path`` (0 when unknown)."""
-        path = tuple(path)
-        while path:
-            if path in self._lines:
-                return self._lines[path]
-            path = path[:-1]
-        return 0
-
-
-# ---------------------------------------------------------------------------------------------
-# Parsing with validation
-
-
-class _Reader:
-    """Collects problems while reading typed fields out of the parsed TOML."""
-
-    def __init__(self, path: Path, text: str):
-        self.path = path
-        self.lines = LineIndex(text)
-        self.problems: list[Problem] = []
-
-    def problem(self, keypath: tuple, where: str, message: str) -> None:
-        self.problems.append(Problem(self.path, self.lines.line(*keypath), where, message))
-
-    def unknown_keys(self, table: dict, allowed: tuple[str, ...], keypath: tuple, where: str) -> None:
-        for key in table:
-            if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1)
-                hint = f"did you mean '{close[0]}'?" if close else "known fields: " + ", ".join(allowed)
-                self.problem((*keypath, key), where, f"unknown field '{key}' ({hint})")
-
-    def number(self, table: dict, key: str, keypath: tuple, where: str, *, default: Any = None,
-               unit: str = "", minimum: float | None = None, exclusive_min: bool = False,
-               maximum: float | None = None, integer: bool = False) -> Any:
-        if key not in table:
-            if default is None:
-                self.problem(keypath, where, f"missing field '{key}'")
-            return default
-        v = table[key]
-        kind = "a whole number" if integer else "a number"
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or (integer and not isinstance(v, int)):
-            self.problem((*keypath, key), where, f"{key} must be {kind}{' in ' + unit if unit else ''}, got {v!r}")
-            return default
-        if not math.isfinite(v):
-            self.problem((*keypath, key), where, f"{key} must be finite, got {v!r}")
-            return default
-        u = f" {unit}" if unit else ""
-        if minimum is not None and (v <= minimum if exclusive_min else v < minimum):
-            op = ">" if exclusive_min else ">="
-            self.problem((*keypath, key), where, f"{key} must be {op} {minimum:g}{u}, got {v:g}")
-            return default
-        if maximum is not None and v > maximum:
-            self.problem((*keypath, key), where, f"{key} must be <= {maximum:g}{u}, got {v:g}")
-            return default
-        return v
-
-    def text(self, table: dict, key: str, keypath: tuple, where: str, *, default: str | None = None,
-             choices: tuple[str, ...] | None = None) -> str | None:
-        if key not in table:
-            if default is None:
-                self.problem(keypath, where, f"missing field '{key}'")
-            return default
-        v = table[key]
-        if not isinstance(v, str):
-            self.problem((*keypath, key), where, f"{key} must be text in quotes, got {v!r}")
-            return default
-        if choices is not None and v not in choices:
-            close = difflib.get_close_matches(v, choices, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            self.problem((*keypath, key), where, f"{key} must be one of {', '.join(choices)}; got '{v}'{hint}")
-            return default
-        return v
-
-    def point(self, value: Any, keypath: tuple, where: str, label: str) -> tuple[float, float] | None:
-        if (isinstance(value, list) and len(value) == 2
-                and all(isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c) for c in value)):
-            return float(value[0]), float(value[1])
-        self.problem(keypath, where, f"{label} must be a point [x, y] in metres, got {value!r}")
-        return None
-
-    def points(self, table: dict, key: str, keypath: tuple, where: str, *, min_count: int) -> tuple | None:
-        if key not in table:
-            self.problem(keypath, where, f"missing field '{key}' (a list of points [[x, y], ...] in metres)")
-            return None
-        v = table[key]
-        if not isinstance(v, list):
-            self.problem((*keypath, key), where, f"{key} must be a list of points [[x, y], ...], got {v!r}")
-            return None
-        pts = []
-        for i, item in enumerate(v):
-            p = self.point(item, (*keypath, key), where, f"{key}[{i}]")
-            if p is None:
-                return None
-            pts.append(p)
-        if len(pts) < min_count:
-            self.problem((*keypath, key), where, f"{key} needs at least {min_count} points, got {len(pts)}")
-            return None
-        return tuple(pts)
 
 
 _TOP_KEYS = ("level", "map", "spawn", "sound", "zones", "props", "tours", "trajectories", "terrain")
@@ -482,7 +288,7 @@ def load_level(path: str | Path) -> Level:
 def parse_level(text: str, path: Path) -> Level:
     """Validate level source ``text`` (from ``path``, used in messages and for relative files)."""
     data = parse_toml(text, path, LevelError)
-    r = _Reader(path, text)
+    r = TomlReader(path, text)
     r.unknown_keys(data, _TOP_KEYS, (), "")
     base = path.parent
 
@@ -524,7 +330,7 @@ def parse_level(text: str, path: Path) -> Level:
                  terrain=terrain, source_text=text)
 
 
-def _table(r: _Reader, data: dict, key: str, required: bool = False) -> dict:
+def _table(r: TomlReader, data: dict, key: str, required: bool = False) -> dict:
     v = data.get(key)
     if v is None:
         if required:
@@ -536,7 +342,7 @@ def _table(r: _Reader, data: dict, key: str, required: bool = False) -> dict:
     return v
 
 
-def _read_map(r: _Reader, t: dict, cell_m: float) -> TileMap | None:
+def _read_map(r: TomlReader, t: dict, cell_m: float) -> TileMap | None:
     where = "[map]"
     r.unknown_keys(t, ("grid", "legend"), ("map",), where)
     legend = dict(DEFAULT_LEGEND)
@@ -585,7 +391,7 @@ def _read_map(r: _Reader, t: dict, cell_m: float) -> TileMap | None:
     return TileMap(cell_m=float(cell_m), rows=tuple(rows), legend=tuple(sorted(legend.items())))
 
 
-def _read_anchor(r: _Reader, v: Any, keypath: tuple, where: str, base: Path) -> Anchor | None:
+def _read_anchor(r: TomlReader, v: Any, keypath: tuple, where: str, base: Path) -> Anchor | None:
     if isinstance(v, str):
         if not v.strip():
             r.problem(keypath, where, "anchor must name a sound class of the model, e.g. \"pigeons\"")
@@ -607,7 +413,7 @@ def _read_anchor(r: _Reader, v: Any, keypath: tuple, where: str, base: Path) -> 
     return None
 
 
-def _read_sound(r: _Reader, t: dict, base: Path) -> SoundSettings | None:
+def _read_sound(r: TomlReader, t: dict, base: Path) -> SoundSettings | None:
     where = "[sound]"
     kp = ("sound",)
     r.unknown_keys(t, ("model", "field", "terrain_mix", "smoothing_s", "rest", "gain_db"), kp, where)
@@ -623,7 +429,7 @@ def _read_sound(r: _Reader, t: dict, base: Path) -> SoundSettings | None:
                          terrain_mix=float(mix), smoothing_s=float(smoothing), rest=rest, gain_db=float(gain))
 
 
-def _list_of_tables(r: _Reader, v: Any, key: str) -> list[dict]:
+def _list_of_tables(r: TomlReader, v: Any, key: str) -> list[dict]:
     if not isinstance(v, list) or not all(isinstance(x, dict) for x in v):
         r.problem((key,), f"[[{key}]]", f"'{key}' must be written as [[{key}]] tables")
         return []
@@ -633,7 +439,7 @@ def _list_of_tables(r: _Reader, v: Any, key: str) -> list[dict]:
 _ZONE_KEYS = ("name", "shape", "center", "radius_m", "points", "falloff_m", "curve", "priority", "fade_s", "anchor")
 
 
-def _read_zones(r: _Reader, v: Any, base: Path, tiles: TileMap | None) -> tuple[Zone, ...]:
+def _read_zones(r: TomlReader, v: Any, base: Path, tiles: TileMap | None) -> tuple[Zone, ...]:
     zones = []
     seen: set[str] = set()
     for i, t in enumerate(_list_of_tables(r, v, "zones")):
@@ -683,7 +489,7 @@ def _read_zones(r: _Reader, v: Any, base: Path, tiles: TileMap | None) -> tuple[
     return tuple(zones)
 
 
-def _read_props(r: _Reader, v: Any) -> tuple[Prop, ...]:
+def _read_props(r: TomlReader, v: Any) -> tuple[Prop, ...]:
     props = []
     for i, t in enumerate(_list_of_tables(r, v, "props")):
         kp = ("props", i)
@@ -699,7 +505,7 @@ def _read_props(r: _Reader, v: Any) -> tuple[Prop, ...]:
     return tuple(props)
 
 
-def _read_path(r: _Reader, t: dict, kp: tuple, where: str, name: str) -> Path2D | None:
+def _read_path(r: TomlReader, t: dict, kp: tuple, where: str, name: str) -> Path2D | None:
     pts = r.points(t, "points", kp, where, min_count=4)
     if pts is None:
         return None
@@ -727,7 +533,7 @@ def _prop_clearance(props: list[Prop], pts: np.ndarray) -> tuple[Prop, np.ndarra
     return None
 
 
-def _check_path_walkable(r: _Reader, path: Path2D, tiles: TileMap | None, kp: tuple, where: str,
+def _check_path_walkable(r: TomlReader, path: Path2D, tiles: TileMap | None, kp: tuple, where: str,
                          props: list[Prop] = ()) -> None:
     """A walked path must stay on walkable cells and clear of solid props (checked every ~10 cm)."""
     if tiles is None:
@@ -755,7 +561,7 @@ def _grid_props(tiles: TileMap) -> list[Prop]:
             for row, line in enumerate(tiles.rows) for col, ch in enumerate(line) if lut[ch] in PROP_TILES]
 
 
-def _read_tours(r: _Reader, v: Any, tiles: TileMap | None = None, props: list[Prop] = ()) -> tuple[Tour, ...]:
+def _read_tours(r: TomlReader, v: Any, tiles: TileMap | None = None, props: list[Prop] = ()) -> tuple[Tour, ...]:
     tours = []
     seen: set[str] = set()
     for i, t in enumerate(_list_of_tables(r, v, "tours")):
@@ -779,7 +585,7 @@ def _read_tours(r: _Reader, v: Any, tiles: TileMap | None = None, props: list[Pr
     return tuple(tours)
 
 
-def _read_trajectories(r: _Reader, v: Any, base: Path) -> tuple[Trajectory, ...]:
+def _read_trajectories(r: TomlReader, v: Any, base: Path) -> tuple[Trajectory, ...]:
     out = []
     for i, t in enumerate(_list_of_tables(r, v, "trajectories")):
         kp = ("trajectories", i)
@@ -803,7 +609,7 @@ def _read_trajectories(r: _Reader, v: Any, base: Path) -> tuple[Trajectory, ...]
 _TERRAIN_KEYS = ("source", "map_from", "map_to", "gauss", "width", "mapping_size", "steps", "seed", "anchor_samples")
 
 
-def _read_terrain(r: _Reader, v: Any, base: Path, sound: SoundSettings | None) -> TerrainSettings | None:
+def _read_terrain(r: TomlReader, v: Any, base: Path, sound: SoundSettings | None) -> TerrainSettings | None:
     if v is None:
         if sound is not None and sound.field != "zones":
             r.problem(("sound", "field"), "[sound]",
