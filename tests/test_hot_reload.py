@@ -13,7 +13,6 @@ import pytest
 from memoire.game.app import Game, PlayOptions, reload_poll_s
 from memoire.editor.document import LevelDocument
 from memoire.editor.save import save_level_text
-from memoire.sim.physics import physics_step_s
 
 LEVEL = '''# a yard for the hot reload test
 [level]
@@ -53,13 +52,11 @@ anchor = "birds"
 
 
 def _frame(game: Game, now: float, walk: bool = False) -> None:
-    """One frame of Game.run's loop, at game time ``now`` (seconds)."""
-    game.keys["forward"] = walk
-    game.handle_events()
-    for _ in range(4):  # 4 physics steps: a 30 Hz frame
-        game.update(physics_step_s)
-    game.poll_background(now)
-    game.draw(1.0)
+    """One frame of the game's own loop (``Game.frame``, what ``run`` calls) at loop time ``now``
+    (seconds); the forward key pressed or released through the window, as a player's would be."""
+    if walk != game.keys.get("forward", False):
+        game.window.inject(("key", "forward", walk))
+    game.frame(now)
 
 
 def _until(cond, timeout_s: float = 15.0) -> bool:
@@ -82,10 +79,11 @@ def test_running_game_reloads_changes_and_survives_a_broken_file(tmp_path, tiny_
     game.open()
     try:
         t = 0.0
-        for _ in range(40):  # walk east about 1.9 m, into the next cell
+        for _ in range(40):  # walk east 40 frames of 1/30 s (the first starts the clock): about 1.8 m
             t += 1 / 30
             _frame(game, t, walk=True)
-        _frame(game, t)
+        t += 1 / 30
+        _frame(game, t)  # key released: the player stops within this frame's steps
         here = (game.state.x_m, game.state.y_m)
         assert int(here[0] // 1.5) != int(6.0 // 1.5)  # the player left the spawn's cell
         first = game.level

@@ -186,34 +186,30 @@ def test_watchdog_sends_sd_notify_datagrams(tmp_path):
 # -- the game, headless ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # starts the audio process (~2.5 s)
 @pytest.mark.gl
 def test_kiosk_game_takeover_keeps_pose_and_sound(tmp_path, tiny_model_path):
     """A visitor takes over mid-tour at the current pose (no jump); the output gain follows the
-    volume; the quit chord ends the loop."""
-    from memoire.audio.supervisor import SupervisedEngine
+    volume; the quit chord ends the loop. Through the shipped game loop and audio process."""
     from memoire.game.app import PlayOptions
+    from memoire.game.window import HeadlessWindow
     from memoire.kiosk.config import load_kiosk_config
     from memoire.kiosk.game import KioskGame
-    from tools.soak.harness import SimDevice
-    from memoire.game.window import HeadlessWindow
 
     (tmp_path / "lane.toml").write_text(SMALL_LEVEL)
     (tmp_path / "kiosk.toml").write_text(KIOSK)
     config = load_kiosk_config(tmp_path / "kiosk.toml")
-    device = SimDevice()
     window = HeadlessWindow((64, 36))
-    game = KioskGame(PlayOptions(tmp_path / "lane.toml", tiny_model_path, headless=True, kiosk=True), config,
-                     window, engine_factory=lambda g: SupervisedEngine(g.level, g.model_path, gain=0.0,
-                                                                       open_device=device.open,
-                                                                       open_fallback=device.open))
+    game = KioskGame(PlayOptions(tmp_path / "lane.toml", tiny_model_path, headless=True, mute=True, kiosk=True),
+                     config, window)
     game.open()
     try:
         t = 1.0
-        for _ in range(60):  # 3 s: faded in, walking
+        for _ in range(60):  # 3 s of loop clock: faded in, walking
             t += 0.05
             game.frame(t, draw=False)
-            device.current.pull(0.05 * 44100, game.engine.local.thread.wake)
         assert game.director.state == "attract"
+        assert game.sim_time_s == pytest.approx(59 * 0.05, abs=0.01)  # the first frame starts the clock
         before = game.state
         assert before.x_m > 3.05  # the tour has moved the player
         game.input.inject(("look", 10, 0))
@@ -224,7 +220,7 @@ def test_kiosk_game_takeover_keeps_pose_and_sound(tmp_path, tiny_model_path):
         # the same place, the heading turned by the look only (10 px x 0.15 deg)
         assert math.hypot(after.x_m - before.x_m, after.y_m - before.y_m) < 0.15
         assert abs(after.heading_rad - before.heading_rad - math.radians(1.5)) < 0.1
-        assert game.engine.supervisor.gain.target == pytest.approx(10 ** (-6 / 20), rel=1e-3)
+        assert game.mode.sent_gain[0] == pytest.approx(10 ** (-6 / 20), rel=1e-3)
         game.input.inject(("chord",))
         game.frame(t + 0.05)
         assert not game.running
@@ -281,10 +277,10 @@ def test_a_dead_audio_process_is_replaced(tmp_path, tiny_model_path, monkeypatch
         first._proc.kill()
         first._proc.join(timeout=5)
         deadline = time.time() + 60
-        while game.audio_restarts == 0 and time.time() < deadline:
+        while game.mode.audio_restarts == 0 and time.time() < deadline:
             game.frame(time.perf_counter(), draw=False)
             time.sleep(0.02)
-        assert game.audio_restarts == 1 and game.engine is not first
+        assert game.mode.audio_restarts == 1 and game.engine is not first
         played = game.engine.frames_played
         time.sleep(0.5)
         game.frame(time.perf_counter(), draw=False)
@@ -332,34 +328,30 @@ def test_pygame_input_chord_activity_and_swallowed_quits():
         pygame.display.quit()
 
 
+@pytest.mark.slow  # starts the audio process (~2.5 s)
 @pytest.mark.gl
 def test_an_edited_tour_is_walked_after_hot_reload(tmp_path, tiny_model_path):
     import os
 
-    from memoire.audio.supervisor import SupervisedEngine
     from memoire.game.app import PlayOptions
+    from memoire.game.window import HeadlessWindow
     from memoire.kiosk.config import load_kiosk_config
     from memoire.kiosk.game import KioskGame
-    from tools.soak.harness import SimDevice
-    from memoire.game.window import HeadlessWindow
 
     level_path = tmp_path / "lane.toml"
     level_path.write_text(SMALL_LEVEL)
     (tmp_path / "kiosk.toml").write_text(KIOSK)
-    device = SimDevice()
     window = HeadlessWindow((32, 18))
-    game = KioskGame(PlayOptions(level_path, tiny_model_path, headless=True, kiosk=True),
-                     load_kiosk_config(tmp_path / "kiosk.toml"), window,
-                     engine_factory=lambda g: SupervisedEngine(g.level, g.model_path, open_device=device.open,
-                                                               open_fallback=device.open))
+    game = KioskGame(PlayOptions(level_path, tiny_model_path, headless=True, mute=True, kiosk=True),
+                     load_kiosk_config(tmp_path / "kiosk.toml"), window)
     game.open()
     try:
-        before = game.plan.duration_s
+        before = game.mode.plan.duration_s
         level_path.write_text(SMALL_LEVEL.replace("speed_mps = 1.2", "speed_mps = 0.6"))
         st = os.stat(level_path)
         os.utime(level_path, (st.st_atime + 5, st.st_mtime + 5))
-        game.check_reload()
-        assert game.director.plan is game.plan and game.plan.duration_s > 1.5 * before
+        game.frame(100.0)  # the loop's next reload poll picks it up
+        assert game.director.plan is game.mode.plan and game.mode.plan.duration_s > 1.5 * before
     finally:
         game.close()
         window.close()

@@ -1,11 +1,21 @@
-"""The game: a window, a fixed-step simulation, interpolated rendering, and the synth fed each frame.
+"""The game: one loop for `memoire play`, the kiosk, the soak harness and the tests.
 
-``Game.run()`` reads as the loop it is: events, fixed steps of the player and physics, the
-listener sent to the synth, draw. pygame is imported here (window, input, text) and in the
-editor; moderngl only in memoire/render/.
+``Game.frame(now_s)`` is one pass of the loop and the only one there is:
 
-Controls: mouse look, WASD or arrows to walk, Shift to run, M minimap, Z zone hint, F11
-fullscreen, Esc frees the mouse (a second Esc, or closing the window, quits), H help.
+    clock (FixedStepClock.advance) -> events -> fixed steps (who walks: the mode) -> background
+    (listener to the synth, audio events, terrain, hot reload) -> draw, interpolated -> trace row
+
+``Game.run()`` calls it with the real clock until the player quits (or ``--frames`` is reached);
+the soak harness and the tests call it with a simulated one. What differs between playing and
+the kiosk is a ``Mode`` (memoire/game/mode.py): who walks (keys and physics, a tour, the kiosk's
+director), what input means, where messages go and what the HUD shows. The kiosk fills those
+hooks; it does not have a loop of its own.
+
+pygame is imported in game/window.py and game/hud.py; moderngl only in memoire/render/; torch never
+in this process (the synth runs in the audio process, memoire/audio/).
+
+Controls (PlayMode): mouse look, WASD or arrows to walk, Shift to run, M minimap, Z zone hint,
+F11 fullscreen, Esc frees the mouse (a second Esc, or closing the window, quits), H help.
 """
 
 from __future__ import annotations
@@ -15,31 +25,31 @@ import os
 import sys
 import time
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from memoire.world.errors import UserError
-from memoire.world.level import LevelError, load_level
+from memoire.game.mode import Mode
+from memoire.sim.clock import FixedStepClock
 from memoire.sim.physics import World, physics_step_s
+from memoire.sim.player import MOVE_KEYS, PlayerState, interpolate, looked, wanted_velocity
+from memoire.world.errors import UserError
+from memoire.world.level import Level, LevelError, load_level
+from memoire.world.paths import default_model
 from memoire.world.tour import plan_tour, pose_at
 
-# Preferred human walking speed is about 1.4 m/s (Bohannon 1997, ~1.3-1.5 m/s for adults);
-# a light run about 3 m/s.
-walk_speed_mps = 1.4
-run_speed_mps = 3.0
-# Mouse look: 0.15 degrees per pixel, a common FPS default (a 1280 px sweep = 192 degrees).
-mouse_deg_per_px = 0.15
-max_pitch_deg = 80.0
-# Physics runs at a fixed 120 Hz (memoire.sim.physics); a frame may run several steps but never more
-# than a quarter second's worth, so a stall does not turn into a burst of catch-up steps.
+# Physics runs at a fixed 120 Hz (memoire.sim.physics). A frame longer than a quarter second (a
+# stall) counts as a quarter second, so a stall does not turn into a burst of catch-up steps.
 max_frame_catchup_s = 0.25
 # Hot reload: the level file's modification time is checked twice a second.
 reload_poll_s = 0.5
 # Messages on screen stay this long.
 message_s = 6.0
 minimap_px_per_m = 4.0
+# Of a frame's fixed steps only the last two are ever seen (the picture interpolates between
+# them), so a tour's pose is computed for those alone.
+drawn_steps = 2
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,7 @@ class PlayOptions:
     frames: int | None = None
     screenshot: Path | None = None
     record: Path | None = None
+    trace: Path | None = None
     headless: bool = False
     mute: bool = False
     size_px: tuple[int, int] = (1280, 720)
@@ -59,81 +70,61 @@ class PlayOptions:
     torch_threads: int = 1
 
 
-@dataclass(frozen=True)
-class PlayerState:
-    x_m: float
-    y_m: float
-    heading_rad: float
-    pitch_rad: float = 0.0
-
-
 @dataclass
 class FrameStats:
-    frame_s: deque  # recent frame times (seconds), bounded
+    frame_s: deque  # recent frame times (seconds, real time), bounded
     frames: int = 0
 
     def summary(self) -> tuple[float, float]:
+        """(mean, p99) frame time in milliseconds; NaN before the first frame."""
         arr = np.array(self.frame_s) * 1000.0
         if not len(arr):
             return float("nan"), float("nan")
         return float(arr.mean()), float(np.percentile(arr, 99))
 
 
-def looked(state: PlayerState, dx_px: float, dy_px: float) -> PlayerState:
-    """The player's view after a mouse move of (dx, dy) pixels: heading turns, pitch is clamped."""
-    h = state.heading_rad + math.radians(dx_px * mouse_deg_per_px)
-    p = state.pitch_rad - math.radians(dy_px * mouse_deg_per_px)
-    p = max(-math.radians(max_pitch_deg), min(math.radians(max_pitch_deg), p))
-    return replace(state, heading_rad=h, pitch_rad=p)
-
-
-def _wanted_velocity(keys: dict[str, bool], heading_rad: float) -> tuple[float, float]:
-    """Velocity (m/s, level axes) from movement keys relative to the heading."""
-    fwd = (1 if keys.get("forward") else 0) - (1 if keys.get("back") else 0)
-    side = (1 if keys.get("right") else 0) - (1 if keys.get("left") else 0)
-    if fwd == 0 and side == 0:
-        return 0.0, 0.0
-    speed = run_speed_mps if keys.get("run") else walk_speed_mps
-    # compass heading: forward (sin h, -cos h), right (cos h, sin h)
-    vx = fwd * math.sin(heading_rad) + side * math.cos(heading_rad)
-    vy = -fwd * math.cos(heading_rad) + side * math.sin(heading_rad)
-    norm = math.hypot(vx, vy)
-    return speed * vx / norm, speed * vy / norm
-
-
 class Game:
-    def __init__(self, opts: PlayOptions):
-        self.opts = opts
-        self.level = load_level(opts.level_path)
-        from memoire.world.paths import default_model
+    """A level, a player, the audio engine, a window; ``frame(now_s)`` advances all of them.
 
+    Main thread only. ``window`` may be given (the kiosk keeps one window for its whole session);
+    otherwise ``open()`` opens one and ``close()`` closes it.
+    """
+
+    def __init__(self, opts: PlayOptions, mode: Mode | None = None, *, window=None):
+        self.opts = opts
+        self.level: Level = load_level(opts.level_path)  # raises LevelError (a UserError)
         self.model_path = default_model(self.level, opts.model_path)
-        self.messages: deque = deque(maxlen=6)  # (text, until_s)
+        self.mode = mode if mode is not None else PlayMode(opts)
+        self.messages: deque = deque(maxlen=6)  # (text, until perf_counter s)
         self.running = True
-        self.mouse_captured = False
-        self.show_minimap = True
-        self.show_zones = False
         self.keys: dict[str, bool] = {}
         self.stats = FrameStats(deque(maxlen=100_000))
-        x, y = self.level.spawn_xy
-        h = math.radians(self.level.spawn_facing_deg)
-        self.prev = self.state = PlayerState(x, y, h)
-        self.world = World(self.level, (x, y))
-        self.tour_plan = plan_tour(self.level, self.level.tour(opts.tour)) if opts.tour else None
+        self.clock = FixedStepClock(physics_step_s, max_frame_catchup_s)
         self.sim_time_s = 0.0
-        self._tour_lap = 0
-        self._teleport_pending = False
+        self.teleport_pending = False  # the next listener update is a jump (crossfaded, not glided)
+        self.mode.attach(self)  # may check the level (the kiosk needs a tour): raises UserError
+        self.prev = self.state = self.mode.start_pose(self)
+        self.world = World(self.level, (self.state.x_m, self.state.y_m))
+        self._owns_window = window is None
+        self.window = window
         self._mtime = self._level_mtime()
-        self._next_reload_check = 0.0
+        self._next_reload_check_s = 0.0
+        self._first_frame_s: float | None = None  # the loop clock at the first and latest frame
+        self._latest_frame_s = 0.0
         self.terrain_trainer = None
         self.engine = None
-        self.window = None
         self.renderer = None
         self.hud = None
+        self.trace = None
 
     # -- setup ------------------------------------------------------------------------------------
 
     def say(self, text: str) -> None:
+        """Tell the player (or the kiosk's log) something, once."""
+        self.mode.say(self, text)
+
+    def show(self, text: str) -> None:
+        """Put ``text`` on screen for ``message_s`` seconds (and on stderr)."""
         print(f"memoire: {text}", file=sys.stderr)
         self.messages.append((text, time.perf_counter() + message_s))
 
@@ -144,28 +135,36 @@ class Game:
             return 0.0
 
     def open(self) -> None:
+        """Start the audio process (the model loads there), open the window and the renderer."""
         from memoire.audio.engine import AudioEngine
 
+        if self.opts.trace is not None:
+            from memoire.game.trace import TraceWriter
+
+            self.trace = TraceWriter.open(self.opts.trace, self.level)  # a bad path: UserError, before anything
         self.engine = AudioEngine(self.level, self.model_path, record=self.opts.record, mute=self.opts.mute,
-                                  torch_threads=self.opts.torch_threads, supervise=True)
+                                  torch_threads=self.opts.torch_threads, supervise=True, gain=self.mode.start_gain)
         if self.engine.info.rate_assumed:
             self.say(f"{self.model_path.name} does not state its sample rate; assuming "
                      f"{self.engine.info.sample_rate_hz} Hz")
         self._start_terrain()
-        from memoire.game.window import open_window
+        if self.window is None:
+            from memoire.game.window import open_window
 
-        self.window = open_window(self.opts.size_px, headless=self.opts.headless,
-                                  fullscreen=self.opts.fullscreen or self.opts.kiosk, title=f"Memoire - {self.level.name}")
+            self.window = open_window(self.opts.size_px, headless=self.opts.headless,
+                                      fullscreen=self.opts.fullscreen or self.opts.kiosk,
+                                      title=f"Memoire - {self.level.name}")
+        from memoire.game.hud import Hud
         from memoire.render.renderer import Renderer
 
         self.renderer = Renderer(self.window.ctx, self.level, self.window.size_px)
-        from memoire.game.hud import Hud
-
         self.hud = Hud(self.level, minimap_px_per_m)
-        self.engine.set_listener(self.state.x_m, self.state.y_m, self.state.heading_rad)
+        s = self.state
+        self.engine.set_listener(s.x_m, s.y_m, s.heading_rad)
         self.engine.start()
         for message in self.engine.poll_messages():
             self.say(message)
+        self.mode.opened(self)
 
     def _start_terrain(self) -> None:
         if not self.level.uses_terrain:
@@ -179,125 +178,126 @@ class Game:
     def run(self) -> int:
         self.open()
         try:
-            last = time.perf_counter()
-            accumulator = 0.0
             while self.running:
-                now = time.perf_counter()
-                frame_dt = min(now - last, max_frame_catchup_s)
-                last = now
-                accumulator += frame_dt
-                self.handle_events()
-                while accumulator >= physics_step_s:
-                    self.update(physics_step_s)
-                    accumulator -= physics_step_s
-                self.poll_background(now)
-                alpha = accumulator / physics_step_s
-                self.draw(alpha, flip=False)
-                last = self.opts.frames is not None and self.stats.frames + 1 >= self.opts.frames
-                if last and self.opts.screenshot is not None:
-                    # read the back buffer before the swap: after it, some drivers leave it undefined
-                    self.save_screenshot(self.opts.screenshot)
-                self.window.flip()
-                self.stats.frames += 1
-                self.stats.frame_s.append(time.perf_counter() - now)
-                if self.opts.frames is not None and self.stats.frames >= self.opts.frames:
-                    self.running = False
+                self.frame(time.perf_counter())
             if self.opts.screenshot is not None and self.opts.frames is None:  # quit by the player
-                self.draw(accumulator / physics_step_s, flip=False)
+                self.draw(self.clock.alpha)
                 self.save_screenshot(self.opts.screenshot)
         finally:
             self.close()
-        self.print_summary()
+        self.mode.summary(self, self.engine.summary() if self.engine else {})
         return 0
 
-    def handle_events(self) -> None:
-        for event in self.window.events():
-            kind = event[0]
-            if kind == "quit":
-                self.running = False
-            elif kind == "key":
-                _, name, down = event
-                if name in ("forward", "back", "left", "right", "run"):
-                    self.keys[name] = down
-                elif down and name == "escape":
-                    if self.mouse_captured:
-                        self.mouse_captured = False
-                        self.window.capture_mouse(False)
-                    else:
-                        self.running = False
-                elif down and name == "minimap":
-                    self.show_minimap = not self.show_minimap
-                elif down and name == "zones":
-                    self.show_zones = not self.show_zones
-                elif down and name == "fullscreen":
-                    self.window.toggle_fullscreen()
-                elif down and name == "help":
-                    self.say("WASD/arrows walk, Shift run, mouse look, M minimap, Z zones, F11 fullscreen, Esc mouse/quit")
-            elif kind == "click":
-                if not self.mouse_captured:
-                    self.mouse_captured = True
-                    self.window.capture_mouse(True)
-            elif kind == "look" and self.mouse_captured:
-                self.state = looked(self.state, event[1], event[2])
-            elif kind == "resize":
-                self.renderer.resize(event[1])
+    def frame(self, now_s: float, *, draw: bool = True) -> None:
+        """One pass of the loop at time ``now_s`` (the loop's clock: real, or a simulated one).
+        Frame times in the statistics are always measured in real time."""
+        started = time.perf_counter()
+        if self._first_frame_s is None:
+            self._first_frame_s = now_s
+        self._latest_frame_s = now_s
+        steps, alpha = self.clock.advance(now_s)
+        for event in self.mode.events(self):
+            self.handle_event(event)
+        for k in range(steps):
+            self.update(physics_step_s, pose=k >= steps - drawn_steps)
+        self.poll_background(now_s)
+        last = self.opts.frames is not None and self.stats.frames + 1 >= self.opts.frames
+        if draw and self.mode.draws(self):
+            self.draw(alpha)
+            if last and self.opts.screenshot is not None:
+                self.save_screenshot(self.opts.screenshot)  # before the swap: after it the buffer may be undefined
+            self.window.flip()
+        if self.trace is not None:
+            self._trace_row(now_s)
+        self.mode.frame_done(self)
+        self.stats.frames += 1
+        self.stats.frame_s.append(time.perf_counter() - started)
+        if last:
+            self.running = False
 
-    def update(self, dt_s: float) -> None:
-        """One fixed step: the player (or the tour) moves, physics resolves walls."""
+    def _trace_row(self, now_s: float) -> None:
+        s = self.state
+        self.trace.row(self.wall_s, self.sim_time_s, s.x_m, s.y_m, s.heading_rad)
+        if self.trace.error is not None:
+            self.say(f"trace stopped: {self.trace.error}")
+            self.trace.close()
+            self.trace = None
+
+    def handle_event(self, event: tuple) -> None:
+        """An input event (memoire/game/window.py's tuples): the mode's, or walking, looking, resizing."""
+        if self.mode.handle(self, event):
+            return
+        kind = event[0]
+        if kind == "key" and event[1] in MOVE_KEYS:
+            self.keys[event[1]] = event[2]
+        elif kind == "look" and self.mode.looks(self):
+            self.state = looked(self.state, event[1], event[2])
+        elif kind == "resize":
+            self.renderer.resize(event[1])
+
+    def update(self, dt_s: float, *, pose: bool = True) -> None:
+        """One fixed step: the mode moves the player (``pose=False``: a step nobody sees, whose
+        tour pose need not be computed)."""
         self.prev = self.state
         self.sim_time_s += dt_s
-        if self.tour_plan is not None:
-            lap = int(self.sim_time_s // self.tour_plan.duration_s)
-            if lap != self._tour_lap:  # back from the end to the start: a jump, crossfaded
-                self._tour_lap = lap
-                self._teleport_pending = True
-            x, y, h = pose_at(self.tour_plan, self.sim_time_s % self.tour_plan.duration_s)
-            self.world.teleport((x, y))
-            self.state = replace(self.state, x_m=x, y_m=y, heading_rad=h)
-            return
-        v = _wanted_velocity(self.keys, self.state.heading_rad)
-        pose = self.world.step(v, dt_s)
-        self.state = replace(self.state, x_m=pose.x_m, y_m=pose.y_m)
+        self.mode.step(self, dt_s, pose)
+
+    def walk(self, dt_s: float) -> None:
+        """One step of the player walking by the held keys, against the walls (pymunk)."""
+        v = wanted_velocity(self.keys, self.state.heading_rad)
+        p = self.world.step(v, dt_s)
+        self.state = PlayerState(p.x_m, p.y_m, self.state.heading_rad, self.state.pitch_rad)
+
+    def place(self, state: PlayerState, *, jump: bool = False) -> None:
+        """Put the player at ``state`` (a tour's pose). ``jump``: a discontinuity (the tour's
+        start again): not interpolated, and the synth crossfades instead of gliding."""
+        self.world.teleport((state.x_m, state.y_m))
+        self.state = state
+        if jump:
+            self.prev = state
+            self.teleport_pending = True
 
     def interpolated(self, alpha: float) -> PlayerState:
-        a, b = self.prev, self.state
-        dh = math.atan2(math.sin(b.heading_rad - a.heading_rad), math.cos(b.heading_rad - a.heading_rad))
-        return PlayerState(a.x_m + (b.x_m - a.x_m) * alpha, a.y_m + (b.y_m - a.y_m) * alpha,
-                           a.heading_rad + dh * alpha, a.pitch_rad + (b.pitch_rad - a.pitch_rad) * alpha)
+        return interpolate(self.prev, self.state, alpha)
 
-    def poll_background(self, now: float) -> None:
+    def poll_background(self, now_s: float) -> None:
         s = self.state
-        self.engine.set_listener(s.x_m, s.y_m, s.heading_rad, teleport=self._teleport_pending)
-        self._teleport_pending = False
+        self.engine.set_listener(s.x_m, s.y_m, s.heading_rad, teleport=self.teleport_pending)
+        self.teleport_pending = False
         for message in self.engine.poll_messages():
             self.say(message)
-        if self.terrain_trainer is not None and self.terrain_trainer.done:
-            trainer, self.terrain_trainer = self.terrain_trainer, None
-            try:
-                terrain = trainer.result()
-            except UserError as e:
-                self.say(f"terrain: {e}")
-            except Exception as e:  # a failed training leaves the zone blend playing
-                self.say(f"terrain training failed ({e}); playing the zone blend")
-            else:
-                from memoire.terrain.link import field_picture, grid_of
-
-                grid = grid_of(terrain, self.level)
-                self.engine.set_terrain(grid, self.level)
-                self.hud.set_terrain(field_picture(grid), self.level)
-        if now >= self._next_reload_check:
-            self._next_reload_check = now + reload_poll_s
+        self.mode.background(self, now_s)
+        self._poll_terrain()
+        if now_s >= self._next_reload_check_s:
+            self._next_reload_check_s = now_s + reload_poll_s
             self.check_reload()
 
+    def _poll_terrain(self) -> None:
+        if self.terrain_trainer is None or not self.terrain_trainer.done:
+            return
+        trainer, self.terrain_trainer = self.terrain_trainer, None
+        try:
+            terrain = trainer.result()
+        except UserError as e:
+            self.say(f"terrain: {e}")
+        except Exception as e:  # a failed training leaves the zone blend playing
+            self.say(f"terrain training failed ({e}); playing the zone blend")
+        else:
+            from memoire.terrain.link import field_picture, grid_of
+
+            grid = grid_of(terrain, self.level)
+            self.engine.set_terrain(grid, self.level)
+            self.hud.set_terrain(field_picture(grid), self.level)
+
     def check_reload(self) -> None:
+        """The level file changed on disk: load it, hand it to the synth, the physics, the picture;
+        a broken file leaves the last good level playing and says why."""
         mtime = self._level_mtime()
         if mtime == self._mtime:
             return
         self._mtime = mtime
         try:
             level = load_level(self.opts.level_path)
-            from memoire.world.paths import default_model
-
             model = default_model(level, self.opts.model_path)
             if model != self.model_path:  # the level names another model: crossfade to it
                 self.engine.set_model(model)
@@ -313,8 +313,8 @@ class Game:
         x, y = self.state.x_m, self.state.y_m
         if not level.tiles.is_walkable(x, y):  # the player's place became solid: back to the spawn
             x, y = level.spawn_xy
-            self.state = self.prev = replace(self.state, x_m=x, y_m=y)
-            self._teleport_pending = True
+            self.state = self.prev = PlayerState(x, y, self.state.heading_rad, self.state.pitch_rad)
+            self.teleport_pending = True
         self.world = World(level, (x, y))
         self.renderer.set_level(level)
         self.hud.set_level(level)
@@ -322,23 +322,29 @@ class Game:
             self.terrain_trainer.cancel()
             self.terrain_trainer = None
         self._start_terrain()
+        self.mode.reloaded(self)
         self.say(f"reloaded {self.opts.level_path}")
 
-    def draw(self, alpha: float, flip: bool = True) -> None:
+    def draw(self, alpha: float) -> None:
+        """The 3D view at the interpolated pose, then the mode's overlays (HUD)."""
         from memoire.render.camera import Camera
 
         s = self.interpolated(alpha)
         cam = Camera(x_m=s.x_m, y_m=s.y_m, heading_rad=s.heading_rad, pitch_rad=s.pitch_rad)
-        self.renderer.draw(cam, show_zones=self.show_zones)
-        now = time.perf_counter()
-        texts = [t for t, until in self.messages if until > now]
-        for rgba, x, y in self.hud.overlays(s, self.window.size_px, show_minimap=self.show_minimap,
-                                            messages=texts, terrain_progress=self._terrain_progress()):
+        self.renderer.draw(cam, show_zones=self.mode.show_zones)
+        for rgba, x, y in self.mode.overlays(self, s, self.window.size_px):
             self.renderer.draw_overlay(rgba, x, y)
-        if flip:
-            self.window.flip()
 
-    def _terrain_progress(self) -> float | None:
+    @property
+    def wall_s(self) -> float:
+        """Loop-clock time from the first frame to the latest (seconds)."""
+        return 0.0 if self._first_frame_s is None else self._latest_frame_s - self._first_frame_s
+
+    def screen_messages(self) -> list[str]:
+        now = time.perf_counter()
+        return [t for t, until in self.messages if until > now]
+
+    def terrain_progress(self) -> float | None:
         t = self.terrain_trainer
         return None if t is None else t.progress.fraction
 
@@ -351,18 +357,106 @@ class Game:
     def close(self) -> None:
         if self.terrain_trainer is not None:
             self.terrain_trainer.cancel()
+            self.terrain_trainer = None
         if self.engine is not None:
             self.engine.close()
-        if self.window is not None:
+        if self.trace is not None:
+            self.trace.close()
+            self.trace = None
+        if self.renderer is not None:
+            self.renderer.release()
+            self.renderer = None
+        if self.window is not None and self._owns_window:
             self.window.close()
 
-    def print_summary(self) -> None:
-        mean_ms, p99_ms = self.stats.summary()
-        a = self.engine.summary() if self.engine else {}
-        lat = a.get("latency_s", float("nan"))
-        print(f"memoire: session: {self.stats.frames} frames, frame time mean {mean_ms:.1f} ms p99 {p99_ms:.1f} ms, "
-              f"audio underruns {a.get('underruns', 0)} (device {a.get('device_underflows', 0)}), synth {a.get('synth_rtf', float('nan')):.1f}x real time, "
-              f"motion-to-sound latency {lat * 1000:.0f} ms ({a.get('output', 'no output')})")
+
+class PlayMode(Mode):
+    """`memoire play`: the visitor walks by keys and mouse, or a tour walks itself (--tour);
+    messages on screen, the minimap and the zone hint on keys."""
+
+    def __init__(self, opts: PlayOptions):
+        self.opts = opts
+        self.tour_plan = None
+        self.mouse_captured = False
+        self.show_minimap = True
+        self.show_zones = False
+        self._tour_lap = 0
+
+    def attach(self, game: Game) -> None:
+        if self.opts.tour:
+            self.tour_plan = plan_tour(game.level, game.level.tour(self.opts.tour))
+
+    def start_pose(self, game: Game) -> PlayerState:
+        if self.tour_plan is not None:
+            return PlayerState(*pose_at(self.tour_plan, 0.0))
+        x, y = game.level.spawn_xy
+        return PlayerState(x, y, math.radians(game.level.spawn_facing_deg))
+
+    def events(self, game: Game):
+        return game.window.events()
+
+    def handle(self, game: Game, event: tuple) -> bool:
+        kind = event[0]
+        if kind == "quit":
+            game.running = False
+        elif kind == "key" and event[2] and event[1] == "escape":
+            if self.mouse_captured:
+                self.mouse_captured = False
+                game.window.capture_mouse(False)
+            else:
+                game.running = False
+        elif kind == "key" and event[2] and event[1] == "minimap":
+            self.show_minimap = not self.show_minimap
+        elif kind == "key" and event[2] and event[1] == "zones":
+            self.show_zones = not self.show_zones
+        elif kind == "key" and event[2] and event[1] == "fullscreen":
+            game.window.toggle_fullscreen()
+        elif kind == "key" and event[2] and event[1] == "help":
+            game.say("WASD/arrows walk, Shift run, mouse look, M minimap, Z zones, F11 fullscreen, Esc mouse/quit")
+        elif kind == "click" and not self.mouse_captured:
+            self.mouse_captured = True
+            game.window.capture_mouse(True)
+        else:
+            return False
+        return True
+
+    def looks(self, game: Game) -> bool:
+        return self.mouse_captured
+
+    def step(self, game: Game, dt_s: float, pose: bool) -> None:
+        plan = self.tour_plan
+        if plan is None:
+            game.walk(dt_s)
+            return
+        lap = int(game.sim_time_s // plan.duration_s)
+        jump = lap != self._tour_lap  # back from the end to the start: a jump, crossfaded
+        self._tour_lap = lap
+        if pose or jump:
+            x, y, h = pose_at(plan, game.sim_time_s % plan.duration_s)
+            game.place(PlayerState(x, y, h, game.state.pitch_rad), jump=jump)
+
+    def reloaded(self, game: Game) -> None:
+        if self.tour_plan is None:
+            return
+        try:
+            self.tour_plan = plan_tour(game.level, game.level.tour(self.opts.tour))
+        except UserError as e:
+            game.say(f"the tour keeps its old path: {e}")
+
+    def say(self, game: Game, text: str) -> None:
+        game.show(text)
+
+    def overlays(self, game: Game, player: PlayerState, window_px: tuple[int, int]):
+        return game.hud.overlays(player, window_px, show_minimap=self.show_minimap, messages=game.screen_messages(),
+                                 terrain_progress=game.terrain_progress())
+
+    def summary(self, game: Game, audio: dict) -> None:
+        mean_ms, p99_ms = game.stats.summary()
+        lat = audio.get("latency_s", float("nan"))
+        print(f"memoire: session: {game.stats.frames} frames, frame time mean {mean_ms:.1f} ms p99 {p99_ms:.1f} ms, "
+              f"{game.sim_time_s:.1f} s simulated in {game.wall_s:.1f} s, audio underruns {audio.get('underruns', 0)} "
+              f"(device {audio.get('device_underflows', 0)}), synth {audio.get('synth_rtf', float('nan')):.1f}x real "
+              f"time, motion-to-sound latency {lat * 1000:.0f} ms ({audio.get('output', 'no output')})")
 
 
 def run_game(opts: PlayOptions) -> int:
@@ -372,6 +466,8 @@ def run_game(opts: PlayOptions) -> int:
         raise UserError(f"--screenshot {opts.screenshot}: give a .png file")
     if opts.record is not None and opts.record.suffix.lower() not in (".wav", ".flac"):
         raise UserError(f"--record {opts.record}: give a .wav or .flac file")
+    if opts.trace is not None and opts.trace.suffix.lower() != ".csv":
+        raise UserError(f"--trace {opts.trace}: give a .csv file")
     if opts.kiosk:
         from memoire.kiosk.run import run_kiosk
 

@@ -2,11 +2,14 @@
 
 Input is turned into plain tuples so the game loop does not depend on pygame's event types:
 ("quit",), ("key", name, down), ("click",), ("look", dx_px, dy_px), ("resize", (w, h)).
+Both windows have an event queue that ``inject`` feeds: tests, the soak harness and scripted
+runs give input through the same path a player's keys take (``events`` yields the queue first).
 """
 
 from __future__ import annotations
 
 import os
+from collections import deque
 from typing import Iterator
 
 from memoire.world.errors import UserError
@@ -27,6 +30,7 @@ class Window:
         from memoire.render.context import window_context
 
         self.pg = pygame
+        self.injected: deque = deque()
         pygame.display.init()
         pygame.font.init()
         gl = pygame
@@ -64,8 +68,14 @@ class Window:
         self.pg.mouse.set_visible(not on)
         self.pg.mouse.get_rel()  # discard the motion accumulated before capture
 
+    def inject(self, event: tuple) -> None:
+        """Queue an input event as if the player had made it."""
+        self.injected.append(event)
+
     def events(self) -> Iterator[tuple]:
         pg = self.pg
+        while self.injected:
+            yield self.injected.popleft()
         for e in pg.event.get():
             if e.type == pg.QUIT:
                 yield ("quit",)
@@ -89,7 +99,7 @@ class Window:
 
 
 class HeadlessWindow:
-    """No display: an offscreen EGL framebuffer; no input events."""
+    """No display: an offscreen EGL framebuffer; input only through ``inject``."""
 
     def __init__(self, size_px: tuple[int, int]):
         import pygame
@@ -98,11 +108,17 @@ class HeadlessWindow:
 
         pygame.font.init()  # HUD text still renders
         self.size_px = tuple(size_px)
+        self.injected: deque = deque()
         self.ctx = headless_context()  # the renderer draws into its own framebuffer
         self.fullscreen = False
 
+    def inject(self, event: tuple) -> None:
+        """Queue an input event as if the player had made it."""
+        self.injected.append(event)
+
     def events(self) -> Iterator[tuple]:
-        return iter(())
+        while self.injected:
+            yield self.injected.popleft()
 
     def capture_mouse(self, on: bool) -> None:
         pass
