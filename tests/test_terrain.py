@@ -471,3 +471,152 @@ def test_train_and_plot_commands_on_a_level(tmp_path, capsys):
         TC.run(parse("plot", level_path, "--model", model, "--out", out, "--clamp", 0, 1))
     with pytest.raises(UserError, match="no model"):
         TC.run(parse("train", level_path))
+
+
+# ---------------------------------------------------------------------------------------------
+# The terrain job: a child process, so the game process never imports torch
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def card(latent_dim: int = 4):
+    """A model card for the test level (its anchors and rest are vectors: no classes needed)."""
+    from memoire.world.card import ModelCard
+
+    empty = np.zeros((0, latent_dim), np.float32)
+    return ModelCard(path=Path("tiny.ts"), latent_dim=latent_dim, hop_samples=2048, channels=1,
+                     sample_rate_hz=44100, class_names=(), class_mean=empty, class_std=empty)
+
+
+def process_gone(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True  # exited and reaped: no zombie left either
+    return False
+
+
+@pytest.mark.slow
+def test_job_trains_in_a_child_as_in_process(tmp_path):
+    """The child's grid equals the in-process training's grid (same seed, one thread each), the
+    saved terrain is reused by the next job, and the child is gone once the result is in."""
+    from memoire.terrain.grid import TerrainGrid
+    from memoire.terrain.link import grid_of, start_terrain_training
+
+    level = load_level(write_level(tmp_path, steps=120, seed=5))
+    job = start_terrain_training(level, card())
+    seen = set()
+    t0 = time.perf_counter()
+    while not job.done and time.perf_counter() - t0 < 120:
+        p = job.progress
+        assert p.steps_total == 120 and 0 <= p.steps_done <= 120 and 0.0 <= p.fraction <= 1.0
+        seen.add((p.state, p.steps_done))
+        time.sleep(0.005)
+    grid = job.result(timeout=0)
+    assert isinstance(grid, TerrainGrid) and grid_of(grid, level) is grid
+    assert job.how == "trained" and job.source == str(T.saved_terrain_path(level))
+    assert job.progress.state == "done" and job.progress.fraction == 1.0 and math.isfinite(job.progress.loss)
+    assert ("waiting", 0) in seen or ("running", 0) in seen
+    assert process_gone(job.pid) and not job.alive
+
+    here = T.train_level_terrain(level, latents(), LATENT_REST, save=False)
+    want = grid_of(here, level)
+    assert grid.values.shape == want.values.shape == (57, 81, 4)
+    assert (grid.origin_m, grid.step_m) == (want.origin_m, want.step_m)
+    np.testing.assert_allclose(grid.values, want.values, atol=1e-5, rtol=0)
+    assert not grid.values.flags.writeable
+
+    again = start_terrain_training(level, card())
+    np.testing.assert_array_equal(again.result(timeout=120).values, grid.values)
+    assert again.how == "cached" and process_gone(again.pid)
+
+
+@pytest.mark.slow
+def test_job_cancel_stops_the_child(tmp_path):
+    from memoire.terrain.link import start_terrain_training
+
+    level = load_level(write_level(tmp_path, steps=100000))
+    job = start_terrain_training(level, card())
+    end = time.perf_counter() + 120
+    while job.progress.steps_done < 20 and not job.done and time.perf_counter() < end:
+        time.sleep(0.01)
+    assert job.progress.state == "running"
+    t0 = time.perf_counter()
+    job.cancel()
+    took = time.perf_counter() - t0
+    assert took < 0.5, took  # it stopped within a step, not by terminate's grace
+    assert process_gone(job.pid) and job.done
+    with pytest.raises(T.TrainingCancelled):
+        job.result(timeout=0)
+    assert job.progress.state == "cancelled" and 20 <= job.progress.steps_done < 100000
+
+    # cancelled while the child is still starting (importing torch): terminated, cleanly
+    early = start_terrain_training(level, card())
+    t0 = time.perf_counter()
+    early.cancel()
+    assert time.perf_counter() - t0 < 2.0 and process_gone(early.pid)
+    with pytest.raises(T.TrainingCancelled):
+        early.result()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.npy", "test.toml"]
+
+
+@pytest.mark.slow
+def test_job_reports_a_broken_source_file_as_a_user_error(tmp_path):
+    from memoire.terrain.link import start_terrain_training
+
+    (tmp_path / "bad.terrain.npz").write_bytes(b"PK\x03\x04 broken")
+    level = load_level(write_level(tmp_path, source="bad.terrain.npz"))
+    with pytest.raises(UserError) as here:
+        T.load_level_terrain(level, latents(), LATENT_REST)
+    job = start_terrain_training(level, card())
+    with pytest.raises(UserError, match=r"bad\.terrain\.npz") as there:
+        job.result(timeout=120)
+    assert str(there.value) == str(here.value)
+    assert job.progress.state == "failed" and job.progress.message == str(here.value)
+    assert process_gone(job.pid)
+
+
+def test_job_needs_a_level_that_uses_a_terrain(tmp_path):
+    from memoire.terrain.link import start_terrain_training
+
+    path = write_level(tmp_path)
+    path.write_text(path.read_text().replace('field = "terrain"', 'field = "zones"'))
+    with pytest.raises(ValueError, match="does not use a terrain"):
+        start_terrain_training(load_level(path), card())
+    with pytest.raises(UserError, match="latent dimensions"):  # an anchor the model cannot take: at once
+        start_terrain_training(load_level(write_level(tmp_path)), card(latent_dim=3))
+
+
+@pytest.mark.slow
+def test_game_process_never_imports_torch(tmp_path):
+    """What the game does, in a fresh interpreter: start the job, wait for the grid, picture it;
+    torch stays out of that process's sys.modules (the child had it)."""
+    import subprocess
+    import sys
+
+    level_path = write_level(tmp_path, steps=30)
+    script = f'''
+import sys
+import time
+from pathlib import Path
+import numpy as np
+import memoire.terrain.link as link
+from memoire.world.card import ModelCard
+from memoire.world.level import load_level
+level = load_level(Path({str(level_path)!r}))
+empty = np.zeros((0, 4), np.float32)
+card = ModelCard(Path("tiny.ts"), 4, 2048, 1, 44100, (), empty, empty)
+job = link.start_terrain_training(level, card)
+while not job.done:  # a frame: read the progress, draw, wait for the next
+    job.progress.fraction
+    time.sleep(0.01)
+grid = job.result()
+picture = link.field_picture(link.grid_of(grid, level))
+assert "torch" not in sys.modules, "torch was imported in the game process"
+print("ok", job.how, grid.values.shape, picture.shape)
+'''
+    out = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok trained (57, 81, 4) (57, 81, 3)", out.stdout

@@ -7,8 +7,8 @@ one colour from edit to edit and from level to level: a zone's outline, its anch
 the ground where it is heard share a colour. For a model without class statistics (an
 artist's RAVE model) the projection is fitted once on the first field shown.
 
-Pure numpy except ``TerrainFollower``, which runs memoire/terrain/terrain.py's TerrainTrainer (torch) on
-its own thread; the editor's main thread polls it.
+Pure numpy, no torch: ``TerrainFollower`` gets the terrain from a TerrainJob (memoire/terrain/job.py),
+a child process that trains it and hands back its numpy grid; the editor's main thread polls it.
 """
 
 from __future__ import annotations
@@ -184,14 +184,11 @@ class TerrainFollower:
             return None
         self._trainer = None
         try:
-            terrain = t.result()
+            grid = t.result()  # a TerrainGrid (numpy), baked in the child
         except Exception as e:  # cancelled or failed: the zone blend stays on screen
             if type(e).__name__ != "TrainingCancelled":
                 self.error = f"terrain training failed: {e}"
             return None
-        from memoire.terrain.link import grid_of
-
         self.error = None
         self.how = t.how
-        level = self._training_level
-        return grid_of(terrain, level), level
+        return grid, self._training_level

@@ -2,6 +2,27 @@
 
 The synth samples the terrain as a ``TerrainGrid`` (pure numpy, bilinear), baked from the CPPN
 over the level's extent at ``grid_resolution_m``.
+
+Torch-free: this module and everything it imports at module level load no torch, so the game
+process (``memoire play``, the kiosk, the editor) can use it. What the game loop calls::
+
+    from memoire.terrain.link import field_picture, start_terrain_training
+
+    if level.uses_terrain:
+        job = start_terrain_training(level, card)  # a TerrainJob: a child process; returns at once
+    # each frame:
+    job.progress.fraction                          # 0..1 for the HUD
+    if job.done:
+        try:
+            grid = job.result()                    # TerrainGrid (numpy)
+        except UserError as e: ...                 # e.g. a broken [terrain] source file, named
+        except Exception as e: ...                 # failed or cancelled: keep the zone blend
+        engine.set_terrain(grid, level); hud.set_terrain(field_picture(grid), level)
+    job.cancel()                                   # on reload / quit (returns once the child is gone)
+
+``start_terrain_training`` itself raises UserError at once for an anchor the model lacks
+(``zone_latents``). ``terrain_grid_for_level`` is the blocking, in-process variant for processes
+that have torch anyway (offline render, commands); it imports torch when called.
 """
 
 from __future__ import annotations
@@ -10,8 +31,10 @@ from typing import Callable
 
 import numpy as np
 
-from memoire.world.field import resolve_anchor
+from memoire.terrain.grid import TerrainGrid
+from memoire.terrain.job import TerrainJob
 from memoire.world.card import ModelCard
+from memoire.world.field import resolve_anchor
 from memoire.world.level import Level
 
 # Grid step for the baked terrain: 0.25 m, a fifth of a stride, far finer than the terrain's
@@ -31,8 +54,11 @@ def level_bounds_m(level: Level) -> tuple[float, float, float, float]:
 
 
 def terrain_grid_for_level(level: Level, info: ModelCard, *, train: bool = True,
-                           log: Callable[[str], None] = print):
-    """The level's terrain as a TerrainGrid (training it now if needed), or None without one."""
+                           log: Callable[[str], None] = print) -> TerrainGrid | None:
+    """The level's terrain as a TerrainGrid, in this process (torch; training it now if needed),
+    or None when the level does not use one (``Level.uses_terrain``) or train=False and it is stale."""
+    if not level.uses_terrain:
+        return None
     from memoire.terrain.terrain import load_level_terrain
 
     zl, rest = zone_latents(level, info)
@@ -43,15 +69,23 @@ def terrain_grid_for_level(level: Level, info: ModelCard, *, train: bool = True,
     return terrain.to_grid(level_bounds_m(level), grid_resolution_m)
 
 
-def start_terrain_training(level: Level, info: ModelCard):
-    """A TerrainTrainer running in the background for the level (its progress is polled)."""
-    from memoire.terrain.terrain import TerrainTrainer
-
+def start_terrain_training(level: Level, info: ModelCard, *, save: bool = True, use_cache: bool = True) -> TerrainJob:
+    """A started TerrainJob for a level that uses a terrain: a child process loads, reuses or
+    trains it and bakes its grid; poll ``.progress`` / ``.done``, then ``.result()`` -> TerrainGrid.
+    Raises UserError at once for an anchor the model lacks, ValueError for a level without a
+    terrain (check ``level.uses_terrain``)."""
+    if not level.uses_terrain:
+        raise ValueError(f"{level.path}: the level does not use a terrain ([sound] field = \"zones\" or no [terrain])")
     zl, rest = zone_latents(level, info)
-    return TerrainTrainer(level, zl, rest).start()
+    return TerrainJob(level, zl, rest, bounds_m=level_bounds_m(level), resolution_m=grid_resolution_m,
+                      save=save, use_cache=use_cache).start()
 
 
-def grid_of(terrain, level: Level):
+def grid_of(terrain, level: Level) -> TerrainGrid:
+    """The TerrainGrid to hand the synth: a job's result as it is, or a Terrain (torch) baked over
+    the level."""
+    if isinstance(terrain, TerrainGrid):
+        return terrain
     return terrain.to_grid(level_bounds_m(level), grid_resolution_m)
 
 

@@ -20,8 +20,12 @@ Coordinates: ``Terrain.sample`` takes level metres (x east, y south) and maps th
 control space with [terrain] map_from/map_to (identity when absent); ``sample_control`` takes
 control coordinates directly (an imported checkpoint's own space, e.g. x in [-16, 16]).
 
-Threads: training runs on a ``TerrainTrainer`` thread (torch, one intra-op thread); the synth
-thread only ever sees a ``TerrainGrid`` (pure numpy, immutable) baked with ``Terrain.to_grid``.
+Processes and threads: this module imports torch, so the game process never imports it. The game
+and the editor get their terrain from a ``TerrainJob`` (memoire/terrain/job.py, started by
+memoire/terrain/link.py), a child process that runs ``load_level_terrain`` here and hands back a
+``TerrainGrid`` (memoire/terrain/grid.py: pure numpy, immutable), which is all the synth thread
+ever sees. ``TerrainTrainer`` is the same work on a thread, for processes that have torch anyway
+(commands, tests).
 
 Saved terrains: ``levels/<name>.terrain.npz`` beside the level (``saved_terrain_path``), an
 uncompressed numpy archive holding the network's arrays and a JSON header with the sizes, the
@@ -45,6 +49,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from memoire.terrain.grid import TerrainGrid, grid_nodes, saved_suffix
+from memoire.terrain.job import TrainingCancelled, TrainProgress
 from memoire.world.field import curve_value
 from memoire.world import bezier
 from memoire.world.errors import UserError
@@ -55,7 +61,6 @@ from memoire.world.level import Level, TerrainSettings
 training_format_version = 1
 # Saved-terrain file layout version (the arrays and header keys below).
 file_format_version = 1
-saved_suffix = ".terrain.npz"
 
 # Training-data choices (see build_training_set).
 # Falloff margin sampled around each zone: the inner half of the falloff band, where the zone
@@ -195,51 +200,6 @@ class ControlMap:
 
 
 # ---------------------------------------------------------------------------------------------
-# What the synth samples: a baked grid (pure numpy)
-
-
-@dataclass(frozen=True)
-class TerrainGrid:
-    """The terrain baked on a regular grid, sampled bilinearly. Pure numpy, immutable: safe to
-    hand to the synth thread. Outside the grid the value of the nearest edge is used."""
-
-    origin_m: tuple[float, float]  # level position of node [0, 0] (x, y), metres
-    step_m: float  # node spacing, metres, the same along x and y
-    values: np.ndarray  # (ny, nx, latent_dim) float32, read-only; values[j, i] at origin + (i, j) * step
-
-    def __post_init__(self) -> None:
-        v = self.values
-        if v.ndim != 3 or v.shape[0] < 2 or v.shape[1] < 2 or not self.step_m > 0:
-            raise ValueError(f"a TerrainGrid needs values (ny >= 2, nx >= 2, latent_dim) and step_m > 0, "
-                             f"got {v.shape} and {self.step_m}")
-
-    @property
-    def latent_dim(self) -> int:
-        return int(self.values.shape[2])
-
-    @property
-    def bounds_m(self) -> tuple[float, float, float, float]:
-        ny, nx = self.values.shape[:2]
-        x0, y0 = self.origin_m
-        return x0, y0, x0 + (nx - 1) * self.step_m, y0 + (ny - 1) * self.step_m
-
-    def sample(self, xy: np.ndarray) -> np.ndarray:
-        """Latents at level positions xy (k, 2) metres -> (k, latent_dim) float32."""
-        p = np.atleast_2d(np.asarray(xy, dtype=np.float64))
-        v = self.values
-        ny, nx = v.shape[:2]
-        fx = np.clip((p[:, 0] - self.origin_m[0]) / self.step_m, 0.0, nx - 1)
-        fy = np.clip((p[:, 1] - self.origin_m[1]) / self.step_m, 0.0, ny - 1)
-        i = np.minimum(fx.astype(np.int64), nx - 2)
-        j = np.minimum(fy.astype(np.int64), ny - 2)
-        tx = (fx - i)[:, None].astype(np.float32)
-        ty = (fy - j)[:, None].astype(np.float32)
-        top = v[j, i] * (1 - tx) + v[j, i + 1] * tx
-        bottom = v[j + 1, i] * (1 - tx) + v[j + 1, i + 1] * tx
-        return top * (1 - ty) + bottom * ty
-
-
-# ---------------------------------------------------------------------------------------------
 # A terrain: network + control map
 
 
@@ -293,18 +253,12 @@ class Terrain:
 
         The grid covers the bounds fully (the last node is at or beyond x1, y1), at least 2 x 2.
         """
-        x0, y0, x1, y1 = (float(b) for b in bounds_m)
-        if not resolution_m > 0 or x1 < x0 or y1 < y0:
-            raise ValueError(f"bad grid: bounds {bounds_m}, resolution {resolution_m} m")
-        nx = max(2, int(math.ceil((x1 - x0) / resolution_m - 1e-9)) + 1)
-        ny = max(2, int(math.ceil((y1 - y0) / resolution_m - 1e-9)) + 1)
-        xs = x0 + np.arange(nx) * resolution_m
-        ys = y0 + np.arange(ny) * resolution_m
+        xs, ys = grid_nodes(bounds_m, resolution_m)
         gx, gy = np.meshgrid(xs, ys)  # (ny, nx) each
-        values = self.sample(np.stack([gx.ravel(), gy.ravel()], axis=1)).reshape(ny, nx, -1)
+        values = self.sample(np.stack([gx.ravel(), gy.ravel()], axis=1)).reshape(len(ys), len(xs), -1)
         values = np.ascontiguousarray(values, dtype=np.float32)
         values.setflags(write=False)
-        return TerrainGrid((x0, y0), float(resolution_m), values)
+        return TerrainGrid((float(xs[0]), float(ys[0])), float(resolution_m), values)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -428,8 +382,12 @@ def load_terrain_file(path: str | Path) -> Terrain:
         magic = f.read(4)
     if magic != b"PK\x03\x04":
         raise UserError(f"{path} is neither an nn.terrain checkpoint nor a saved terrain (not a zip archive)")
-    with zipfile.ZipFile(path) as z:
-        names = z.namelist()
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+    except (OSError, zipfile.BadZipFile) as e:
+        raise UserError(f"{path}: cannot read this terrain file ({e}); expected an nn.terrain checkpoint .pt or a "
+                        f"saved {saved_suffix}") from None
     if "header.npy" in names:
         return load_saved_terrain(path)
     return import_nn_terrain(path)
@@ -573,10 +531,6 @@ def _default_settings() -> TerrainSettings:
 
 # ---------------------------------------------------------------------------------------------
 # Training
-
-
-class TrainingCancelled(Exception):
-    """Training was cancelled before it finished."""
 
 
 def train_terrain(data: TrainingSet, settings: TerrainSettings, control_map: ControlMap | None = None, *,
@@ -725,47 +679,35 @@ def level_terrain_from_source(level: Level, latent_dim: int | None = None) -> Te
 
 
 def load_level_terrain(level: Level, zone_latents: Mapping[str, np.ndarray], rest_latent: np.ndarray | None = None,
-                       *, train: bool = True, on_progress: Callable[[int, float], None] | None = None
-                       ) -> tuple[Terrain | None, str]:
+                       *, train: bool = True, use_cache: bool = True, save: bool = True,
+                       on_progress: Callable[[int, float], None] | None = None,
+                       should_stop: Callable[[], bool] | None = None) -> tuple[Terrain | None, str]:
     """A level's terrain, blocking: (terrain, how) with how one of "source" (imported / named
-    file), "cached" (saved and up to date), "trained" (just now, and saved), "stale" (train=False
-    and no up-to-date save: terrain None), "none" (no [terrain])."""
+    file), "cached" (saved and up to date; skipped when use_cache is False), "trained" (just now,
+    and saved unless save is False), "stale" (train=False and no up-to-date save: terrain None),
+    "none" (no [terrain]). ``on_progress`` / ``should_stop`` as for ``train_terrain``."""
     if level.terrain is None:
         return None, "none"
     dims = {np.asarray(v).shape[-1] for v in zone_latents.values()}
     t = level_terrain_from_source(level, dims.pop() if len(dims) == 1 else None)
     if t is not None:
         return t, "source"
-    t = cached_level_terrain(level, zone_latents, rest_latent)
-    if t is not None:
-        return t, "cached"
+    if use_cache:
+        t = cached_level_terrain(level, zone_latents, rest_latent)
+        if t is not None:
+            return t, "cached"
     if not train:
         return None, "stale"
-    return train_level_terrain(level, zone_latents, rest_latent, on_progress=on_progress), "trained"
+    return train_level_terrain(level, zone_latents, rest_latent, save=save, on_progress=on_progress,
+                               should_stop=should_stop), "trained"
 
 
 # ---------------------------------------------------------------------------------------------
 # Training in the background
 
 
-@dataclass(frozen=True)
-class TrainProgress:
-    """A snapshot of a background training (immutable; replaced whole by the training thread)."""
-
-    steps_done: int
-    steps_total: int
-    loss: float  # weighted MSE of the latest batch; nan before the first step
-    state: str  # "waiting", "running", "done", "cancelled", "failed"
-    elapsed_s: float
-    message: str = ""  # the error, when failed
-
-    @property
-    def fraction(self) -> float:
-        return self.steps_done / self.steps_total if self.steps_total else 0.0
-
-
 class TerrainTrainer:
-    """Gets a level's terrain on a background thread: loads the file its [terrain] source names,
+    """In-process (torch in this process): gets a level's terrain on a background thread: loads the file its [terrain] source names,
     or reuses the saved terrain when up to date, or trains (and saves) it.
 
     Main thread: ``start()``, then poll ``progress`` (a TrainProgress snapshot) each frame, and
@@ -829,22 +771,13 @@ class TerrainTrainer:
 
         try:
             self._progress = TrainProgress(0, self._steps, float("nan"), "running", 0.0)
-            dims = {v.shape[-1] for v in self._zone_latents.values()}
-            terrain = level_terrain_from_source(self._level, dims.pop() if len(dims) == 1 else None)
-            how = "source"
-            if terrain is None and self._use_cache:
-                terrain = cached_level_terrain(self._level, self._zone_latents, self._rest)
-                how = "cached"
-            if terrain is not None:
-                self._how = how
-                self._progress = TrainProgress(self._steps, self._steps, float("nan"), "done",
-                                               time.perf_counter() - t0)
-            else:
-                terrain = train_level_terrain(self._level, self._zone_latents, self._rest, save=self._save,
-                                              on_progress=report, should_stop=self._cancel.is_set)
-                self._how = "trained"
-                self._progress = TrainProgress(self._steps, self._steps, self._progress.loss, "done",
-                                               time.perf_counter() - t0)
+            terrain, how = load_level_terrain(self._level, self._zone_latents, self._rest, use_cache=self._use_cache,
+                                              save=self._save, on_progress=report, should_stop=self._cancel.is_set)
+            if terrain is None:
+                raise ValueError(f"{self._level.path}: the level has no [terrain]")
+            self._how = how
+            self._progress = TrainProgress(self._steps, self._steps, self._progress.loss, "done",
+                                           time.perf_counter() - t0)
             self._result = terrain
         except TrainingCancelled as e:
             self._error = e
