@@ -11,6 +11,8 @@
     log_max_bytes = 2000000  # one log file's cap; with log_backups old files, the disk use is bounded
     log_backups = 3
     retry_s = 30             # a level or model that fails to load is retried this often
+    trace = true             # visitors' walks, one CSV a day: log_dir/traces/YYYY-MM-DD.csv
+    trace_hz = 10            # at most this many trace rows a second (about 25 MB for a 12-hour day)
 
 Every problem is reported with file:line: [kiosk]: message, all at once, as a ``UserError``.
 """
@@ -28,7 +30,7 @@ MODIFIERS = ("ctrl", "alt", "shift")
 # Keys a chord may end with: letters, digits, function keys, and a few named keys (pygame names).
 _CHORD_KEY = re.compile(r"^([a-z0-9]|f([1-9]|1[0-2])|escape|backspace|delete|end|home|pause)$")
 KIOSK_KEYS = ("idle_s", "tour", "volume_db", "volume_limit_db", "quit_key", "fade_s", "log_dir", "log_max_bytes",
-              "log_backups", "retry_s")
+              "log_backups", "retry_s", "trace", "trace_hz")
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ class KioskConfig:
     log_max_bytes: int = 2_000_000
     log_backups: int = 3
     retry_s: float = 30.0
+    trace: bool = True  # per-day traces in log_dir/traces/ (memoire/kiosk/logs.py day_trace_path)
+    trace_hz: float = 10.0
 
     @property
     def volume_gain(self) -> float:
@@ -112,13 +116,18 @@ def parse_kiosk_config(text: str, path: Path) -> KioskConfig:
                          maximum=1_000_000_000, integer=True)
     backups = r.number(t, "log_backups", kp, where, default=d.log_backups, minimum=1, maximum=100, integer=True)
     retry = r.number(t, "retry_s", kp, where, default=d.retry_s, unit="s", minimum=1.0, maximum=3600.0)
+    trace = t.get("trace", d.trace)
+    if not isinstance(trace, bool):
+        r.problem((*kp, "trace"), where, f"trace must be true or false (no quotes), got {trace!r}")
+        trace = d.trace
+    trace_hz = r.number(t, "trace_hz", kp, where, default=d.trace_hz, unit="rows/s", minimum=0.1, maximum=1000.0)
     if r.problems:
         raise ConfigError(r.problems)
     return KioskConfig(path=path, idle_s=float(idle), tour=tour, volume_db=float(volume),
                        volume_limit_db=float(limit), quit_chord=chord or d.quit_chord, fade_s=float(fade),
                        log_dir=(path.parent / Path(log_dir).expanduser()) if log_dir else None,
                        log_max_bytes=int(max_bytes),
-                       log_backups=int(backups), retry_s=float(retry))
+                       log_backups=int(backups), retry_s=float(retry), trace=trace, trace_hz=float(trace_hz))
 
 
 def default_config_path() -> Path:

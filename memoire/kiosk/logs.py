@@ -3,6 +3,10 @@
 The disk use is bounded by log_max_bytes x (log_backups + 1) whatever happens: a fault that
 repeats every second for a week fills the current file, which rotates, and the oldest goes.
 Uncaught exceptions, in the main thread or any other, are logged before Python reports them.
+
+Visitor traces ([kiosk] trace = true): one CSV a day, ``traces/YYYY-MM-DD.csv`` in the log
+folder (local date), appended to when the kiosk restarts the same day; ``DayTrace`` moves to
+the next day's file at midnight. See memoire/game/trace.py for the columns.
 """
 
 from __future__ import annotations
@@ -11,11 +15,15 @@ import logging
 import logging.handlers
 import sys
 import threading
+from datetime import date
 from pathlib import Path
 
+from memoire.game.trace import TraceWriter
 from memoire.world.errors import UserError
+from memoire.world.level import Level
 
 log_file_name = "memoire.log"
+traces_folder_name = "traces"
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -62,3 +70,72 @@ class KioskLogs:
             self.logger.removeHandler(h)
             h.close()
         self.handlers.clear()
+
+
+def day_trace_path(log_dir: Path, day: date | None = None) -> Path:
+    """The day's trace file, log_dir/traces/YYYY-MM-DD.csv (``day``: today, local time);
+    the traces folder is made if missing. Raises UserError when it cannot be."""
+    folder = Path(log_dir) / traces_folder_name
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot create the trace folder {folder} ({e.strerror or e}); set log_dir in the kiosk "
+                        "config to a writable folder, or trace = false") from None
+    return folder / f"{(day or date.today()).isoformat()}.csv"
+
+
+class DayTrace:
+    """A trace that follows the calendar: rows go to the file of their day (from wall_s, local
+    time), appended to what an earlier run of the same day wrote, header once per file.
+    Same calls as ``TraceWriter``: ``row``, ``set_level``, ``close``, ``error``."""
+
+    def __init__(self, log_dir: Path, level: Level, *, max_hz: float | None = None):
+        self.log_dir = Path(log_dir)
+        self.max_hz = max_hz
+        self._level = level
+        self.day = date.today()
+        self.writer: TraceWriter | None = TraceWriter.open(day_trace_path(self.log_dir, self.day), level,
+                                                           append=True, max_hz=max_hz)
+        self.error: str | None = None
+
+    @property
+    def path(self) -> Path | None:
+        return self.writer.path if self.writer is not None else None
+
+    def set_level(self, level: Level) -> None:
+        self._level = level
+        if self.writer is not None:
+            self.writer.set_level(level)
+
+    def row(self, wall_s: float, sim_s: float, x_m: float, y_m: float, heading_rad: float) -> str | None:
+        """As ``TraceWriter.row``; at the first row of a new day the old file is closed and the new
+        day's opened. Returns a message once when the trace stops (disk full, folder gone)."""
+        if self.writer is None:
+            return None
+        day = date.fromtimestamp(wall_s)
+        if day != self.day:
+            message = self.writer.close()
+            self.day = day
+            try:
+                self.writer = TraceWriter.open(day_trace_path(self.log_dir, day), self._level, append=True,
+                                               max_hz=self.max_hz)
+            except UserError as e:
+                self.writer = None
+                message = message or str(e)
+            if message:
+                return self._stop(message)
+        message = self.writer.row(wall_s, sim_s, x_m, y_m, heading_rad)
+        return self._stop(message) if message else None
+
+    def close(self) -> str | None:
+        if self.writer is None:
+            return None
+        message = self.writer.close()
+        return self._stop(message) if message else None
+
+    def _stop(self, message: str) -> str:
+        if self.writer is not None:
+            self.writer.close()
+        self.writer = None
+        self.error = message
+        return message
