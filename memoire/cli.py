@@ -28,6 +28,7 @@ DELEGATED = (
     ("terrain", "memoire.terrain.command", "latent terrain: sample, train, plot"),
     ("edit", "memoire.editor.command", "the level editor: zones, walls, anchors, Bezier paths"),
     ("build-demo", "memoire.kiosk.build_command", "write a self-contained festival demo folder"),
+    ("trace", "memoire.offline.trace_plot", "visitor traces: plot a heat map of where they walked and lingered"),
 )
 
 
