@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import shutil
 
 import numpy as np
 import pytest
@@ -81,6 +80,7 @@ def test_event_classes_never_fall_silent_between_events(name):
     assert frame_rms_dbfs(audio, 2048).min() > -60.0
 
 
+@pytest.mark.slow  # renders several minutes of one class (~5 s)
 def test_long_file_is_several_performances_joined_without_clicks():
     seconds = 2.5 * SEGMENT_S
     audio = render_file("pigeons", seconds, seed=4)
@@ -234,7 +234,7 @@ def test_committed_corpus_is_complete_and_fits_the_budget():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+@pytest.mark.espeak
 def test_render_voice_clips_speaks_every_committed_clip(tmp_path):
     written = render_voice_clips(tmp_path)
     committed = sorted(p.name for p in DEFAULT_VOICE_DIR.glob("*.flac"))

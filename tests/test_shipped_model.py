@@ -26,6 +26,7 @@ def test_shipped_model_knows_every_corpus_class(shipped):
     assert sorted(shipped.latent_class_names) == sorted({c.cls for c in clips})
 
 
+@pytest.mark.slow  # encodes held-out corpus audio with the shipped model (~4 s)
 def test_held_out_frames_land_nearest_their_own_class(shipped):
     """A level names a class as a zone's anchor: the latent must keep the classes apart, on
     audio the model never saw (each class's held-out file, another performance)."""
