@@ -58,11 +58,14 @@ def test_insects_win_over_birds_by_priority(level):
     assert dominant_zone(level, 27.0, 29.0)[0] == "insects"
 
 
-def test_weights_are_the_synths(level, tiny_model_path):
-    from memoire.audio.model import inspect_model
+def test_weights_are_the_synths(level):
+    from memoire.world.card import ModelCard
     from memoire.world.field import build_zone_blend
 
-    blend = build_zone_blend(level, inspect_model(tiny_model_path))
+    names = tuple(sorted({z.anchor.class_name for z in level.zones} | {level.sound.rest.class_name} - {None}))
+    means = np.random.default_rng(1).normal(size=(len(names), 8)).astype(np.float32)
+    card = ModelCard(Path("stand-in.ts"), 8, 2048, 1, 44100, names, means, np.ones_like(means))
+    blend = build_zone_blend(level, card)  # what the synth blends, with a model card standing in
     rng = np.random.default_rng(0)
     xy = rng.uniform((0, 0), level.tiles.size_m, size=(500, 2))
     np.testing.assert_allclose(zone_weights(level, xy), blend.weights(xy)[0])
@@ -344,7 +347,8 @@ def test_plot_command_writes_the_picture_and_the_table(tmp_path, level):
     assert out.stat().st_mode & 0o044 == 0o044  # readable by others, like any picture
     import re
 
-    table = {m[1]: float(m[2]) for m in (re.match(r"^(.+?)\s{2,}([\d.]+)\s", line) for line in p.stdout.splitlines()[1:])}
+    matches = (re.match(r"^(.+?)\s{2,}([\d.]+)\s", line) for line in p.stdout.splitlines()[1:])
+    table = {m[1]: float(m[2]) for m in matches}
     assert table["(no zone)"] == 0.0 and table["bells"] == 0.0  # zones nobody visited are listed too
     assert table["pigeons"] == pytest.approx(60.0, abs=0.1)  # two copies of the trace: 2 x 30 s
     assert table["grinder"] == pytest.approx(24.0, abs=0.1)
@@ -393,3 +397,14 @@ def test_plot_bad_input_is_one_line(tmp_path, case, expected):
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("memoire: ") and expected in lines[0], p.stderr
     assert not out.exists()
+
+
+def test_a_renamed_zone_is_kept_and_marked(tmp_path, level):
+    from memoire.offline import trace_plot as tp
+
+    path = tmp_path / "t.csv"
+    path.write_bytes(("\ufeff" + HEADER + "1.0,0.0,35.25,9.75,0.0,doves,1.000\n"
+                      "3.0,2.0,35.25,9.75,0.0,pigeons,1.000\n4.0,3.0,35.25,9.75,0.0,pigeons,1.000\n").encode())
+    rows = tp.zone_table(level, tp.zone_dwell([tp.read_trace(path)]))  # a BOM from a spreadsheet is fine
+    assert rows[0] == ("doves", 2.0, "not in this level") and ("pigeons", 1.0, "") in rows
+    assert rows[-1][0] == "(no zone)"

@@ -25,8 +25,8 @@ import io
 import math
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from memoire.world.errors import UserError
 from memoire.world.level import Level

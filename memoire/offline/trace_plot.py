@@ -54,7 +54,8 @@ class Trace:
     sim_s: np.ndarray
     x_m: np.ndarray
     y_m: np.ndarray
-    zone: np.ndarray  # object array of names, "" = no zone
+    zone_names: tuple[str, ...]  # the names the trace uses, "" = no zone
+    zone: np.ndarray  # (k,) int: index into zone_names
     zone_weight: np.ndarray
     lines: np.ndarray  # file line of each row (1-based; line 1 is the header)
 
@@ -66,13 +67,15 @@ def read_trace(path: Path) -> Trace:
     """Read and check a trace CSV. Raises UserError naming the file and line."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a spreadsheet may have added a BOM
     except FileNotFoundError:
         raise UserError(f"{path}: no such trace file") from None
     except IsADirectoryError:
-        raise UserError(f"{path}: is a folder, not a trace file (the kiosk's are in its log folder's traces/)") from None
+        raise UserError(f"{path}: is a folder, not a trace file (the kiosk's are in its log folder's "
+                        "traces/)") from None
     except UnicodeDecodeError:
-        raise UserError(f"{path}: not a Memoire trace (not text; a trace is a CSV from `memoire play --trace`)") from None
+        raise UserError(f"{path}: not a Memoire trace (not text; a trace is a CSV from `memoire play "
+                        "--trace`)") from None
     except OSError as e:
         raise UserError(f"{path}: cannot read it ({e.strerror or e})") from None
     rows = csv.reader(io.StringIO(text, newline=""))
@@ -85,10 +88,12 @@ def read_trace(path: Path) -> Trace:
         if len(shown) > 60:
             shown = shown[:57] + "..."
         missing = [c for c in COLUMNS if c not in [h.strip() for h in header]]
-        why = f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}" if missing else "columns in another order"
+        why = (f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}" if missing
+               else "columns in another order")
         raise UserError(f"{path}:1: not a Memoire trace ({why}): the first line should be '{expected}', got '{shown}'")
     numbers: list[tuple[float, float, float, float, float]] = []
-    zones: list[str] = []
+    codes: dict[str, int] = {}
+    zones: list[int] = []
     lines: list[int] = []
     for row in rows:
         line = rows.line_num
@@ -106,12 +111,12 @@ def read_trace(path: Path) -> Trace:
         if not 0.0 <= vals[4] <= 1.0:
             raise UserError(f"{path}:{line}: zone_weight must be in 0..1, got {row[6]}")
         numbers.append(vals)
-        zones.append(row[5])
+        zones.append(codes.setdefault(row[5], len(codes)))
         lines.append(line)
     if not numbers:
         raise UserError(f"{path}: the trace has no rows (only its header): nobody walked while it was written")
     a = np.array(numbers, dtype=np.float64)
-    return Trace(path, a[:, 0], a[:, 1], a[:, 2], a[:, 3], np.array(zones, dtype=object), a[:, 4],
+    return Trace(path, a[:, 0], a[:, 1], a[:, 2], a[:, 3], tuple(codes), np.array(zones), a[:, 4],
                  np.array(lines))
 
 
@@ -160,9 +165,9 @@ def zone_dwell(traces: list[Trace]) -> dict[str, float]:
     """Seconds per dominant zone as the traces recorded it ("" = where no zone reached)."""
     out: dict[str, float] = {}
     for t in traces:
-        d = dwell_seconds(t)
-        for name in np.unique(t.zone):
-            out[str(name)] = out.get(str(name), 0.0) + float(d[t.zone == name].sum())
+        per_code = np.bincount(t.zone, weights=dwell_seconds(t), minlength=len(t.zone_names))
+        for name, seconds in zip(t.zone_names, per_code):
+            out[name] = out.get(name, 0.0) + float(seconds)
     return out
 
 
