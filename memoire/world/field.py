@@ -18,7 +18,7 @@ Pure numpy: no torch here.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -163,8 +163,15 @@ def build_zone_blend(level: Level, info: ModelCard) -> ZoneBlend:
         rest = rest_motion = None
     if problems:
         raise UserError("\n".join(problems))
+    return replace(weight_blend(level),
+                   latents=np.array(latents, dtype=np.float64).reshape(len(level.zones), info.latent_dim),
+                   rest_latent=np.asarray(rest, dtype=np.float64), motions=tuple(motions), rest_motion=rest_motion)
+
+
+def weight_blend(level: Level) -> ZoneBlend:
+    """The level's zone blend without a model: shapes, falloff, curves, priorities and fades, so
+    ``weights``/``coverage`` are the synth's; the latents are empty (``build_zone_blend`` adds them)."""
     n = len(level.zones)
-    d = info.latent_dim
     return ZoneBlend(
         names=tuple(z.name for z in level.zones),
         shapes=tuple(z.shape for z in level.zones),
@@ -172,11 +179,9 @@ def build_zone_blend(level: Level, info: ModelCard) -> ZoneBlend:
         curves=tuple(z.curve for z in level.zones),
         priority=np.array([z.priority for z in level.zones], dtype=np.float64),
         fade_s=np.array([z.fade_s for z in level.zones], dtype=np.float64),
-        latents=np.array(latents, dtype=np.float64).reshape(n, d),
-        rest_latent=np.asarray(rest, dtype=np.float64),
+        latents=np.zeros((n, 0)),
+        rest_latent=np.zeros(0),
         rest_fade_s=level.sound.smoothing_s,
-        motions=tuple(motions),
-        rest_motion=rest_motion,
     )
 
 

@@ -28,29 +28,13 @@ def fsync_dir(folder: Path) -> None:
 
 
 def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None) -> None:
-    """Replace ``path`` by ``data`` atomically: temporary file in the same folder, fsync, rename.
+    """Replace ``path`` by ``data`` atomically (``atomic_output``; ``mode`` 0o644 unless given).
 
     On any failure the temporary file is removed and the exception propagates; ``path`` is
     untouched (still the old content, or still absent).
     """
-    path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        raise
-    fsync_dir(path.parent)
+    with atomic_output(path, mode=mode) as tmp:
+        tmp.write_bytes(data)
 
 
 def atomic_write_text(path: Path, text: str, *, encoding: str = "utf-8", mode: int | None = None) -> None:

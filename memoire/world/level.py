@@ -439,18 +439,25 @@ def _list_of_tables(r: TomlReader, v: Any, key: str) -> list[dict]:
 _ZONE_KEYS = ("name", "shape", "center", "radius_m", "points", "falloff_m", "curve", "priority", "fade_s", "anchor")
 
 
+def _unique_name(r: TomlReader, t: dict, kp: tuple, kind: str, seen: set[str]) -> tuple[str, str]:
+    """(name, "kind 'name'") of the ``kp[1]``-th [[kind]] table; a missing or repeated name is a
+    problem (an unnamed one is called #1, #2, ...)."""
+    name = t.get("name") if isinstance(t.get("name"), str) else f"#{kp[1] + 1}"
+    where = f"{kind} '{name}'"
+    if "name" not in t:
+        r.problem(kp, where, "missing field 'name'")
+    elif name in seen:
+        r.problem((*kp, "name"), where, f"another {kind} has the same name; names must be unique")
+    seen.add(name)
+    return name, where
+
+
 def _read_zones(r: TomlReader, v: Any, base: Path, tiles: TileMap | None) -> tuple[Zone, ...]:
     zones = []
     seen: set[str] = set()
     for i, t in enumerate(_list_of_tables(r, v, "zones")):
         kp = ("zones", i)
-        name = t.get("name") if isinstance(t.get("name"), str) else f"#{i + 1}"
-        where = f"zone '{name}'"
-        if "name" not in t:
-            r.problem(kp, where, "missing field 'name'")
-        elif name in seen:
-            r.problem((*kp, "name"), where, "another zone has the same name; names must be unique")
-        seen.add(name)
+        name, where = _unique_name(r, t, kp, "zone", seen)
         r.unknown_keys(t, _ZONE_KEYS, kp, where)
         shape_kind = r.text(t, "shape", kp, where, default="circle", choices=("circle", "polygon"))
         shape: Shape | None = None
@@ -566,13 +573,7 @@ def _read_tours(r: TomlReader, v: Any, tiles: TileMap | None = None, props: list
     seen: set[str] = set()
     for i, t in enumerate(_list_of_tables(r, v, "tours")):
         kp = ("tours", i)
-        name = t.get("name") if isinstance(t.get("name"), str) else f"#{i + 1}"
-        where = f"tour '{name}'"
-        if "name" not in t:
-            r.problem(kp, where, "missing field 'name'")
-        elif name in seen:
-            r.problem((*kp, "name"), where, "another tour has the same name")
-        seen.add(name)
+        name, where = _unique_name(r, t, kp, "tour", seen)
         r.unknown_keys(t, ("name", "points", "speed_mps", "pause_s"), kp, where)
         path = _read_path(r, t, kp, where, name)
         speed = r.number(t, "speed_mps", kp, where, default=1.2, unit="m/s", minimum=0.0, exclusive_min=True,

@@ -2,7 +2,7 @@
 
 The weights of the zone blend (memoire/world/field.py, ``ZoneBlend.weights``) depend on the
 level alone (shapes, falloff, curves, priorities); only the latents need a model. So this
-builds the same ``ZoneBlend`` with empty latents, and the weights it gives are the synth's
+builds the same ``ZoneBlend`` with empty latents (``weight_blend``), and the weights it gives are the synth's
 weights by construction: w_i = share_i * coverage, summing to the coverage (<= 1), the rest
 latent taking what is left.
 
@@ -14,24 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from memoire.world.field import ZoneBlend
+from memoire.world.field import ZoneBlend, weight_blend
 from memoire.world.level import Level
 
-
-def weight_blend(level: Level) -> ZoneBlend:
-    """The level's zone blend for weights only: ``weights``/``coverage`` work, latents are empty."""
-    n = len(level.zones)
-    return ZoneBlend(
-        names=tuple(z.name for z in level.zones),
-        shapes=tuple(z.shape for z in level.zones),
-        falloff_m=np.array([z.falloff_m for z in level.zones], dtype=np.float64),
-        curves=tuple(z.curve for z in level.zones),
-        priority=np.array([z.priority for z in level.zones], dtype=np.float64),
-        fade_s=np.array([z.fade_s for z in level.zones], dtype=np.float64),
-        latents=np.zeros((n, 0)),
-        rest_latent=np.zeros(0),
-        rest_fade_s=level.sound.smoothing_s,
-    )
+__all__ = ["dominant_zone", "dominant_zones", "weight_blend", "zone_weights"]
 
 
 def zone_weights(level: Level | ZoneBlend, xy: np.ndarray) -> np.ndarray:
