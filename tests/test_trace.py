@@ -8,7 +8,7 @@ import errno
 import math
 import subprocess
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -255,20 +255,21 @@ def test_day_trace_path(tmp_path):
 def test_day_trace_appends_the_same_day_and_moves_at_midnight(tmp_path, level):
     from memoire.kiosk.logs import DayTrace
 
-    today = date.today()
-    noon = datetime(today.year, today.month, today.day, 12).timestamp()
-    for run in range(2):  # the kiosk restarted the same day
-        t = DayTrace(tmp_path, level)
-        t.row(noon + run, 0.0, 4.0, 18.75, 0.0)
+    day = [date(2024, 7, 1)]
+    for run in range(2):  # the kiosk restarted the same day; its clock starts again from 0
+        t = DayTrace(tmp_path, level, today=lambda: day[0])
+        t.row(0.0, 0.0, 4.0, 18.75, 0.0)
+        t.row(0.5 + run, 0.5 + run, 4.0, 18.75, 0.0)
         t.close()
-    day_file = tmp_path / "traces" / f"{today.isoformat()}.csv"
-    assert [r[0] for r in read_rows(day_file)] == ["wall_s", f"{noon:.3f}", f"{noon + 1:.3f}"]
-    t = DayTrace(tmp_path, level)
-    tomorrow_s = noon + 86400
-    t.row(tomorrow_s, 5.0, 4.0, 18.75, 0.0)
-    assert t.path.name == f"{date.fromtimestamp(tomorrow_s).isoformat()}.csv"
+    day_file = tmp_path / "traces" / "2024-07-01.csv"
+    assert [r[0] for r in read_rows(day_file)] == ["wall_s", "0.000", "0.500", "0.000", "1.500"]
+    t = DayTrace(tmp_path, level, today=lambda: day[0])
+    t.row(7.0, 7.0, 4.0, 18.75, 0.0)
+    day[0] = date(2024, 7, 2)  # midnight
+    t.row(8.0, 8.0, 4.0, 18.75, 0.0)
+    assert t.path == tmp_path / "traces" / "2024-07-02.csv"
     t.close()
-    assert len(read_rows(day_file)) == 3 and len(read_rows(t.path)) == 2
+    assert len(read_rows(day_file)) == 6 and [r[0] for r in read_rows(t.path)] == ["wall_s", "8.000"]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,8 +3,9 @@
     wall_s,sim_s,x_m,y_m,heading_deg,zone,zone_weight
     1718000000.016,12.016,35.250,9.750,90.0,pigeons,1.000
 
-wall_s: Unix time (``time.time()``), so days and sessions can be told apart and matched with the
-log; sim_s: the game's clock (seconds since the game started); x_m, y_m: level metres (x east,
+wall_s: the real time of the frame in seconds (best Unix time, ``time.time()``, so traces can be
+matched with the log and the plot names the days; a clock from the first frame works too);
+sim_s: the game's clock (seconds since the game started); x_m, y_m: level metres (x east,
 y south); heading_deg: compass degrees, 0 = north (-y), 90 = east (+x); zone: the dominant zone
 at the point (memoire/world/zones.py: the largest weight of the synth's zone blend), empty
 where no zone reaches; zone_weight: its weight, 0..1.

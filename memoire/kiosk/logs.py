@@ -15,6 +15,7 @@ import logging
 import logging.handlers
 import sys
 import threading
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -85,15 +86,17 @@ def day_trace_path(log_dir: Path, day: date | None = None) -> Path:
 
 
 class DayTrace:
-    """A trace that follows the calendar: rows go to the file of their day (from wall_s, local
-    time), appended to what an earlier run of the same day wrote, header once per file.
-    Same calls as ``TraceWriter``: ``row``, ``set_level``, ``close``, ``error``."""
+    """A trace that follows the calendar: rows go to the file of the day they are written (local
+    time, by ``today``), appended to what an earlier run of the same day wrote, header once per
+    file. Same calls as ``TraceWriter``: ``row``, ``set_level``, ``close``, ``error``."""
 
-    def __init__(self, log_dir: Path, level: Level, *, max_hz: float | None = None):
+    def __init__(self, log_dir: Path, level: Level, *, max_hz: float | None = None,
+                 today: Callable[[], date] = date.today):
         self.log_dir = Path(log_dir)
         self.max_hz = max_hz
         self._level = level
-        self.day = date.today()
+        self._today = today
+        self.day = today()
         self.writer: TraceWriter | None = TraceWriter.open(day_trace_path(self.log_dir, self.day), level,
                                                            append=True, max_hz=max_hz)
         self.error: str | None = None
@@ -112,7 +115,7 @@ class DayTrace:
         day's opened. Returns a message once when the trace stops (disk full, folder gone)."""
         if self.writer is None:
             return None
-        day = date.fromtimestamp(wall_s)
+        day = self._today()
         if day != self.day:
             message = self.writer.close()
             self.day = day

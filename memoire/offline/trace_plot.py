@@ -43,6 +43,8 @@ heat_dynamic_range = 1000.0
 HEAT_ALPHA = 0.85
 HEAT_CMAP = "inferno_r"  # pale = a moment, dark = a long stay: the lingering spots stand out on the paving
 NO_ZONE = ""
+# wall_s above this (2001-09-09) is taken as Unix time and the title gives the dates
+unix_time_after_s = 1e9
 
 
 @dataclass(frozen=True)
@@ -276,9 +278,12 @@ def draw_heat_map(level: Level, traces: list[Trace], px_per_m: float = default_p
     ax.tick_params(labelsize=7)
     first = min(float(t.wall_s.min()) for t in traces)
     last = max(float(t.wall_s.max()) for t in traces)
-    days = sorted({datetime.fromtimestamp(first).date().isoformat(), datetime.fromtimestamp(last).date().isoformat()})
+    when = ""
+    if first > unix_time_after_s:  # wall_s is the computer's clock: say which days
+        days = sorted({datetime.fromtimestamp(t).date().isoformat() for t in (first, last)})
+        when = ", " + " to ".join(days)
     fig.suptitle(f"{level.name}: where visitors walked and lingered ({_clock(total)} in "
-                 f"{len(traces)} trace{'s' if len(traces) != 1 else ''}, {' to '.join(days)})",
+                 f"{len(traces)} trace{'s' if len(traces) != 1 else ''}{when})",
                  fontsize=10, y=1.0 - 0.12 / fig_h, va="top")
 
     bx = fig.add_axes(((left + 1.0) / fig_w, bottom / fig_h, (map_w - 1.6) / fig_w, bars_h / fig_h))
