@@ -519,7 +519,7 @@ def test_job_trains_in_a_child_as_in_process(tmp_path):
     assert job.how == "trained" and job.source == str(T.saved_terrain_path(level))
     assert job.progress.state == "done" and job.progress.fraction == 1.0 and math.isfinite(job.progress.loss)
     assert ("waiting", 0) in seen or ("running", 0) in seen
-    assert process_gone(job.pid) and not job.alive
+    assert job.wait_gone(5) and process_gone(job.pid) and not job.alive
 
     here = T.train_level_terrain(level, latents(), LATENT_REST, save=False)
     want = grid_of(here, level)
@@ -530,7 +530,7 @@ def test_job_trains_in_a_child_as_in_process(tmp_path):
 
     again = start_terrain_training(level, card())
     np.testing.assert_array_equal(again.result(timeout=120).values, grid.values)
-    assert again.how == "cached" and process_gone(again.pid)
+    assert again.how == "cached" and again.wait_gone(5) and process_gone(again.pid)
 
 
 @pytest.mark.slow
@@ -575,7 +575,7 @@ def test_job_reports_a_broken_source_file_as_a_user_error(tmp_path):
         job.result(timeout=120)
     assert str(there.value) == str(here.value)
     assert job.progress.state == "failed" and job.progress.message == str(here.value)
-    assert process_gone(job.pid)
+    assert job.wait_gone(5) and process_gone(job.pid)
 
 
 def test_job_needs_a_level_that_uses_a_terrain(tmp_path):

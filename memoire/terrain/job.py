@@ -14,7 +14,7 @@ card; nothing below imports torch in the calling process)::
     if job.done:                                # non-blocking
         grid = job.result()                     # TerrainGrid, or raises (below); call once done
         job.how                                 # "source" | "cached" | "trained"
-    job.cancel()                                # stops the child and reaps it (~0.1 s at most)
+    job.cancel()                                # stops the child; returns once it is gone (~0.2 s at most)
 
 ``result(timeout=None)`` waits up to ``timeout`` seconds (None: until the child is done) and
 raises TimeoutError when still running, ``TrainingCancelled`` after ``cancel()``, ``UserError``
@@ -42,6 +42,7 @@ from __future__ import annotations
 import builtins
 import multiprocessing
 import os
+import threading
 import time
 from dataclasses import dataclass
 from typing import Mapping
@@ -122,6 +123,8 @@ class TerrainJob:
         self._grid: TerrainGrid | None = None
         self._how = ""
         self._source = ""
+        self._reaper: threading.Thread | None = None  # joins the exiting child off the main thread
+        self._reap_lock = threading.Lock()
 
     def start(self) -> "TerrainJob":
         self._t0 = time.perf_counter()
@@ -164,7 +167,14 @@ class TerrainJob:
     @property
     def alive(self) -> bool:
         """True while the child process exists (not yet exited and reaped)."""
-        return self._process.pid is not None and self._process.exitcode is None and self._process.is_alive()
+        if self._process.pid is None:
+            return False
+        if not self._reap_lock.acquire(blocking=False):
+            return True  # being reaped right now
+        try:
+            return self._process.exitcode is None
+        finally:
+            self._reap_lock.release()
 
     def result(self, timeout: float | None = None) -> TerrainGrid:
         """The baked grid, waiting up to ``timeout`` seconds (None: as long as it takes)."""
@@ -210,7 +220,20 @@ class TerrainJob:
                 self._check()  # the child's own word (normally "cancelled"); reaped there
             if self._outcome is None:
                 self._set_outcome(("cancelled",))
-        self._reap(0.0)
+        if self._reaper is None:
+            self._reap(0.0)  # no word from the child: terminate it now
+        else:
+            self._reaper.join()  # it is exiting of its own accord: a few ms
+
+    def wait_gone(self, timeout: float | None = None) -> bool:
+        """After done (or cancel): wait up to ``timeout`` s until the child has exited and been
+        reaped (the game need not: a helper thread reaps it). False if still there, or not done."""
+        if self._outcome is None:
+            return False
+        if self._reaper is not None:
+            self._reaper.join(timeout)
+            return not self._reaper.is_alive()
+        return self._process.pid is None or self._process.exitcode is not None
 
     # -- internals ----------------------------------------------------------------------------------
 
@@ -222,11 +245,16 @@ class TerrainJob:
         try:
             msg = self._conn.recv()
         except (EOFError, OSError):  # the child is gone without a word
-            self._process.join(reap_wait_s)
-            code = self._process.exitcode
+            with self._reap_lock:
+                self._process.join(reap_wait_s)
+                code = self._process.exitcode
             msg = ("died", f"the terrain process stopped unexpectedly (exit code {code})")
         self._set_outcome(msg)
-        self._reap(reap_wait_s)
+        # The child exits right after its message, but a process that held torch takes ~25 ms to
+        # go (unmapping its memory): reap it on a helper thread rather than stall this frame.
+        self._reaper = threading.Thread(target=self._reap, args=(reap_wait_s,), name="memoire-terrain-reaper",
+                                        daemon=True)
+        self._reaper.start()
         return True
 
     def _set_outcome(self, msg: tuple) -> None:
@@ -255,17 +283,18 @@ class TerrainJob:
 
     def _reap(self, wait_s: float) -> None:
         """Wait up to ``wait_s`` for the child to exit, then terminate it, then kill it; join."""
-        p = self._process
-        if p.pid is None or p.exitcode is not None:
-            return
-        if wait_s > 0:
-            p.join(wait_s)
-        if p.exitcode is None:
-            p.terminate()
-            p.join(terminate_wait_s)
-        if p.exitcode is None:
-            p.kill()
-            p.join()
+        with self._reap_lock:
+            p = self._process
+            if p.pid is None or p.exitcode is not None:
+                return
+            if wait_s > 0:
+                p.join(wait_s)
+            if p.exitcode is None:
+                p.terminate()
+                p.join(terminate_wait_s)
+            if p.exitcode is None:
+                p.kill()
+                p.join()
 
     def __del__(self):
         # Dropped while running: let the child stop at its next step (it is reaped by
