@@ -577,6 +577,14 @@ def test_job_reports_a_broken_source_file_as_a_user_error(tmp_path):
     assert job.progress.state == "failed" and job.progress.message == str(here.value)
     assert job.wait_gone(5) and process_gone(job.pid)
 
+    # any other failure keeps its builtin type and message (here: a zone without a latent)
+    from memoire.terrain.job import TerrainJob
+
+    trains = load_level(write_level(tmp_path))
+    job = TerrainJob(trains, {"a": LATENT_A}, LATENT_REST, bounds_m=(0, 0, 20, 14), resolution_m=0.25).start()
+    with pytest.raises(ValueError, match="no latent given for zone 'b'"):
+        job.result(timeout=120)
+
 
 def test_job_needs_a_level_that_uses_a_terrain(tmp_path):
     from memoire.terrain.link import start_terrain_training

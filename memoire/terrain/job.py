@@ -178,6 +178,8 @@ class TerrainJob:
 
     def result(self, timeout: float | None = None) -> TerrainGrid:
         """The baked grid, waiting up to ``timeout`` seconds (None: as long as it takes)."""
+        if not self._t0 and self._outcome is None:
+            raise RuntimeError("the terrain job was never started (start())")
         if not self._check():
             if self._conn is not None and self._conn.poll(timeout):
                 self._check()
@@ -362,7 +364,8 @@ def _child_main(conn, shared, cancel_flag, level: Level, zone_latents, rest, bou
             import traceback
 
             shared[_STATE] = STATES.index("failed")
-            msg = ("error", type(e).__name__, str(e), traceback.format_exc())
+            traceback.print_exc()  # on the game's stderr: the parent gets the type and message only
+            msg = ("error", type(e).__name__, str(e))
         try:
             conn.send(msg)
         except (BrokenPipeError, OSError):  # the parent stopped listening (cancelled or gone)
