@@ -111,6 +111,7 @@ class Game:
         self._next_reload_check_s = 0.0
         self._first_frame_s: float | None = None  # the loop clock at the first and latest frame
         self._latest_frame_s = 0.0
+        self._unix_origin_s = 0.0  # time.time() - loop clock, fixed at the first frame
         self.terrain_trainer = None
         self.engine = None
         self.renderer = None
@@ -194,6 +195,7 @@ class Game:
         started = time.perf_counter()
         if self._first_frame_s is None:
             self._first_frame_s = now_s
+            self._unix_origin_s = time.time() - now_s
         self._latest_frame_s = now_s
         steps, alpha = self.clock.advance(now_s)
         for event in self.mode.events(self):
@@ -207,7 +209,7 @@ class Game:
             if last and self.opts.screenshot is not None:
                 self.save_screenshot(self.opts.screenshot)  # before the swap: after it the buffer may be undefined
             self.window.flip()
-        if self.trace is not None:
+        if self.trace is not None and self.mode.traces(self):
             self._trace_row(now_s)
         self.mode.frame_done(self)
         self.stats.frames += 1
@@ -217,11 +219,10 @@ class Game:
 
     def _trace_row(self, now_s: float) -> None:
         s = self.state
-        self.trace.row(self.wall_s, self.sim_time_s, s.x_m, s.y_m, s.heading_rad)
-        if self.trace.error is not None:
-            self.say(f"trace stopped: {self.trace.error}")
-            self.trace.close()
-            self.trace = None
+        # wall_s as Unix time (traces line up with the logs), advancing with the loop's clock
+        stopped = self.trace.row(self._unix_origin_s + now_s, self.sim_time_s, s.x_m, s.y_m, s.heading_rad)
+        if stopped:
+            self.say(f"trace stopped: {stopped}")
 
     def handle_event(self, event: tuple) -> None:
         """An input event (memoire/game/window.py's tuples): the mode's, or walking, looking, resizing."""
@@ -316,6 +317,8 @@ class Game:
             self.state = self.prev = PlayerState(x, y, self.state.heading_rad, self.state.pitch_rad)
             self.teleport_pending = True
         self.world = World(level, (x, y))
+        if self.trace is not None:
+            self.trace.set_level(level)
         self.renderer.set_level(level)
         self.hud.set_level(level)
         if self.terrain_trainer is not None:

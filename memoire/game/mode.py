@@ -65,6 +65,10 @@ class Mode:
     def say(self, game: "Game", text: str) -> None:
         """Tell someone ``text`` once (the screen, the log)."""
 
+    def traces(self, game: "Game") -> bool:
+        """Whether this frame goes into the trace (``game.trace``), when there is one."""
+        return True
+
     def frame_done(self, game: "Game") -> None:
         """The frame is over (the kiosk pings its watchdog)."""
 

@@ -84,7 +84,19 @@ class KioskMode(Mode):
         self._engine_started()
         log.info("kiosk: playing %s, tour '%s' (%.0f s), model %s", game.level.name, self._tour_name(game.level),
                  self.plan.duration_s, game.model_path)
+        self._open_trace(game)
         self.watchdog.ready("playing")
+
+    def _open_trace(self, game: Game) -> None:
+        """The day's visitor trace in the log folder ([kiosk] trace, trace_hz)."""
+        if not self.config.trace or self.config.log_dir is None:
+            return
+        from memoire.kiosk.logs import DayTrace
+
+        try:
+            game.trace = DayTrace(self.config.log_dir, game.level, max_hz=self.config.trace_hz)
+        except UserError as e:  # the kiosk plays on without a trace; the technician reads why
+            log.error("kiosk: no visitor trace: %s", e)
 
     def _engine_started(self) -> None:
         self.sent_gain = (-1.0, 0.0)
@@ -198,6 +210,11 @@ class KioskMode(Mode):
 
     def say(self, game: Game, text: str) -> None:
         log.info(text)
+
+    def traces(self, game: Game) -> bool:
+        """Visitors' walks only: the attract tour walks the same path every lap and would fill
+        the heat map with itself."""
+        return not self.director.attract
 
     def frame_done(self, game: Game) -> None:
         self.watchdog.ping(time.monotonic())  # systemd's clock is real time, whatever drives the game
