@@ -274,7 +274,7 @@ def test_problems_shown_and_save_needs_confirmation(tmp_path, make_editor):
     d.key(pygame.K_z)
     assert ed.selection is None
     d.frame()
-    rect, target = ed._problem_rects[0]
+    rect = ed.panel_layout().problems[0].rect
     ed.handle(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=rect.center, button=1, mods=0))
     assert ed.selection == ("spawn",) and ed.tool == "spawn"
     d.ctrl(pygame.K_z)

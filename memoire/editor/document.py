@@ -91,6 +91,11 @@ class LevelDocument:
     def in_action(self) -> bool:
         return self._before is not None
 
+    @property
+    def action_label(self) -> str:
+        """The label of the running action (or of the last one begun): what the status line says."""
+        return self._label
+
     def begin(self, label: str) -> None:
         """Start an action (a click, a drag, a key). Nested begins join the running action."""
         if self._before is None:

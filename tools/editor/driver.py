@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pygame
 
+from memoire.editor.widgets import RowPart
+
 
 class Driver:
     def __init__(self, editor):
@@ -33,7 +35,7 @@ class Driver:
         self.move(xy_m)
         self.press(xy_m, button, mods)
         self.release(xy_m, button)
-        self.ed._last_click = (0.0, (-99, -99))  # separate clicks are never a double-click
+        self.ed.last_click = (0.0, (-99, -99))  # separate clicks are never a double-click
 
     def drag(self, a_m, b_m, steps: int = 6, button: int = 1, mods: int = 0) -> None:
         self.move(a_m)
@@ -42,7 +44,7 @@ class Driver:
             t = k / steps
             self.move((a_m[0] + (b_m[0] - a_m[0]) * t, a_m[1] + (b_m[1] - a_m[1]) * t), buttons=(1, 0, 0))
         self.release(b_m, button)
-        self.ed._last_click = (0.0, (-99, -99))
+        self.ed.last_click = (0.0, (-99, -99))
 
     def key(self, key: int, mod: int = 0, text: str = "") -> None:
         self.ed.handle(pygame.event.Event(pygame.KEYDOWN, key=key, mod=mod, unicode=text))
@@ -56,15 +58,17 @@ class Driver:
             self.ed.handle(pygame.event.Event(pygame.KEYDOWN, key=0, mod=0, unicode=ch))
 
     def click_panel(self, label: str, part: str = "inc") -> None:
-        """Click a side-panel row's < (dec), > (inc) or its value (click) by the row's label."""
-        self.ed.draw()
-        for rect, row, p in self.ed._row_rects:
-            if (row.label == label or row.value == label) and p == part:
-                pos = rect.center
+        """Click a side-panel row's < (dec), > (inc) or its value (click) by the row's label, where
+        the panel's layout puts it."""
+        want = RowPart(part)
+        layout = self.ed.panel_layout()
+        for hit in layout.row_hits:
+            if (hit.row.label == label or hit.row.value == label) and hit.part is want:
+                pos = hit.rect.center
                 self.ed.handle(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=pos, button=1, mods=0))
                 self.ed.handle(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=pos, button=1))
                 return
-        raise AssertionError(f"no panel row {label!r} ({part}); rows: {[r.label for r in self.ed.rows]}")
+        raise AssertionError(f"no panel row {label!r} ({part}); rows: {[r.label for r in layout.rows]}")
 
     def frame(self, n: int = 1) -> None:
         for _ in range(n):
