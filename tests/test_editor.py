@@ -378,6 +378,7 @@ def test_without_a_model_the_editor_still_edits(tmp_path):
         ed.close()
 
 
+@pytest.mark.slow  # trains a terrain in its child process (~2.5-5 s)
 def test_terrain_overlay_follows_training(tmp_path, make_editor):
     """A level whose sound is the latent terrain: after an edit the terrain retrains in the
     background and the colour field follows when it is done."""
