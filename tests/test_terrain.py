@@ -628,3 +628,17 @@ print("ok", job.how, grid.values.shape, picture.shape)
     out = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok trained (57, 81, 4) (57, 81, 3)", out.stdout
+
+
+def test_in_process_grid_for_the_offline_render(tmp_path):
+    """memoire/terrain/inprocess.py: the same grid, blocking, for a process that has torch."""
+    from memoire.terrain.inprocess import terrain_grid_for_level
+
+    path = write_level(tmp_path, steps=20)
+    said = []
+    grid = terrain_grid_for_level(load_level(path), card(), log=said.append)
+    assert grid.values.shape == (57, 81, 4) and said == [f"terrain: trained ({tmp_path / 'test.terrain.npz'})"]
+    assert terrain_grid_for_level(load_level(path), card(), log=said.append).values.shape == (57, 81, 4)
+    assert said[-1].startswith("terrain: cached")
+    path.write_text(path.read_text().replace('field = "terrain"', 'field = "zones"'))
+    assert terrain_grid_for_level(load_level(path), card()) is None

@@ -39,7 +39,7 @@ def build_field(level: Level, info, *, train_terrain: bool = True, log=print):
 
     field = LatentField(build_zone_blend(level, info))
     if level.uses_terrain and train_terrain:
-        from memoire.terrain.link import terrain_grid_for_level
+        from memoire.terrain.inprocess import terrain_grid_for_level
 
         grid = terrain_grid_for_level(level, info, log=log)
         field = field.with_terrain(grid, field_mix(level))

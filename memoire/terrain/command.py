@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from memoire.terrain.grid import field_rgb  # noqa: F401  (pictures of a field: numpy only)
 from memoire.world.errors import UserError
 
 if TYPE_CHECKING:  # runtime imports are deferred: torch loads only when a command needs it
@@ -36,47 +37,11 @@ if TYPE_CHECKING:  # runtime imports are deferred: torch loads only when a comma
 default_control_bounds = (-16.0, -4.0, 16.0, 4.0)
 default_control_size_px = (600, 150)
 default_px_per_m = 10.0  # level plots: 10 px per metre, the hutong (72 x 34.5 m) -> 720 x 345 px
-# PCA colours: each component's 1st..99th percentile spans the colour range, so a few extreme
-# pixels do not wash the rest out.
-pca_percentiles = (1.0, 99.0)
 max_plot_pixels = 4096 * 4096
 
 
 # ---------------------------------------------------------------------------------------------
 # Pictures of a field (pure numpy + Pillow)
-
-
-def field_rgb(values: np.ndarray, channel: int | None = None,
-              clamp: tuple[float, float] | None = None) -> np.ndarray:
-    """Colour a sampled field. values (H, W, D) -> uint8 (H, W, 3).
-
-    channel None: the first three principal components of the latents over the picture, as red,
-    green and blue (each stretched over its 1st..99th percentile). channel K: latent K in grey,
-    clamped to ``clamp`` (lo -> black, hi -> white; default: its own min..max).
-    """
-    h, w, d = values.shape
-    flat = values.reshape(-1, d).astype(np.float64)
-    if channel is not None:
-        if not 0 <= channel < d:
-            raise UserError(f"--channel {channel}: this terrain has latent channels 0..{d - 1}")
-        v = flat[:, channel]
-        lo, hi = clamp if clamp is not None else (float(v.min()), float(v.max()))
-        if not hi > lo:
-            hi = lo + 1.0
-        g = (np.clip(v, lo, hi) - lo) / (hi - lo)
-        rgb = np.repeat(g[:, None], 3, axis=1)
-    else:
-        centred = flat - flat.mean(axis=0)
-        _, _, vt = np.linalg.svd(centred[:: max(1, len(centred) // 20000)], full_matrices=False)
-        comps = vt[:3]
-        # Fix each component's sign (SVD's is arbitrary): its largest loading is positive.
-        signs = np.sign(comps[np.arange(len(comps)), np.abs(comps).argmax(axis=1)])
-        proj = centred @ (comps * signs[:, None]).T
-        rgb = np.zeros((len(flat), 3))
-        for k in range(proj.shape[1]):
-            lo, hi = np.percentile(proj[:, k], pca_percentiles)
-            rgb[:, k] = (np.clip(proj[:, k], lo, hi) - lo) / (hi - lo) if hi > lo else 0.5
-    return np.round(rgb * 255).astype(np.uint8).reshape(h, w, 3)
 
 
 def grid_points(bounds: tuple[float, float, float, float], size_px: tuple[int, int]) -> np.ndarray:

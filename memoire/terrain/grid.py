@@ -2,7 +2,8 @@
 
 ``TerrainGrid`` is what the synth samples and what a ``TerrainJob`` (memoire/terrain/job.py) hands
 back; ``grid_nodes`` lays out its nodes over a level's extent (the network, in
-memoire/terrain/terrain.py, fills them in).
+memoire/terrain/terrain.py, fills them in); ``field_rgb`` colours a sampled field (the minimap's
+terrain picture, `memoire terrain plot`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from memoire.world.errors import UserError
+
 saved_suffix = ".terrain.npz"  # a level's saved terrain: levels/hutong.toml -> levels/hutong.terrain.npz
+# PCA colours: each component's 1st..99th percentile spans the colour range, so a few extreme
+# pixels do not wash the rest out.
+pca_percentiles = (1.0, 99.0)
 
 
 @dataclass(frozen=True)
@@ -73,3 +79,36 @@ def make_grid(origin_m: tuple[float, float], step_m: float, values: np.ndarray) 
     values = np.array(values, dtype=np.float32, order="C", copy=True)
     values.setflags(write=False)
     return TerrainGrid((float(origin_m[0]), float(origin_m[1])), float(step_m), values)
+
+
+def field_rgb(values: np.ndarray, channel: int | None = None,
+              clamp: tuple[float, float] | None = None) -> np.ndarray:
+    """Colour a sampled field. values (H, W, D) -> uint8 (H, W, 3).
+
+    channel None: the first three principal components of the latents over the picture, as red,
+    green and blue (each stretched over its 1st..99th percentile). channel K: latent K in grey,
+    clamped to ``clamp`` (lo -> black, hi -> white; default: its own min..max).
+    """
+    h, w, d = values.shape
+    flat = values.reshape(-1, d).astype(np.float64)
+    if channel is not None:
+        if not 0 <= channel < d:
+            raise UserError(f"--channel {channel}: this terrain has latent channels 0..{d - 1}")
+        v = flat[:, channel]
+        lo, hi = clamp if clamp is not None else (float(v.min()), float(v.max()))
+        if not hi > lo:
+            hi = lo + 1.0
+        g = (np.clip(v, lo, hi) - lo) / (hi - lo)
+        rgb = np.repeat(g[:, None], 3, axis=1)
+    else:
+        centred = flat - flat.mean(axis=0)
+        _, _, vt = np.linalg.svd(centred[:: max(1, len(centred) // 20000)], full_matrices=False)
+        comps = vt[:3]
+        # Fix each component's sign (SVD's is arbitrary): its largest loading is positive.
+        signs = np.sign(comps[np.arange(len(comps)), np.abs(comps).argmax(axis=1)])
+        proj = centred @ (comps * signs[:, None]).T
+        rgb = np.zeros((len(flat), 3))
+        for k in range(proj.shape[1]):
+            lo, hi = np.percentile(proj[:, k], pca_percentiles)
+            rgb[:, k] = (np.clip(proj[:, k], lo, hi) - lo) / (hi - lo) if hi > lo else 0.5
+    return np.round(rgb * 255).astype(np.uint8).reshape(h, w, 3)

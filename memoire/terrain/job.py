@@ -44,12 +44,12 @@ import multiprocessing
 import os
 import threading
 import time
-from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
 
 from memoire.terrain.grid import TerrainGrid
+from memoire.terrain.progress import TrainingCancelled, TrainProgress
 from memoire.world.errors import UserError
 from memoire.world.level import Level
 
@@ -67,26 +67,6 @@ reap_wait_s = 2.0
 STATES = ("waiting", "running", "done", "cancelled", "failed")
 # The shared progress array: [state index into STATES, steps done, loss] (doubles).
 _STATE, _STEPS, _LOSS = range(3)
-
-
-class TrainingCancelled(Exception):
-    """Training was cancelled before it finished."""
-
-
-@dataclass(frozen=True)
-class TrainProgress:
-    """A snapshot of a background training (immutable; a new one per read)."""
-
-    steps_done: int
-    steps_total: int
-    loss: float  # weighted MSE of the latest batch; nan before the first step
-    state: str  # "waiting", "running", "done", "cancelled", "failed"
-    elapsed_s: float
-    message: str = ""  # the error, when failed
-
-    @property
-    def fraction(self) -> float:
-        return self.steps_done / self.steps_total if self.steps_total else 0.0
 
 
 def _default_steps() -> int:

@@ -21,17 +21,16 @@ process (``memoire play``, the kiosk, the editor) can use it. What the game loop
     job.cancel()                                   # on reload / quit (returns once the child is gone)
 
 ``start_terrain_training`` itself raises UserError at once for an anchor the model lacks
-(``zone_latents``). ``terrain_grid_for_level`` is the blocking, in-process variant for processes
-that have torch anyway (offline render, commands); it imports torch when called.
+(``zone_latents``). The blocking, in-process variant for processes that have torch anyway (the
+offline render) is memoire/terrain/inprocess.py's ``terrain_grid_for_level``: not here, so no import
+path from the game reaches torch (the import-linter contract no-torch-in-the-game-process).
 """
 
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 
-from memoire.terrain.grid import TerrainGrid
+from memoire.terrain.grid import TerrainGrid, field_rgb
 from memoire.terrain.job import TerrainJob
 from memoire.world.card import ModelCard
 from memoire.world.field import resolve_anchor
@@ -51,22 +50,6 @@ def zone_latents(level: Level, info: ModelCard) -> tuple[dict[str, np.ndarray], 
 def level_bounds_m(level: Level) -> tuple[float, float, float, float]:
     w, h = level.tiles.size_m
     return 0.0, 0.0, w, h
-
-
-def terrain_grid_for_level(level: Level, info: ModelCard, *, train: bool = True,
-                           log: Callable[[str], None] = print) -> TerrainGrid | None:
-    """The level's terrain as a TerrainGrid, in this process (torch; training it now if needed),
-    or None when the level does not use one (``Level.uses_terrain``) or train=False and it is stale."""
-    if not level.uses_terrain:
-        return None
-    from memoire.terrain.terrain import load_level_terrain
-
-    zl, rest = zone_latents(level, info)
-    terrain, how = load_level_terrain(level, zl, rest, train=train)
-    if terrain is None:
-        return None
-    log(f"terrain: {how} ({terrain.source})")
-    return terrain.to_grid(level_bounds_m(level), grid_resolution_m)
 
 
 def start_terrain_training(level: Level, info: ModelCard, *, save: bool = True, use_cache: bool = True) -> TerrainJob:
@@ -91,6 +74,4 @@ def grid_of(terrain, level: Level) -> TerrainGrid:
 
 def field_picture(grid) -> np.ndarray:
     """A colour picture (ny, nx, 3) uint8 of a terrain grid over the level (PCA of the latent)."""
-    from memoire.terrain.command import field_rgb
-
     return field_rgb(np.asarray(grid.values))

@@ -50,7 +50,7 @@ import torch
 from torch import nn
 
 from memoire.terrain.grid import TerrainGrid, grid_nodes, saved_suffix
-from memoire.terrain.job import TrainingCancelled, TrainProgress
+from memoire.terrain.progress import TrainingCancelled, TrainProgress
 from memoire.world.field import curve_value
 from memoire.world import bezier
 from memoire.world.errors import UserError
