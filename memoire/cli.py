@@ -63,30 +63,36 @@ def _check_against_model(level, args) -> list[str]:
     if not model.exists():
         return []
     from memoire.world.field import build_zone_blend
-    from memoire.audio.model import inspect_model
+    from memoire.audio.card import read_card
 
     try:
-        build_zone_blend(level, inspect_model(model))
+        build_zone_blend(level, read_card(model))
     except UserError as e:
         return [str(e)]
     return []
 
 
 def cmd_play(args: argparse.Namespace) -> int:
-    from memoire.game.app import PlayOptions, run_game
+    from memoire.game.app import PlayOptions, check_play_options, run_game
 
     opts = PlayOptions(
         level_path=Path(args.level), model_path=Path(args.model) if args.model else None, tour=args.tour,
         frames=args.frames, screenshot=Path(args.screenshot) if args.screenshot else None,
-        record=Path(args.record) if args.record else None, headless=args.headless, mute=args.mute,
+        record=Path(args.record) if args.record else None, trace=Path(args.trace) if args.trace else None,
+        headless=args.headless, mute=args.mute,
         size_px=tuple(args.size), fullscreen=args.fullscreen, kiosk=args.kiosk, config=args.config,
         torch_threads=args.torch_threads,
     )
+    if opts.kiosk:
+        from memoire.kiosk.run import run_kiosk
+
+        check_play_options(opts)
+        return run_kiosk(opts)
     return run_game(opts)
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from memoire.offline.render import render_command
+    from memoire.offline.command import render_command
 
     return render_command(args)
 
@@ -104,6 +110,7 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     play.add_argument("--frames", type=int, help="quit after N frames")
     play.add_argument("--screenshot", help="save the last frame to this PNG")
     play.add_argument("--record", help="also write what is played to this WAV file")
+    play.add_argument("--trace", help="write one CSV row per frame (time, position, heading, zone) to this file")
     play.add_argument("--headless", action="store_true", help="no window: render offscreen (EGL)")
     play.add_argument("--mute", action="store_true", help="no sound device (the synth still runs)")
     play.add_argument("--size", type=int, nargs=2, default=(1280, 720), metavar=("W", "H"), help="window size")

@@ -26,35 +26,42 @@ def pulse_running() -> bool:
 
 @pytest.mark.skipif(not pulse_running(), reason="no PulseAudio server (run `bash tools/install.sh test`)")
 def test_ten_seconds_on_pulse_null_sink_without_underruns(default_level_path, tiny_model_path):
-    from memoire.audio.engine import AudioEngine
+    from memoire.audio.process import AudioProcess
     from memoire.render.camera import Camera
     from memoire.render.context import headless_context
     from memoire.render.renderer import Renderer
 
     level = load_level(default_level_path)
-    engine = AudioEngine(level, tiny_model_path)
+    audio = AudioProcess(level, tiny_model_path)
     ctx = headless_context()
     renderer = Renderer(ctx, level, (640, 360))
-    engine.start()
-    assert engine.alive and engine.silent_reason is None, engine.poll_messages()
+    audio.start()
+    said = audio.poll_events()
+    assert audio.stats().alive and audio.silent_reason is None, said
+    rate = audio.card.sample_rate_hz
     frames = 0
     t0 = time.perf_counter()
     try:
         # until the device has played 10 s of audio (a loaded machine's sound server may run late)
-        while engine.frames_played < 10.0 * engine.info.sample_rate_hz and time.perf_counter() - t0 < 60.0:
+        while audio.stats().frames_played < 10.0 * rate and time.perf_counter() - t0 < 60.0:
             t = time.perf_counter() - t0
             x, y = 4.0 + 1.4 * t, 18.75  # walk east down the lane
-            engine.set_listener(x, y, math.pi / 2)
+            audio.set_listener(x, y, math.pi / 2)
             renderer.draw(Camera(x_m=x, y_m=y, heading_rad=math.pi / 2, pitch_rad=0.0))
             ctx.finish()
+            said += audio.poll_events()
             frames += 1
-        played_s = engine.frames_played / engine.info.sample_rate_hz
+        played_s = audio.stats().frames_played / rate
     finally:
-        engine.close()
+        audio.close()
         renderer.release()
-    summary = engine.summary()
+    s = audio.stats()
+    print(f"pulse: {frames} frames drawn, {played_s:.1f} s played, underruns {s.underruns}, device underflows "
+          f"{s.device_underflows}, synth {s.synth_rtf:.0f}x real time, latency {s.latency_s * 1000:.0f} ms, "
+          f"output {s.output}")
     assert frames >= 10
     assert played_s >= 10.0  # the device really consumed 10 s of audio
-    assert summary["underruns"] == 0
-    assert summary["device_underflows"] == 0  # and PortAudio reported no underflow either
-    assert summary["output"] not in ("silent clock",)
+    assert s.underruns == 0, said
+    assert s.device_underflows == 0  # and PortAudio reported no underflow either
+    assert s.output not in ("silent clock", "none")
+    assert s.synth_restarts == 0 and s.process_restarts == 0 and s.device_losses == 0, said

@@ -165,16 +165,39 @@ def test_model_change_is_crossfaded(setup, tmp_path):
 
 
 def test_volume_ramps_without_a_click(setup):
+    """The volume (hold-to-hear, the kiosk's fades) is the output gain stage's, after the synth."""
+    from memoire.audio.output import MasterGain
+
     core = make_core(setup)
-    out = [core.render(Listener(35.0, 10.0)) for _ in range(8)]
-    core.set_volume(0.0)
-    out += [core.render(Listener(35.0, 10.0)) for _ in range(3)]
-    assert np.abs(out[-1]).max() == 0.0  # silent after the ramp block
-    core.set_volume(1.0)
-    out += [core.render(Listener(35.0, 10.0)) for _ in range(3)]
-    calm = max_jump(np.concatenate(out[:8]))
+    gain = MasterGain(1.0)
+
+    def played(blocks):
+        out = []
+        for _ in range(blocks):
+            audio = core.render(Listener(35.0, 10.0))
+            for k in range(0, len(audio), 512):  # as the device callback takes it
+                block = audio[k:k + 512].copy()
+                gain.apply(block, core.sample_rate_hz)
+                out.append(block)
+        return out
+
+    out = played(8)
+    gain.set(0.0)
+    out += played(3)
+    assert np.abs(out[-1]).max() == 0.0  # silent after the 50 ms ramp
+    gain.set(1.0)
+    out += played(3)
+    calm = max_jump(np.concatenate(out[:32]))
     assert max_jump(np.concatenate(out)) <= 1.5 * calm + 1e-3
     assert np.abs(out[-1]).max() > 0.01
+
+
+def test_live_settings_leave_the_ceiling_to_the_output_stage(setup):
+    """The live engine's synth has no limiter (limiter_ceiling None): its makeup gain_db goes
+    through unlimited, and the one ceiling is the output stage's."""
+    core = make_core(setup, settings=SynthSettings(gain_db=30.0, limiter_ceiling=None))
+    audio = np.concatenate([core.render(Listener(35.0, 10.0, heading_rad=0.5)) for _ in range(10)])
+    assert np.abs(audio).max() > 1.0
 
 
 def test_class_anchor_moves_with_its_encoded_audio(setup):

@@ -1,50 +1,53 @@
-"""The audio engine as the game and the editor see it: one object, a few calls.
+"""The audio in one process: ``LocalEngine`` (model, field, ring, synth thread, output, gain stage).
 
-    engine = AudioEngine(level, model_path, record=..., mute=...)
-    engine.start()
-    engine.set_listener(x, y, heading)      # every frame, main thread; latest value wins
-    engine.set_level(level)                 # hot reload: crossfades to the new field
-    engine.poll_messages()                  # what the audio side has to say (no sound, errors)
-    engine.close(); engine.summary()
+It runs inside the audio child process (memoire/audio/process.py ``AudioProcess``), under the
+supervisor (memoire/audio/supervisor.py), which works it through the public methods below only:
+``synth_state`` / ``stop_synth`` / ``replace_synth`` for the synth thread, ``check_output`` /
+``replace_output`` for the device, ``set_output_gain`` / ``set_ceiling`` / ``cut_output`` for the
+gain stage. Nothing outside this class replaces its ring, core, thread or output.
 
-``AudioEngine`` runs the synth thread and the sound device in a child process. Reason: Python
-has one interpreter lock per process, and the renderer (moderngl on a software rasteriser) holds
-it for a whole frame, tens to hundreds of milliseconds; in one process the audio callback and the
-synth would stall with it and the device would underrun. In its own process the synth keeps
-its own lock, and a crash there cannot take the picture down.
+Threads (all inside the audio process):
+- the control loop (the process's main thread) calls every method here;
+- the synth thread (``SynthThread``) is the only writer of the ring and of the core;
+- the consumer (PortAudio's callback thread, or the silent clock's thread) is the only reader
+  of the ring and the only writer of the gain stage's ``current`` value.
 
-Across the process boundary only snapshots travel: the listener pose through a small shared
-array written by the game alone (a sequence lock: odd while writing), statistics through another
-shared array written by the child alone, and commands (new level field, terrain, stop) through a
-queue. ``LocalEngine`` is the same engine in the calling process (used inside the child, and by
-code that wants direct access).
+Statistics (``counts()``) are accumulated over synth restarts and output swaps: a replaced ring
+adds its underruns, a replaced core its decode time, a replaced output its frames, so nothing a
+restart retires is lost. memoire/audio/process.py adds them up over process restarts.
+
+This module imports no torch at module level (the decoders are loaded in the methods that need
+them), so ``from memoire.audio.engine import settings_for`` is cheap anywhere.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import gc
 import math
-import os
-import queue
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-from memoire.world.field import LatentField, build_zone_blend, field_mix
-from memoire.world.card import ModelCard
-from memoire.audio.model import NeuralDecoder, inspect_model
-from memoire.audio.output import open_output
+from memoire.audio.output import ClockOutput, MasterGain, callback_block_frames, default_ceiling, open_output
 from memoire.audio.ring import Ring
 from memoire.audio.synth import Listener, SynthCore, SynthSettings, SynthThread, output_channels
+from memoire.world.card import ModelCard
 from memoire.world.errors import UserError
+from memoire.world.field import LatentField, build_zone_blend, field_mix
 from memoire.world.level import Level
 
 # Queue depth: three latent frames (3 x 2048 = 6144 samples, 139 ms at 44.1 kHz) keep the
 # device fed through one slow decode while keeping motion-to-sound latency near 0.2 s.
 target_fill_latent_frames = 3
 ring_capacity_latent_frames = 12  # room for the queue above a device buffer of up to ~0.4 s
+
+# ``factory(ring, sample_rate_hz, gain) -> output``: opens an output reading ``ring`` through the
+# gain stage ``gain``; raises when it cannot (a device absent).
+OutputFactory = Callable[[Ring, int, MasterGain], object]
 
 
 def target_fill_for(device_latency_s: float, info: ModelCard) -> int:
@@ -53,8 +56,6 @@ def target_fill_for(device_latency_s: float, info: ModelCard) -> int:
     of callbacks (at start, after an xrun): a queue shorter than that buffer empties in the burst,
     which the test on PulseAudio's null sink measured as underruns with a 0.2 s buffer and a
     139 ms queue (the 0.05 s default needs the 3 frames anyway)."""
-    from memoire.audio.output import callback_block_frames
-
     device_frames = device_latency_s * info.sample_rate_hz + callback_block_frames
     frames = max(target_fill_latent_frames, math.ceil(device_frames / info.hop_samples) + 1)
     return frames * info.hop_samples
@@ -64,361 +65,278 @@ def settings_for(level: Level, base: SynthSettings = SynthSettings()) -> SynthSe
     return dataclasses.replace(base, gain_db=level.sound.gain_db)
 
 
-class LocalEngine:
-    """The engine in this process: model, field, ring, output and synth thread."""
+@dataclass(frozen=True)
+class SynthState:
+    alive: bool
+    error: BaseException | None
+    heartbeat_s: float  # time.perf_counter() of the synth thread's last loop
 
-    def __init__(self, level: Level, model_path: Path, *, record: Path | None = None, mute: bool = False,
-                 torch_threads: int = 1, device: int | str | None = None,
-                 settings: SynthSettings | None = None, info: ModelCard | None = None):
-        self.info: ModelCard = info or inspect_model(model_path)
+
+class _Closed:
+    """Stands for an output between close and reopen (keeps ``name`` and ``latency_s`` readable)."""
+
+    def __init__(self, old):
+        self.name = getattr(old, "name", "output")
+        self.latency_s = 0.0
+        self.frames_played = 0
+        self.status_flags = 0
+        self.failed = "closed"
+        self.ring = getattr(old, "ring", None)
+
+    def check(self) -> str | None:
+        return self.failed
+
+    def close(self) -> None:
+        pass
+
+
+class LocalEngine:
+    """The engine in this process. Every method: the control loop's thread."""
+
+    def __init__(self, level: Level, model_path: Path, *, card: ModelCard | None = None,
+                 record: Path | None = None, mute: bool = False, torch_threads: int = 1,
+                 device: int | str | None = None, settings: SynthSettings | None = None,
+                 gain: float = 1.0, ceiling: float = default_ceiling,
+                 open_device: OutputFactory | None = None, open_fallback: OutputFactory | None = None,
+                 decode_ahead: bool = False):
+        """``open_device``/``open_fallback``: output factories (the soak's simulated device); by
+        default the sound device (PortAudio) and the silent clock. ``decode_ahead``: keep the ring
+        full rather than three frames queued (a simulated device that takes a whole frame's audio
+        at once). ``mute``: the silent clock from the start."""
+        from memoire.audio.model import NeuralDecoder, inspect_model
+
+        self.card: ModelCard = card or inspect_model(model_path)
         self.model_path = Path(model_path)
         self.level = level
         self._field_version = 0
-        self.field = LatentField(build_zone_blend(level, self.info), version=0)
-        self.settings = settings or settings_for(level)
-        hop = self.info.hop_samples
-        self.ring = Ring(ring_capacity_latent_frames * hop, output_channels)
-        self._seq = 0
-        self._teleport = 0
+        self.field = LatentField(build_zone_blend(level, self.card), version=0)
+        # the live path's one ceiling is the gain stage after the synth: no limiter in the synth
+        self.settings = dataclasses.replace(settings or settings_for(level), limiter_ceiling=None)
+        self.gain = MasterGain(gain, ceiling)
+        self._torch_threads = torch_threads
+        self._decode_ahead = decode_ahead
+        self._open_fallback = open_fallback or (lambda ring, rate, g: ClockOutput(ring, rate, g))
+        self._injected_failure: str | None = None
+        # totals retired by restarts and swaps (the live objects' figures are added in counts())
+        self._retired = dict(underruns=0, device_underflows=0, frames_played=0, decode_s=0.0, audio_s=0.0,
+                             crossfades=0, latency_sum_s=0.0, latency_n=0)
+        self.ring = Ring(ring_capacity_latent_frames * self.card.hop_samples, output_channels)
         start = Listener(*level.spawn_xy)
-        self.core = SynthCore(lambda: NeuralDecoder(self.model_path, self.info), self.info, self.field,
-                              self.settings, start)
-        self.output, self.silent_reason = open_output(self.ring, self.info.sample_rate_hz, device, enabled=not mute)
-        self.thread = SynthThread(self.core, self.ring, target_fill_frames=target_fill_for(self.output.latency_s,
-                                                                                           self.info),
-                                  torch_threads=torch_threads, record_path=record,
-                                  played=lambda: self.ring.read_index,
-                                  device_latency_s=lambda: self.output.latency_s)
-        self.thread.set_listener(start)
+        self._listener = start
+        self._core = SynthCore(lambda: NeuralDecoder(self.model_path, self.card), self.card, self.field,
+                               self.settings, start)
+        if open_device is None:
+            self._output, self.silent_reason = open_output(self.ring, self.card.sample_rate_hz, device,
+                                                           enabled=not mute, gain=self.gain)
+        elif mute:
+            self._output, self.silent_reason = self._open_fallback(self.ring, self.card.sample_rate_hz,
+                                                                   self.gain), "sound is off (--mute)"
+        else:
+            try:
+                self._output, self.silent_reason = open_device(self.ring, self.card.sample_rate_hz, self.gain), None
+            except Exception as e:
+                self._output = self._open_fallback(self.ring, self.card.sample_rate_hz, self.gain)
+                self.silent_reason = f"no sound: no usable output device ({e}); the game runs silently"
+        self._thread = self._new_thread(self._core, self.ring, record)
+
+    def _new_thread(self, core: SynthCore, ring: Ring, record: Path | None = None) -> SynthThread:
+        fill = ring.capacity if self._decode_ahead else target_fill_for(self._output.latency_s, self.card)
+        thread = SynthThread(core, ring, target_fill_frames=fill, torch_threads=self._torch_threads,
+                             record_path=record, played=lambda: ring.read_index,
+                             device_latency_s=lambda: self._output.latency_s)
+        thread.set_listener(self._listener)
+        return thread
+
+    # -- the game's calls (relayed by the control loop) ---------------------------------------------
 
     def start(self) -> None:
-        self.thread.start()
+        self._thread.start()
 
-    def set_listener(self, x_m: float, y_m: float, heading_rad: float, *, teleport: bool = False) -> None:
-        self._seq += 1
-        if teleport:
-            self._teleport += 1
-        self.thread.set_listener(Listener(x_m, y_m, heading_rad, self._teleport, self._seq, time.perf_counter()))
+    def set_listener(self, listener: Listener) -> None:
+        self._listener = listener
+        self._thread.set_listener(listener)
 
     def set_level(self, level: Level) -> None:
-        """A new version of the level (hot reload): new field, crossfaded. Raises UserError."""
-        blend = build_zone_blend(level, self.info)  # may raise: the old level keeps playing
+        """A new version of the level (hot reload): new field, crossfaded. Raises UserError (the old
+        level keeps playing). The terrain stays only while the new level still uses one, at the
+        new level's mix; otherwise it is dropped (a level switched to ``field = "zones"``)."""
+        blend = build_zone_blend(level, self.card)
         self._field_version += 1
         self.level = level
-        self.field = LatentField(blend, self.field.terrain, self.field.terrain_mix, self._field_version)
-        self.thread.set_field(self.field)
+        terrain = self.field.terrain if level.uses_terrain else None
+        mix = field_mix(level) if terrain is not None else 0.0
+        self.field = LatentField(blend, terrain, mix, self._field_version)
+        self._thread.set_field(self.field)
 
-    def set_terrain(self, terrain, level: Level | None = None) -> None:
-        """Use a terrain grid (pure-numpy sampler) with the level's mix; glides, no crossfade."""
-        lv = level or self.level
-        self.set_terrain_mix(terrain, field_mix(lv))
+    def set_terrain(self, terrain) -> None:
+        """Use a terrain grid (pure-numpy sampler) with the current level's mix; glides, no crossfade."""
+        self.field = self.field.with_terrain(terrain, field_mix(self.level))
+        self._thread.set_field(self.field)
 
-    def set_volume(self, volume: float) -> None:
-        self.core.set_volume(volume)
-
-    def set_terrain_mix(self, terrain, mix: float) -> None:
-        self.field = self.field.with_terrain(terrain, mix)
-        self.thread.set_field(self.field)
-
-    def set_model(self, model_path: Path) -> None:
+    def set_model(self, model_path: Path, card: ModelCard | None = None) -> None:
         """Switch to another model file, crossfaded; loads on a helper thread so the sound goes on.
-
         Raises UserError at once when the file lacks the interface or the level's anchors do not
-        fit it; the old model keeps playing then.
-        """
-        import threading
+        fit it; the old model keeps playing then."""
+        from memoire.audio.model import NeuralDecoder, inspect_model
 
-        info = inspect_model(model_path)
-        if info.sample_rate_hz != self.info.sample_rate_hz:
+        info = card or inspect_model(model_path)
+        if info.sample_rate_hz != self.card.sample_rate_hz:
             raise UserError(f"{model_path} runs at {info.sample_rate_hz} Hz but the sound device was opened at "
-                            f"{self.info.sample_rate_hz} Hz; restart the game to use it")
+                            f"{self.card.sample_rate_hz} Hz; restart the game to use it")
         blend = build_zone_blend(self.level, info)
         self._field_version += 1
         field_ = LatentField(blend, version=self._field_version)
+        core = self._core
 
         def load() -> None:
             first, second = NeuralDecoder(model_path, info), NeuralDecoder(model_path, info)
             first.warm_up()
             second.warm_up()
-            self.core.set_model(info, first, second, field_)
+            core.set_model(info, first, second, field_)
 
         self.model_path = Path(model_path)
-        self.info = info
+        self.card = info
         self.field = field_
         threading.Thread(target=load, name="memoire-model-loader", daemon=True).start()
 
-    @property
-    def underruns(self) -> int:
-        return self.ring.underruns
-
     def latent(self) -> np.ndarray:
-        return self.core.last_latent
+        return self._core.last_latent
 
     def close(self) -> None:
         # The output first: with the synth stopped first, the callback would go on reading an
         # empty ring until the stream closed, and count those blocks as underruns.
-        self.output.close()
-        self.thread.stop()
+        self._output.close()
+        self._thread.stop()
 
-    def summary(self) -> dict:
-        return {
-            "underruns": self.ring.underruns,
-            "device_underflows": self.output.status_flags,
-            "synth_rtf": self.core.stats.realtime_factor,
-            "latency_s": self.thread.latency.mean_s,
-            "output": self.output.name,
-        }
+    # -- the gain stage (the supervisor's) ----------------------------------------------------------
 
+    def set_output_gain(self, gain: float) -> None:
+        self.gain.set(gain)
 
-# Shared listener array: [seq lock, x_m, y_m, heading_rad, teleport, seq, stamp_s]
-_L_LOCK, _L_X, _L_Y, _L_H, _L_TELEPORT, _L_SEQ, _L_STAMP, _L_SIZE = range(8)
-# Shared statistics array, written by the child only; the latent follows from _S_LATENT.
-(_S_HEARTBEAT, _S_UNDERRUNS, _S_DEVICE, _S_PLAYED, _S_RTF, _S_LATENCY, _S_CROSSFADES, _S_READY,
- _S_LATENT) = range(9)
-# Once the audio process runs, the calling process (the game: rendering, physics) lowers its own
-# priority by this many nice steps, so that on a busy 2-core machine the scheduler serves the
-# audio first: CFS weights differ by ~1.25x per step, so 5 steps give the audio ~3x the share.
-# (Raising the audio's priority instead would need privileges a festival user does not have.)
-game_nice_increment = 5
-# The child polls its command queue and publishes statistics at 100 Hz.
-child_poll_s = 0.01
-# A child that has not started within this time (model load, torch import) is reported.
-child_start_timeout_s = 60.0
-
-
-def _child_main(level: Level, model_path: Path, options: dict, listener, stats, commands, events) -> None:
-    """The audio process: runs a LocalEngine until told to stop or the parent goes away."""
-    parent = os.getppid()
-    supervise = options.pop("supervise", False)
-    start_gain = options.pop("gain", 1.0)
-    try:
-        engine = LocalEngine(level, model_path, **options)
-    except BaseException as e:  # reported to the game, which shows it; the game plays on silently
-        events.put(("error", f"audio engine failed to start: {e}"))
-        return
-    if engine.silent_reason:
-        events.put(("silent", engine.silent_reason))
-    # Python's cyclic garbage collector pauses the whole process while it walks every object;
-    # with torch loaded a full pass took ~140 ms here, long enough to empty the ring. Freezing
-    # what exists now (the model, the level) takes it out of every later pass.
-    gc.collect()
-    gc.freeze()
-    engine.start()
-    supervisor = None
-    if supervise:  # kiosk: restart a dead or stalled synth, reopen a lost device (memoire/audio/supervisor.py)
-        from memoire.audio.supervisor import AudioSupervisor
-
-        supervisor = AudioSupervisor(engine, gain=start_gain, want_device=not options.get("mute"),
-                                     report=lambda message: events.put(("audio", message)))
-    stats[_S_READY] = 1.0
-    last_seq = -1.0
-    try:
-        while True:
-            try:
-                cmd = commands.get(timeout=child_poll_s)
-            except queue.Empty:
-                cmd = None
-            if cmd is not None:
-                if cmd[0] == "stop":
-                    break
-                if cmd[0] == "level":
-                    try:
-                        engine.set_level(cmd[1])
-                    except Exception as e:
-                        events.put(("error", f"level not applied to the sound: {e}"))
-                elif cmd[0] == "terrain":
-                    engine.set_terrain_mix(cmd[1], cmd[2])
-                elif cmd[0] == "volume":
-                    engine.core.set_volume(cmd[1])
-                elif cmd[0] == "gain" and supervisor is not None:
-                    supervisor.set_gain(cmd[1])
-                    supervisor.set_ceiling(cmd[2])
-                elif cmd[0] == "model":
-                    try:
-                        engine.set_model(cmd[1])
-                    except Exception as e:
-                        events.put(("error", f"model not changed: {e}"))
-            # the listener, read under the sequence lock (retry while the game is mid-write)
-            for _ in range(4):
-                lock = listener[_L_LOCK]
-                values = listener[:]
-                if lock == listener[_L_LOCK] and int(lock) % 2 == 0:
-                    break
-            if values[_L_SEQ] != last_seq:
-                last_seq = values[_L_SEQ]
-                engine.thread.set_listener(Listener(values[_L_X], values[_L_Y], values[_L_H],
-                                                    int(values[_L_TELEPORT]), int(values[_L_SEQ]),
-                                                    values[_L_STAMP]))
-            if supervisor is not None:
-                supervisor.poll()
-            s = engine.summary()
-            stats[_S_UNDERRUNS] = s["underruns"]
-            stats[_S_DEVICE] = s["device_underflows"]
-            stats[_S_PLAYED] = engine.ring.read_index
-            stats[_S_RTF] = s["synth_rtf"] if s["synth_rtf"] != float("inf") else 0.0
-            stats[_S_LATENCY] = s["latency_s"]
-            stats[_S_CROSSFADES] = engine.core.stats.crossfades
-            latent = engine.latent()
-            n = min(len(latent), len(stats) - _S_LATENT)  # a model switch may change the size
-            stats[_S_LATENT:_S_LATENT + n] = [float(v) for v in latent[:n]]
-            stats[_S_HEARTBEAT] = engine.thread.heartbeat_s
-            if engine.thread.error is not None and supervisor is None:
-                events.put(("error", f"synth stopped: {engine.thread.error!r}"))
-                break
-            if os.getppid() != parent:  # the game is gone: do not play on alone
-                break
-    finally:
-        engine.close()
-        events.put(("closed", engine.summary()))
-
-
-class AudioEngine:
-    """The audio engine in a child process; the same calls as LocalEngine."""
-
-    def __init__(self, level: Level, model_path: Path, *, record: Path | None = None, mute: bool = False,
-                 torch_threads: int = 1, device: int | str | None = None,
-                 settings: SynthSettings | None = None, supervise: bool = False, gain: float = 1.0):
-        import multiprocessing as mp
-
-        self.info: ModelCard = inspect_model(model_path)
-        build_zone_blend(level, self.info)  # bad anchors are the user's to fix: raise here, in the game
-        self.model_path = Path(model_path)
-        self.level = level
-        ctx = mp.get_context("spawn")  # no fork: the parent holds GL and SDL state
-        self._listener = ctx.RawArray("d", _L_SIZE)
-        self._stats = ctx.RawArray("d", _S_LATENT + self.info.latent_dim)
-        self._commands = ctx.Queue()
-        self._events = ctx.Queue()
-        self._seq = 0
-        self._teleport = 0
-        self._final: dict | None = None
-        self._reniced = os.getpriority(os.PRIO_PROCESS, 0) >= game_nice_increment  # once per process
-        self.silent_reason: str | None = None
-        self._pending_messages: list[str] = []
-        self._write_listener(*level.spawn_xy, 0.0)
-        options = dict(record=record, mute=mute, torch_threads=torch_threads, device=device, settings=settings,
-                       info=self.info, supervise=supervise, gain=gain)
-        self._proc = ctx.Process(target=_child_main, name="memoire-audio", daemon=True,
-                                 args=(level, self.model_path, options, self._listener, self._stats,
-                                       self._commands, self._events))
-
-    def start(self, wait: bool = True) -> None:
-        """Start the audio process; with ``wait``, until it plays (or says why it cannot)."""
-        self._proc.start()
-        if not self._reniced:
-            try:
-                os.nice(game_nice_increment)
-            except OSError:
-                pass  # not allowed here: the audio keeps the default share
-            self._reniced = True
-        if not wait:
-            return
-        deadline = time.perf_counter() + child_start_timeout_s
-        while self._stats[_S_READY] == 0.0 and self._proc.is_alive() and time.perf_counter() < deadline:
-            time.sleep(0.02)
-        self._pending_messages = self.poll_messages()  # kept for the caller's first poll
-
-    def _write_listener(self, x_m: float, y_m: float, heading_rad: float) -> None:
-        a = self._listener
-        a[_L_LOCK] += 1.0  # odd: writing
-        a[_L_X], a[_L_Y], a[_L_H] = x_m, y_m, heading_rad
-        a[_L_TELEPORT] = self._teleport
-        a[_L_SEQ] = self._seq
-        a[_L_STAMP] = time.perf_counter()  # CLOCK_MONOTONIC: the same clock in both processes
-        a[_L_LOCK] += 1.0  # even: done
-
-    def set_listener(self, x_m: float, y_m: float, heading_rad: float, *, teleport: bool = False) -> None:
-        self._seq += 1
-        if teleport:
-            self._teleport += 1
-        self._write_listener(x_m, y_m, heading_rad)
-
-    def set_level(self, level: Level) -> None:
-        """A new version of the level (hot reload). Raises UserError for anchors the model lacks."""
-        build_zone_blend(level, self.info)
-        self.level = level
-        self._commands.put(("level", level))
-
-    def set_terrain(self, terrain, level: Level | None = None) -> None:
-        self._commands.put(("terrain", terrain, field_mix(level or self.level)))
-
-    def set_volume(self, volume: float) -> None:
-        """Master volume 0..1 (ramped, no click): 0 keeps the engine running, silent, ready to
-        sound again at once (the editor's hold-to-hear, the kiosk's fades)."""
-        self._commands.put(("volume", float(volume)))
-
-    def set_gain(self, gain: float, ceiling: float = 1.0) -> None:
-        """Output gain (linear; ``gain`` at start) and peak ceiling, applied in the device callback;
-        needs ``supervise``."""
-        self._commands.put(("gain", float(gain), float(ceiling)))
+    def set_ceiling(self, ceiling: float) -> None:
+        self.gain.ceiling = float(ceiling)
 
     @property
-    def heartbeat_s(self) -> float:
-        """time.perf_counter() of the synth thread's last loop in the audio process (0 before start)."""
-        return float(self._stats[_S_HEARTBEAT])
+    def output_gain_target(self) -> float:
+        return self.gain.target
 
-    def set_model(self, model_path: Path) -> None:
-        """Switch to another model file, crossfaded. Raises UserError if it cannot play this level."""
-        info = inspect_model(model_path)
-        build_zone_blend(self.level, info)
-        self.info = info
-        self.model_path = Path(model_path)
-        self._commands.put(("model", self.model_path))
+    def cut_output(self) -> None:
+        """Silence at the consumer's next block (before a restart; the supervisor fades in after)."""
+        self.gain.silence()
 
-    def poll_messages(self) -> list[str]:
-        """Messages from the audio process since the last call (say them once)."""
-        out, self._pending_messages = self._pending_messages, []
-        while True:
-            try:
-                kind, payload = self._events.get_nowait()
-            except (queue.Empty, OSError, ValueError):
-                break
-            if kind == "closed":
-                self._final = payload
-            elif kind == "silent":
-                self.silent_reason = payload
-                out.append(payload)
-            else:
-                out.append(payload)
-        return out
+    # -- the synth thread (the supervisor's) --------------------------------------------------------
+
+    def synth_state(self) -> SynthState:
+        t = self._thread
+        return SynthState(t.alive, t.error, t.heartbeat_s)
+
+    def stop_synth(self) -> None:
+        """Ask the synth thread to end, without waiting (a stalled one ends when it wakes)."""
+        self._thread.stop(timeout_s=0.0)
+
+    def replace_synth(self) -> None:
+        """A fresh core and thread writing a *new* ring (a stalled thread that wakes later writes
+        only to the old one); the output reads the new ring from its next block. The new core
+        starts at the last pose the game sent (no jump). Decoders of a thread that died are reused
+        (no model reload: loading fresh ones grew the soak's RSS by 6.7% for good, glibc keeping
+        the old pages); a stalled thread may still be inside decode(), so then fresh ones load."""
+        from memoire.audio.model import NeuralDecoder
+
+        old_thread, old_core, old_ring = self._thread, self._core, self.ring
+        model_path, card = self.model_path, self.card
+        reusable = []
+        if not old_thread.alive and old_core.info is card:
+            reusable = [d for d in (old_core.voice.decoder, old_core.spare) if d is not None]
+            if old_core.fade is not None:
+                reusable.append(old_core.fade.old.decoder)
+
+        def make_decoder() -> NeuralDecoder:
+            return reusable.pop() if reusable else NeuralDecoder(model_path, card)
+
+        core = SynthCore(make_decoder, card, self.field, self.settings, self._listener)
+        ring = Ring(old_ring.capacity, old_ring.channels)
+        self._retire_synth(old_thread, old_core, old_ring)
+        self.ring, self._core = ring, core
+        self._output.ring = ring
+        self._thread = self._new_thread(core, ring)
+        self._thread.start()
+
+    def _retire_synth(self, thread: SynthThread, core: SynthCore, ring: Ring) -> None:
+        r = self._retired
+        r["underruns"] += ring.underruns
+        r["decode_s"] += core.stats.decode_s
+        r["audio_s"] += core.stats.audio_s
+        r["crossfades"] += core.stats.crossfades
+        r["latency_sum_s"] += thread.latency.total_s
+        r["latency_n"] += thread.latency.count
+
+    # -- the output (the supervisor's) --------------------------------------------------------------
+
+    def check_output(self) -> str | None:
+        """Why the output is not playing (None while it plays)."""
+        return self._injected_failure or self._output.check()
 
     @property
-    def alive(self) -> bool:
-        return self._proc.is_alive()
+    def output_frames_played(self) -> int:
+        return self._output.frames_played
 
     @property
-    def underruns(self) -> int:
-        return int(self._stats[_S_UNDERRUNS])
+    def output_name(self) -> str:
+        return str(getattr(self._output, "name", "output"))
 
     @property
-    def device_underflows(self) -> int:
-        return int(self._stats[_S_DEVICE])
+    def output_is_fallback(self) -> bool:
+        return self._injected_failure is None and isinstance(self._output, ClockOutput)
 
-    @property
-    def frames_played(self) -> int:
-        return int(self._stats[_S_PLAYED])
+    def replace_output(self, factory: OutputFactory | None = None) -> None:
+        """Close the current output, then open one with ``factory`` (default: the silent one). The
+        ring has one reader at a time, so never two outputs at once. Raises what the factory
+        raises (the output stays closed then)."""
+        old = self._output
+        old.close()
+        self._retired["frames_played"] += old.frames_played
+        self._retired["device_underflows"] += old.status_flags
+        self._injected_failure = None
+        self._output = _Closed(old)
+        self._output = (factory or self._open_fallback)(self.ring, self.card.sample_rate_hz, self.gain)
 
-    @property
-    def crossfades(self) -> int:
-        return int(self._stats[_S_CROSSFADES])
+    # -- fault injection (tests and the soak; memoire/audio/process.py's "fault" command) -----------
 
-    def latent(self) -> np.ndarray:
-        return np.array(self._stats[_S_LATENT:], dtype=np.float32)
+    def inject_synth_fault(self, kind: str, seconds: float = 0.0) -> None:
+        """The synth's next render raises (``"crash"``) or stalls ``seconds`` (``"stall"``)."""
+        self._thread.inject_fault(kind, seconds)
 
-    def close(self) -> None:
-        if self._proc.is_alive():
-            self._commands.put(("stop",))
-            deadline = time.perf_counter() + 5.0
-            while self._final is None and self._proc.is_alive() and time.perf_counter() < deadline:
-                self.poll_messages()
-                time.sleep(0.01)
-            self._proc.join(timeout=2.0)
-            if self._proc.is_alive():
-                self._proc.terminate()
-        self.poll_messages()
+    def inject_output_failure(self, why: str) -> None:
+        """The output reports itself failed (as a vanished device does) until it is replaced."""
+        self._injected_failure = why
 
-    def summary(self) -> dict:
-        if self._final is not None:
-            return dict(self._final)
-        return {"underruns": self.underruns, "device_underflows": self.device_underflows,
-                "synth_rtf": self._stats[_S_RTF], "latency_s": self._stats[_S_LATENCY], "output": "audio process"}
+    def wake_synth(self) -> None:
+        self._thread.wake()
+
+    # -- statistics -----------------------------------------------------------------------------
+
+    def counts(self) -> dict:
+        """Totals since this engine started, over every restart and swap."""
+        r = self._retired
+        core, thread, out = self._core, self._thread, self._output
+        lat = thread.latency
+        return dict(
+            underruns=r["underruns"] + self.ring.underruns,
+            device_underflows=r["device_underflows"] + out.status_flags,
+            frames_played=r["frames_played"] + out.frames_played,
+            decode_s=r["decode_s"] + core.stats.decode_s,
+            audio_s=r["audio_s"] + core.stats.audio_s,
+            crossfades=r["crossfades"] + core.stats.crossfades,
+            latency_sum_s=r["latency_sum_s"] + lat.total_s,
+            latency_n=r["latency_n"] + lat.count,
+            heartbeat_s=thread.heartbeat_s,
+        )
+
+
+def __getattr__(name: str):
+    # Deprecated: the engine the game uses is memoire.audio.process.AudioProcess (same calls).
+    if name == "AudioEngine":
+        from memoire.audio.process import AudioProcess
+
+        return AudioProcess
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

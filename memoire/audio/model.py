@@ -9,35 +9,26 @@ Optional: ``sampling_rate`` or ``sr`` (int, Hz; 44100 assumed when absent, as RA
 and Memoire's class statistics ``latent_class_names`` (List[str]), ``latent_class_mean`` and
 ``latent_class_std`` (float (classes, latent_dim)) that let a level name a class as an anchor.
 
-torch is imported here and in the training/terrain modules only.
+torch is imported here and in the training/terrain modules only; the game process reads a model's
+card through memoire/audio/card.py ``read_card`` (this module run in a short child process).
 """
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from memoire.audio.card import MAKE_MODEL_HINT, check_model_file
 from memoire.world.card import ModelCard
 from memoire.world.errors import UserError
 
 # RAVE's defaults, used when a file does not say its rate: 44.1 kHz.
 default_sample_rate_hz = 44100
 
-MAKE_MODEL_HINT = (
-    "make it with `memoire corpus` then `memoire train` (about an hour on a CPU), "
-    "or pass --model with an artist's RAVE model exported with --streaming"
-)
-
-
 def _load_module(path: Path) -> torch.jit.ScriptModule:
-    if not path.exists():
-        raise UserError(f"model file {path} not found; {MAKE_MODEL_HINT}")
-    if not zipfile.is_zipfile(path):
-        raise UserError(f"{path} is not a TorchScript model file (expected a .ts/.pt zip written by "
-                        "torch.jit.save, as RAVE's export writes)")
+    check_model_file(path)  # the messages read_card gives too (memoire/audio/card.py)
     try:
         return torch.jit.load(str(path), map_location="cpu").eval()
     except Exception as e:  # torch raises RuntimeError with long C++ traces for foreign files

@@ -2,7 +2,7 @@
 
 sounddevice is imported here only. The callback runs on PortAudio's thread: it only copies from
 the preallocated ring (``Ring.read_into``), which zero-fills and counts a shortfall, then applies
-the master gain (``MasterGain``: volume, fades, a peak ceiling) in place; it never blocks, logs,
+the output gain stage (``MasterGain``: gain, fades, the peak limiter and ceiling) in place; it never blocks, logs,
 allocates audio buffers or raises.
 
 Without PortAudio or an output device the game still runs: ``open_output`` returns a
@@ -11,13 +11,15 @@ synth's pacing behave the same) and a reason, said once, why it is silent.
 
 Faults: an output exposes ``failed`` (None, or why it stopped playing: the stream finished or
 errored because its device vanished) and ``frames_played`` (advancing while it plays), which
-memoire/audio/supervisor.py watches to fall back to a ``ClockOutput`` and reopen the device later.
-Both outputs read ``self.ring`` on every block, so a supervisor can point them at a new ring
-(after restarting the synth) without reopening the stream.
+memoire/audio/supervisor.py watches (through memoire/audio/engine.py ``LocalEngine``) to fall back to
+a ``ClockOutput`` and reopen the device later. Both outputs read ``self.ring`` on every block, so
+the engine can point them at a new ring (after restarting the synth) without reopening the
+stream; ``ring`` is written by the audio process's control loop, read by the consumer.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 
@@ -42,20 +44,41 @@ gain_slew_s = 0.05
 # Longest block the gain ramps sample-accurately (PortAudio may hand larger blocks when it
 # chooses the size itself); larger blocks get the block's mean gain.
 max_ramp_frames = 8192
+# The output's peak ceiling unless the caller sets one (the kiosk's volume_limit_db): just under
+# full scale, as the synth's own limiter held before this stage took its place.
+default_ceiling = 0.98
+# The limiter lets go over half a second (no pumping on a loud passage).
+limiter_release_s = 0.5
 
 
 class MasterGain:
-    """The output's gain and peak ceiling, applied in the consumer (callback) thread.
+    """The output gain stage: the one gain after the synth and the one peak ceiling, applied in the
+    consumer (the device callback, or the silent clock's thread).
 
-    Threads: ``target`` and ``ceiling`` are written by the controlling thread (the game's main
-    thread or the audio process's loop); ``current`` by the consumer alone. Floats: atomic stores.
+    ``apply`` ramps the gain toward ``target`` (never steps: ``slew_s`` for the whole range), then
+    a peak limiter holds the block under ``ceiling`` (attack at once, release over ``release_s``),
+    then a hard clip at ``ceiling`` is the last guard. Everything that sets loudness after the
+    synth goes through ``target``: the kiosk's volume x fade, the editor's hold-to-hear, the
+    supervisor's fade-in after a restart. (The level's ``gain_db`` is the synth's makeup gain,
+    before this stage, with no ceiling; memoire/audio/synth.py.)
+
+    Threads, one writer each: ``target``, ``ceiling`` and the cut counter are written by the
+    controlling thread alone (the audio process's control loop, through AudioSupervisor);
+    ``current``, the limiter's gain and the cuts seen by the consumer alone. Floats and ints:
+    atomic stores.
     """
 
-    def __init__(self, gain: float = 1.0, ceiling: float = 1.0, slew_s: float = gain_slew_s):
-        self.target = float(gain)
-        self.current = float(gain)
-        self.ceiling = float(ceiling)
+    def __init__(self, gain: float = 1.0, ceiling: float = default_ceiling, slew_s: float = gain_slew_s,
+                 release_s: float = limiter_release_s):
+        self.target = float(gain)  # controlling thread
+        self.ceiling = float(ceiling)  # controlling thread
         self.slew_s = float(slew_s)
+        self.release_s = float(release_s)
+        self._cuts = 0  # controlling thread: bumped by silence()
+        self.current = float(gain)  # consumer thread
+        self.limit = 1.0  # consumer thread: the limiter's gain now
+        self.min_limit = 1.0  # consumer thread: the deepest the limiter went
+        self._cuts_seen = 0  # consumer thread
         self._ramp = np.arange(1, max_ramp_frames + 1, dtype=np.float32) / np.float32(max_ramp_frames)
         self._scratch = np.empty(max_ramp_frames, np.float32)
 
@@ -64,17 +87,13 @@ class MasterGain:
         self.target = max(0.0, float(gain))
 
     def silence(self) -> None:
-        """Controlling thread: drop to silence at once (before a restart; the fade-in follows)."""
+        """Controlling thread: silence from the consumer's next block on (before a restart; the
+        fade-in follows). The consumer drops ``current`` to 0 itself: it stays its only writer."""
         self.target = 0.0
-        self.current = 0.0
+        self._cuts += 1
 
-    def apply(self, out: np.ndarray, sample_rate_hz: int) -> None:
-        """Consumer thread: scale ``out`` (frames, channels) in place, ramping toward the target,
-        then clip to the ceiling. No allocation."""
+    def _ramped(self, out: np.ndarray, g0: float, g1: float) -> None:
         n = out.shape[0]
-        g0 = self.current
-        step = n / sample_rate_hz / self.slew_s
-        g1 = min(max(self.target, g0 - step), g0 + step)
         if g1 == g0 or n > max_ramp_frames:
             g = 0.5 * (g0 + g1)
             if g != 1.0:
@@ -85,9 +104,38 @@ class MasterGain:
             np.multiply(self._ramp[:n], np.float32((g1 - g0) * max_ramp_frames / n), out=ramp)
             ramp += np.float32(g0)
             np.multiply(out, ramp[:, None], out=out)
+
+    def apply(self, out: np.ndarray, sample_rate_hz: int) -> None:
+        """Consumer thread: gain, limiter and clip on ``out`` (frames, channels) in place. No
+        allocation (reductions and preallocated scratch only)."""
+        n = out.shape[0]
+        if self._cuts != self._cuts_seen:
+            self._cuts_seen = self._cuts
+            self.current = 0.0
+        g0 = self.current
+        step = n / sample_rate_hz / self.slew_s
+        g1 = min(max(self.target, g0 - step), g0 + step)
+        self._ramped(out, g0, g1)
         self.current = g1
-        c = np.float32(self.ceiling)
-        np.clip(out, -c, c, out=out)
+        if n == 0:
+            return
+        c = self.ceiling
+        peak = max(float(out.max()), -float(out.min()))
+        want = min(1.0, c / peak) if peak > 0 else 1.0
+        lim = self.limit
+        if want < lim:
+            new = want  # attack at once: a ramp down would let the block's first peaks through
+            if new != 1.0:
+                np.multiply(out, np.float32(new), out=out)
+        else:
+            recover = math.exp(-n / sample_rate_hz / self.release_s)
+            new = min(want, 1.0 - (1.0 - lim) * recover)
+            if lim != 1.0 or new != 1.0:
+                self._ramped(out, lim, new)
+        self.limit = new
+        if new < self.min_limit:
+            self.min_limit = new
+        np.clip(out, np.float32(-c), np.float32(c), out=out)
 
 
 class DeviceOutput:

@@ -23,14 +23,16 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from memoire.world.field import LatentField
 from memoire.world.card import ModelCard
-from memoire.audio.model import NeuralDecoder
 from memoire.audio.ring import Ring
+
+if TYPE_CHECKING:  # torch lives there: this module loads without it (the decoders come from a factory)
+    from memoire.audio.model import NeuralDecoder
 
 output_channels = 2  # stereo out; the model's mono signal is panned toward the zones
 
@@ -99,9 +101,12 @@ class SynthSettings:
     # Cap on latent speed: a trained latent spans a few units per class; 6 units/s lets a
     # step between classes take ~0.5 s at least, however short a zone's fade_s is.
     max_latent_speed_per_s: float = 6.0
-    gain_db: float = 0.0
+    gain_db: float = 0.0  # makeup gain (the level's [sound] gain_db): no ceiling of its own
     stereo_width: float = 0.35  # 0 = mono; 1 = fully to one side toward a zone at 90 degrees
-    limiter_ceiling: float = 0.98  # peak amplitude the limiter holds the output under
+    # Peak amplitude the synth's own limiter holds its output under, for renders that use the core
+    # alone (memoire/offline/render.py). None: no limiter here; the live engine sets None, its one
+    # ceiling being the output gain stage after the synth (memoire/audio/output.py MasterGain).
+    limiter_ceiling: float | None = 0.98
 
 
 @dataclass
@@ -117,12 +122,12 @@ class SynthStats:
         return self.audio_s / self.decode_s if self.decode_s > 0 else float("inf")
 
 
-DecoderFactory = Callable[[], NeuralDecoder]
+DecoderFactory = Callable[[], "NeuralDecoder"]
 
 
 @dataclass
 class _Voice:
-    decoder: NeuralDecoder
+    decoder: "NeuralDecoder"
     z: np.ndarray  # current latent (latent_dim,) float64
 
 
@@ -150,7 +155,7 @@ class SynthCore:
         start = start or Listener(0.0, 0.0)
         z0, _ = field_.target(start.x_m, start.y_m)
         self.voice = _Voice(make_decoder(), z0.astype(np.float64))
-        self.spare: NeuralDecoder | None = make_decoder()
+        self.spare: "NeuralDecoder | None" = make_decoder()
         for decoder in (self.voice.decoder, self.spare):
             decoder.warm_up()
         self.fade: _Fade | None = None
@@ -158,10 +163,8 @@ class SynthCore:
         self._field_version = field_.version
         self._pan = self._pan_for(start)
         self._limiter_gain = 1.0
-        self._gain = 10 ** (settings.gain_db / 20)
-        self._master = 1.0  # volume set by the caller (editor's hold-to-hear, kiosk fades), 0..1
-        self._master_target = 1.0
-        self._pending_model: tuple[ModelCard, NeuralDecoder, NeuralDecoder, LatentField] | None = None
+        self._gain = 10 ** (settings.gain_db / 20)  # makeup: the output stage after the synth sets loudness
+        self._pending_model: "tuple[ModelCard, NeuralDecoder, NeuralDecoder, LatentField] | None" = None
         self._motion_for = None  # the ZoneBlend the players and weights below belong to
         self._players: list[MotionPlayer | None] = []
         self._weights = np.zeros(0)  # smoothed zone weights, then the rest weight
@@ -175,11 +178,7 @@ class SynthCore:
         """Use a new latent field; a new version (level reload) is crossfaded."""
         self.field = field_
 
-    def set_volume(self, volume: float) -> None:
-        """Master volume 0..1, reached by a linear ramp over the next block (no click)."""
-        self._master_target = min(max(float(volume), 0.0), 1.0)
-
-    def set_model(self, info: ModelCard, first: NeuralDecoder, second: NeuralDecoder,
+    def set_model(self, info: ModelCard, first: "NeuralDecoder", second: "NeuralDecoder",
                   field_: LatentField) -> None:
         """Switch to another model (two loaded instances) and its field (the anchors resolved
         against it); crossfaded at the next render. May be called from a loader thread: the
@@ -330,10 +329,8 @@ class SynthCore:
         out[:, 0] = mono * np.cos(angle) * math.sqrt(2.0)
         out[:, 1] = mono * np.sin(angle) * math.sqrt(2.0)
         out *= self._gain
-        if self._master != 1.0 or self._master_target != 1.0:
-            ramp = np.linspace(self._master, self._master_target, n, endpoint=False, dtype=np.float32)
-            out *= ramp[:, None]
-            self._master = self._master_target
+        if self.settings.limiter_ceiling is None:  # the live engine: the output stage limits
+            return out
         # Peak limiter: the gain ramps over the block to the level that keeps it under the
         # ceiling, and recovers slowly (0.5 s); a hard clip at the ceiling is the last guard.
         peak = float(np.abs(out).max()) if n else 0.0
@@ -370,12 +367,19 @@ class LatencyMeter:
             self.started_s = now_s
         while self.pending and self.pending[0][0] <= played_index:
             _, stamp = self.pending.popleft()
-            if stamp >= self.started_s and len(self.samples_s) < 100_000:
-                self.samples_s.append(now_s - stamp + device_latency_s)
+            if stamp >= self.started_s:
+                value = now_s - stamp + device_latency_s
+                self.total_s += value  # running totals: the control loop reads them at 100 Hz
+                self.count += 1
+                if len(self.samples_s) < 100_000:
+                    self.samples_s.append(value)
+
+    total_s: float = 0.0  # sum of every sample (synth thread only)
+    count: int = 0
 
     @property
     def mean_s(self) -> float:
-        return float(np.mean(self.samples_s)) if self.samples_s else float("nan")
+        return self.total_s / self.count if self.count else float("nan")
 
 
 class SynthThread:
@@ -403,7 +407,10 @@ class SynthThread:
             self._recorder = sf.SoundFile(str(record_path), "w", samplerate=core.sample_rate_hz,
                                           channels=output_channels, subtype="PCM_16")
         self._thread = threading.Thread(target=self._run, name="memoire-synth", daemon=True)
-        self.heartbeat_s = time.perf_counter()
+        self.heartbeat_s = time.perf_counter()  # synth thread only
+        # Fault injection (tests, the soak): ("crash", 0) or ("stall", seconds) for the next render.
+        # A take-slot like the field: the control thread puts, the synth thread takes it once.
+        self._fault: tuple[str, float] | None = None
 
     # main thread -> synth thread: single slots, latest value wins
     def set_listener(self, listener: Listener) -> None:
@@ -415,6 +422,13 @@ class SynthThread:
     def start(self) -> None:
         self._thread.start()
 
+    def inject_fault(self, kind: str, seconds: float = 0.0) -> None:
+        """Fault injection: the next render raises (``"crash"``, as a decoder failure would) or
+        sleeps ``seconds`` first (``"stall"``, a decode stuck in the library)."""
+        if kind not in ("crash", "stall"):
+            raise ValueError(f"unknown synth fault {kind!r}")
+        self._fault = (kind, float(seconds))
+
     def wake(self) -> None:
         """Any thread: look at the ring now rather than at the end of the idle wait (a consumer
         draining faster than real time, as the kiosk soak test's simulated clock does)."""
@@ -424,7 +438,8 @@ class SynthThread:
         """Ask the thread to end and wait up to ``timeout_s`` (0: do not wait, for a stalled one)."""
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout=timeout_s)
+        if self._thread.ident is not None:  # started (an engine closed before start has none)
+            self._thread.join(timeout=timeout_s)
         if self._recorder is not None:
             self._recorder.close()
             self._recorder = None
@@ -458,11 +473,19 @@ class SynthThread:
                     if last_pos is not None and pos != last_pos:
                         self.latency.mark(self.ring.write_index, listener.stamp_s)
                     last_seq, last_pos = listener.seq, pos
+                fault = self._fault
+                if fault is not None:
+                    self._fault = None
+                    if fault[0] == "crash":
+                        raise RuntimeError("injected synth fault (fault injection)")
+                    time.sleep(fault[1])  # a stall: then the render goes on (or the thread ends if stopped)
+                    if self._stop.is_set():
+                        break
                 audio = self.core.render(listener)
                 self.ring.write(audio, prime_frames=self.target_fill)
                 if self._recorder is not None:
                     self._recorder.write(audio)
-        except BaseException as e:  # the watchdog in the game reads this and restarts the synth
+        except BaseException as e:  # the supervisor (memoire/audio/supervisor.py) reads it and restarts the synth
             self.error = e
 
 

@@ -46,7 +46,7 @@ class SoundPreview:
         self._want_on = True
         self._pending_level = level
         if self.state == "paused" and self.engine is not None:
-            self.engine.set_volume(1.0)
+            self.engine.set_gain(1.0)
             self._fresh = True  # jump to the mouse, crossfaded: no glide from where it was left
             self.state = "on"
             return
@@ -61,13 +61,13 @@ class SoundPreview:
         self._opener.start()
 
     def _open(self, level: Level) -> None:
-        from memoire.audio.engine import AudioEngine
+        from memoire.audio.process import AudioProcess
 
         try:
-            engine = AudioEngine(level, Path(self.model_path), mute=self.mute)
+            engine = AudioProcess(level, Path(self.model_path), mute=self.mute)
             engine.start()
-            said = engine.poll_messages()
-            if not engine.alive:
+            said = [e.text for e in engine.poll_events() if e.kind != "retry"]
+            if not engine.stats().alive:
                 self.message = "no sound: " + ("; ".join(said) or "the audio process stopped")
                 self.state = "failed"
                 return
@@ -116,10 +116,10 @@ class SoundPreview:
             return
         if not self._want_on:
             if self.state != "paused":
-                engine.set_volume(0.0)
+                engine.set_gain(0.0)
                 self.state = "paused"
             return
-        said = engine.poll_messages()
+        said = [e.text for e in engine.poll_events() if e.kind != "retry"]
         if said:
             self.message = "; ".join(said)
         if self._pending_level is not None and self._pending_level is not engine.level:
@@ -131,7 +131,7 @@ class SoundPreview:
         if self._pending_terrain is not None:
             grid, level = self._pending_terrain
             self._pending_terrain = None
-            engine.set_terrain(grid, level)
+            engine.set_terrain(grid)
         if self._listener is not None:
             x, y = self._listener
             self._listener = None
@@ -139,7 +139,7 @@ class SoundPreview:
             self._fresh = False
 
     def latent(self):
-        return None if self.engine is None else self.engine.latent()
+        return None if self.engine is None else self.engine.stats().latent
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Stop and wait for the engine to close (at the editor's exit)."""

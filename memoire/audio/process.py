@@ -1,0 +1,703 @@
+"""The audio as it ships: ``AudioProcess``, the synth and the sound device in a child process.
+
+``AudioProcess`` implements memoire/audio/client.py ``AudioClient``; it is the one audio engine of
+the game, the kiosk and the editor. Why a process: Python has one interpreter lock per process,
+and the renderer (moderngl on a software rasteriser) holds it for a whole frame, tens to hundreds
+of milliseconds; in one process the audio callback and the synth would stall with it and the
+device would underrun. In its own process the synth keeps its own lock, and a crash there cannot
+take the picture down.
+
+Two levels of recovery, both here:
+- inside the child, always: memoire/audio/supervisor.py ``AudioSupervisor`` restarts a synth thread
+  that crashed or stalled (fading back in), and falls back to the silent clock when the device
+  vanishes, reopening it with backoff;
+- the child itself: when it ends, or its control loop stops reporting for
+  ``process_stall_s``, the parent kills it and starts a new one with the latest level, model,
+  terrain and gain (fading in). A new child gets ``process_grace_s`` to load before it is judged;
+  one that fails before it played waits ``process_grace_s`` doubling to ``process_backoff_max_s``
+  before the next try. The watch runs in ``poll_events()``: call it every frame (the game does).
+
+Statistics (``stats()``) are accumulated over both kinds of restart: the child adds up what its
+restarted synths and swapped outputs counted (memoire/audio/engine.py ``LocalEngine.counts``), the
+parent adds each finished child's last figures to its total. Restarts arrive as ``AudioEvent``s.
+
+Shared slots, one writer each:
+- the listener array (``RawArray``, a sequence lock: odd while writing): the game's main thread
+  writes (``set_listener``), the child's control loop reads;
+- the statistics array (a fresh one per child): the child's control loop writes, the game reads;
+- the command queue (a fresh one per child): the game's main thread puts, the child's control loop
+  takes; the event queue: the child puts (its control loop, and ``say`` from it), the game takes.
+
+Fault injection (tests and the soak; never used by the game): ``inject_fault(kind, seconds)``
+sends the child a ``("fault", kind, seconds)`` command: ``synth_crash`` (the next render raises),
+``synth_stall`` (the next render sleeps ``seconds``), ``device_loss`` (the output fails now and the
+device cannot be opened for ``seconds``; simulated: unplugged until ``device_back``),
+``device_back``, ``freeze`` (the control loop sleeps ``seconds``: the process stops reporting).
+``AudioProcess(simulated=True)`` runs the child with memoire/audio/simulated.py's device on a
+clock the caller drives with ``simulate(now_s, seconds)`` (the soak harness).
+
+This module imports no torch (the child imports it, in its own process).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import queue
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from memoire.audio.card import read_card
+from memoire.audio.client import (EVENT_ERROR, EVENT_RESTART, EVENT_RETRY, EVENT_SILENT, AudioEvent,
+                                  AudioStats)
+from memoire.world.card import ModelCard
+from memoire.world.field import build_zone_blend
+from memoire.world.level import Level
+
+log = logging.getLogger("memoire.audio")
+
+# Shared listener array: [seq lock, x_m, y_m, heading_rad, teleport, seq, stamp_s]
+_L_LOCK, _L_X, _L_Y, _L_H, _L_TELEPORT, _L_SEQ, _L_STAMP, _L_SIZE = range(8)
+# Shared statistics array, written by the child's control loop only; the latent follows _S_LATENT.
+(_S_LOOP, _S_READY, _S_HEARTBEAT, _S_UNDERRUNS, _S_DEVICE_UF, _S_PLAYED, _S_DECODE_S, _S_AUDIO_S,
+ _S_LAT_SUM, _S_LAT_N, _S_CROSSFADES, _S_SYNTH_RESTARTS, _S_DEVICE_LOSSES, _S_DEVICE_REOPENS,
+ _S_DEVICE_ATTEMPTS, _S_GAIN, _S_SIM_SEQ, _S_SIM_FRAMES, _S_SIM_SUMSQ, _S_LATENT) = range(20)
+# Counters the parent adds up over children (the rest are the current child's own).
+_SUMMED = dict(underruns=_S_UNDERRUNS, device_underflows=_S_DEVICE_UF, frames_played=_S_PLAYED,
+               decode_s=_S_DECODE_S, audio_s=_S_AUDIO_S, latency_sum_s=_S_LAT_SUM, latency_n=_S_LAT_N,
+               crossfades=_S_CROSSFADES, synth_restarts=_S_SYNTH_RESTARTS, device_losses=_S_DEVICE_LOSSES,
+               device_reopens=_S_DEVICE_REOPENS, device_attempts=_S_DEVICE_ATTEMPTS)
+# Latent slots in the statistics array at least (a model switch may bring a larger latent).
+_min_latent_slots = 64
+
+# Once the audio process runs, the calling thread (the game: rendering, physics) lowers its own
+# priority by this many nice steps, so that on a busy 2-core machine the scheduler serves the
+# audio first: CFS weights differ by ~1.25x per step, so 5 steps give the audio ~3x the share.
+# (Raising the audio's priority instead would need privileges a festival user does not have.)
+# Children are spawned from a thread made before that (``_Spawner``), so restarted ones keep the
+# default priority too.
+game_nice_increment = 5
+# The child polls its command queue and publishes statistics at 100 Hz.
+child_poll_s = 0.01
+# start(wait=True) waits this long at most for the child to play (model load, torch import).
+child_start_timeout_s = 60.0
+# The child is restarted when it has ended, or when its control loop has not reported for 10 s
+# (twice the supervisor's own stall limit inside it: that one acts first when it can).
+process_stall_s = 10.0
+# A new child gets this long to load the model before it is judged; a child that failed before
+# it played makes the next wait twice as long, up to 5 min.
+process_grace_s = 20.0
+process_backoff_max_s = 300.0
+# simulate() waits this long for the child's answer before it gives up (real seconds).
+sim_reply_timeout_s = 60.0
+
+
+class _Spawner:
+    """A thread that starts processes, made before the game lowers its priority: a child inherits
+    the niceness of the thread that spawns it, so every child (restarts too) keeps the default."""
+
+    def __init__(self):
+        self._jobs: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="memoire-audio-spawner", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            job, done, box = self._jobs.get()
+            if job is None:
+                return
+            try:
+                box.append(job())
+            except BaseException as e:
+                box.append(e)
+            done.set()
+
+    def run(self, job):
+        done, box = threading.Event(), []
+        self._jobs.put((job, done, box))
+        done.wait()
+        if isinstance(box[0], BaseException):
+            raise box[0]
+        return box[0]
+
+    def close(self) -> None:
+        self._jobs.put((None, None, None))
+
+
+class _Child:
+    """One audio child process and its private slots."""
+
+    def __init__(self, ctx, config: dict, listener, latent_dim: int):
+        self.stats = ctx.RawArray("d", _S_LATENT + max(latent_dim, _min_latent_slots))
+        self.commands = ctx.Queue()
+        self.events = ctx.Queue()
+        self.proc = ctx.Process(target=_child_main, name="memoire-audio", daemon=True,
+                                args=(config, listener, self.stats, self.commands, self.events))
+        self.started_s = 0.0
+        self.closed = False  # the child said it closed (its final figures are published)
+
+    @property
+    def ready(self) -> bool:
+        return self.stats[_S_READY] != 0.0
+
+    def counts(self) -> dict:
+        return {k: float(self.stats[i]) for k, i in _SUMMED.items()}
+
+    def release(self) -> None:
+        """Close the queues (the child is gone): no feeder thread or pipe outlives it."""
+        try:
+            self.commands.cancel_join_thread()  # never wait to flush commands nobody will read
+            self.commands.close()
+            self.events.close()
+        except (OSError, ValueError, AssertionError):
+            pass
+
+
+class AudioProcess:
+    """The audio in a child process, restarted when it ends or freezes (memoire/audio/client.py
+    ``AudioClient``). Every method: the game's main thread."""
+
+    def __init__(self, level: Level, model_path: Path, *, record: Path | None = None, mute: bool = False,
+                 torch_threads: int = 1, device: int | str | None = None, settings=None,
+                 gain: float = 1.0, ceiling: float | None = None, card: ModelCard | None = None,
+                 restart: bool = True, simulated: bool = False, stall_s: float | None = None,
+                 supervise: bool | None = None):
+        """Reads the model's card (memoire/audio/card.py: no torch here) and checks the level's
+        anchors against it: raises UserError. ``gain``/``ceiling``: the output stage at start
+        (see ``set_gain``). ``restart``: replace a child that ends or freezes. ``simulated``: the
+        soak's simulated device and clock (see ``simulate``). ``stall_s``: the synth stall limit
+        inside the child (tests shorten it). ``supervise``: ignored (always supervised)."""
+        import multiprocessing as mp
+
+        if supervise is not None:
+            warnings.warn("AudioProcess is always supervised; drop supervise=", DeprecationWarning, stacklevel=2)
+        self.card: ModelCard = card or read_card(model_path)
+        build_zone_blend(level, self.card)  # bad anchors are the user's to fix: raise here, in the game
+        self.model_path = Path(model_path)
+        self.level = level
+        self._ctx = mp.get_context("spawn")  # no fork: the parent holds GL and SDL state
+        self._listener = self._ctx.RawArray("d", _L_SIZE)  # the game's main thread writes (seq lock)
+        self._options = dict(record=record, mute=mute, torch_threads=torch_threads, device=device,
+                             settings=settings, simulated=simulated, stall_s=stall_s)
+        from memoire.audio.output import default_ceiling
+
+        self._gain = max(0.0, float(gain))
+        self._ceiling = float(ceiling) if ceiling is not None else default_ceiling
+        self._terrain = None
+        self._restart = restart
+        self.simulated = simulated
+        self._seq = 0
+        self._teleport = 0
+        self._child: _Child | None = None
+        self._base = {k: 0.0 for k in _SUMMED}  # finished children's totals
+        self._process_restarts = 0
+        self._failures = 0  # children in a row that failed before they played
+        self._restart_at: float | None = None
+        self._judge_after_s = 0.0
+        self._events: list[AudioEvent] = []
+        self._output = "none"
+        self._closed = False
+        self._final: AudioStats | None = None
+        self._sim_seq = 0
+        self.silent_reason: str | None = None
+        self._reniced = os.getpriority(os.PRIO_PROCESS, 0) >= game_nice_increment  # once per process
+        self._spawner = _Spawner()
+        self._write_listener(*level.spawn_xy, 0.0)
+
+    # -- the child ----------------------------------------------------------------------------------
+
+    def _spawn(self, *, restarted: bool) -> None:
+        opts = dict(self._options)
+        if restarted:
+            opts["record"] = None  # a restarted child would truncate the recording
+        config = dict(opts, level=self.level, model_path=self.model_path, card=self.card, gain=self._gain,
+                      ceiling=self._ceiling, terrain=self._terrain, fade_in=restarted)
+        child = _Child(self._ctx, config, self._listener, self.card.latent_dim)
+        self._spawner.run(child.proc.start)
+        child.started_s = time.perf_counter()
+        self._child = child
+        self._judge_after_s = child.started_s + min(process_grace_s * 2 ** self._failures, process_backoff_max_s)
+
+    def start(self, wait: bool = True) -> None:
+        """Start the audio process; with ``wait``, until it plays (or says why it cannot)."""
+        self._spawn(restarted=False)
+        if not self._reniced:
+            try:
+                os.nice(game_nice_increment)
+            except OSError:
+                pass  # not allowed here: the audio keeps the default share
+            self._reniced = True
+        if not wait:
+            return
+        child = self._child
+        deadline = time.perf_counter() + child_start_timeout_s
+        while not child.ready and child.proc.is_alive() and time.perf_counter() < deadline:
+            time.sleep(0.02)
+        self._pump()
+
+    def _pump(self) -> None:
+        """Take the child's events into ``self._events``."""
+        child = self._child
+        if child is None:
+            return
+        while True:
+            try:
+                kind, text = child.events.get_nowait()
+            except (queue.Empty, OSError, ValueError, EOFError):
+                break
+            if kind == "_output":
+                self._output = text
+            elif kind == "_closed":
+                child.closed = True
+            else:
+                if kind == EVENT_SILENT:
+                    if text == self.silent_reason:
+                        continue  # a restarted child saying it again
+                    self.silent_reason = text
+                self._events.append(AudioEvent(kind, text))
+
+    def _watch(self) -> None:
+        """Replace a child that ended or froze (see the module's docstring)."""
+        if self._closed or not self._restart:
+            return
+        now = time.perf_counter()
+        if self._restart_at is not None:
+            if now >= self._restart_at:
+                self._restart_at = None
+                self._respawn()
+            return
+        child = self._child
+        if child is None:
+            return
+        if not child.proc.is_alive():
+            why = f"ended (exit status {child.proc.exitcode})"
+        elif now < self._judge_after_s:
+            return
+        elif not child.ready:
+            why = f"did not start within {now - child.started_s:.0f} s"
+        elif now - child.stats[_S_LOOP] > process_stall_s:
+            why = f"stopped reporting ({now - child.stats[_S_LOOP]:.0f} s)"
+        else:
+            return
+        played = child.ready
+        self._retire(child)
+        self._process_restarts += 1
+        if played:
+            self._failures = 0
+            wait = 0.0
+        else:
+            self._failures += 1
+            wait = min(process_grace_s * 2 ** (self._failures - 1), process_backoff_max_s)
+        text = (f"the audio process {why}; starting a new one"
+                f"{f' in {wait:.0f} s' if wait else ''} ({self._process_restarts} so far)")
+        log.error(text)
+        self._events.append(AudioEvent(EVENT_RESTART, text))
+        if wait:
+            self._restart_at = now + wait
+        else:
+            self._respawn()
+
+    def _respawn(self) -> None:
+        try:
+            self._spawn(restarted=True)
+        except Exception as e:  # could not even spawn: try again later
+            log.exception("audio: the new audio process did not start")
+            self._events.append(AudioEvent(EVENT_ERROR, f"the new audio process did not start ({e})"))
+            self._child = None
+            self._restart_at = time.perf_counter() + process_grace_s
+
+    def _retire(self, child: _Child) -> None:
+        """End ``child`` (killed if it still runs) and add its figures to the totals."""
+        if child.proc.is_alive():
+            child.proc.kill()
+        child.proc.join(timeout=5.0)
+        self._pump()
+        for k, v in child.counts().items():
+            self._base[k] += v
+        child.release()
+        if self._child is child:
+            self._child = None
+
+    def _send(self, *command) -> None:
+        child = self._child
+        if child is not None and child.proc.is_alive():
+            try:
+                child.commands.put(command)
+            except (OSError, ValueError):
+                pass  # a child being replaced: the new one starts from the latest state
+
+    # -- the game's calls ---------------------------------------------------------------------------
+
+    def _write_listener(self, x_m: float, y_m: float, heading_rad: float) -> None:
+        a = self._listener
+        a[_L_LOCK] += 1.0  # odd: writing
+        a[_L_X], a[_L_Y], a[_L_H] = x_m, y_m, heading_rad
+        a[_L_TELEPORT] = self._teleport
+        a[_L_SEQ] = self._seq
+        a[_L_STAMP] = time.perf_counter()  # CLOCK_MONOTONIC: the same clock in both processes
+        a[_L_LOCK] += 1.0  # even: done
+
+    def set_listener(self, x_m: float, y_m: float, heading_rad: float, *, teleport: bool = False) -> None:
+        self._seq += 1
+        if teleport:
+            self._teleport += 1
+        self._write_listener(x_m, y_m, heading_rad)
+
+    def set_level(self, level: Level) -> None:
+        """A new version of the level (hot reload). Raises UserError for anchors the model lacks.
+        A level that no longer uses a terrain drops it (the child's ``LocalEngine.set_level``)."""
+        build_zone_blend(level, self.card)
+        self.level = level
+        if not level.uses_terrain:
+            self._terrain = None
+        self._send("level", level)
+
+    def set_terrain(self, grid, level: Level | None = None) -> None:
+        """A terrain grid, mixed as the current level says. (``level``: deprecated, ignored; send
+        the level with ``set_level`` first.)"""
+        self._terrain = grid
+        self._send("terrain", grid)
+
+    def set_model(self, model_path: Path) -> None:
+        """Switch to another model file, crossfaded. Raises UserError if it cannot play this level."""
+        card = read_card(model_path)
+        build_zone_blend(self.level, card)
+        self.card = card
+        self.model_path = Path(model_path)
+        self._send("model", self.model_path, card)
+
+    def set_gain(self, gain: float, ceiling: float | None = None) -> None:
+        """The output gain stage (memoire/audio/output.py ``MasterGain``, in the device callback):
+        ``gain`` linear (ramped: the kiosk's volume x fade, the editor's hold-to-hear), and when
+        given the peak ceiling (linear, the kiosk's volume limit). The level's gain_db is the
+        synth's makeup before this stage. Kept for restarted children."""
+        self._gain = max(0.0, float(gain))
+        if ceiling is not None:
+            self._ceiling = float(ceiling)
+        self._send("gain", self._gain, None if ceiling is None else self._ceiling)
+
+    def poll_events(self) -> list[AudioEvent]:
+        """Events since the last call; also replaces a child that ended or froze."""
+        self._pump()
+        self._watch()
+        self._pump()
+        out, self._events = self._events, []
+        return out
+
+    def stats(self) -> AudioStats:
+        if self._final is not None:
+            return self._final
+        child = self._child
+        total = dict(self._base)
+        if child is not None:
+            for k, v in child.counts().items():
+                total[k] += v
+        alive = child is not None and child.proc.is_alive()
+        latent: tuple[float, ...] = ()
+        heartbeat = gain = 0.0
+        if child is not None:
+            heartbeat = float(child.stats[_S_HEARTBEAT]) if alive and child.ready else 0.0
+            gain = float(child.stats[_S_GAIN])
+            latent = tuple(child.stats[_S_LATENT:_S_LATENT + self.card.latent_dim])
+        return AudioStats(
+            underruns=int(total["underruns"]), device_underflows=int(total["device_underflows"]),
+            synth_restarts=int(total["synth_restarts"]), process_restarts=self._process_restarts,
+            device_losses=int(total["device_losses"]), device_reopens=int(total["device_reopens"]),
+            device_attempts=int(total["device_attempts"]), crossfades=int(total["crossfades"]),
+            synth_rtf=total["audio_s"] / total["decode_s"] if total["decode_s"] > 0 else None,
+            latency_s=total["latency_sum_s"] / total["latency_n"] if total["latency_n"] > 0 else None,
+            frames_played=int(total["frames_played"]), heartbeat_s=heartbeat, output=self._output,
+            alive=alive, latent=latent, gain=gain)
+
+    def close(self) -> None:
+        """Stop the child (its last figures kept in ``stats()``); idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        child = self._child
+        if child is not None:
+            if child.proc.is_alive():
+                self._send("stop")
+                deadline = time.perf_counter() + 5.0
+                while not child.closed and child.proc.is_alive() and time.perf_counter() < deadline:
+                    self._pump()
+                    time.sleep(0.01)
+                child.proc.join(timeout=2.0)
+            self._retire(child)
+        self._pump()
+        self._final = self.stats()
+        self._spawner.close()
+
+    # -- test hooks: fault injection and the simulated clock ----------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        """The current child's process id (tests kill it)."""
+        child = self._child
+        return child.proc.pid if child is not None else None
+
+    def inject_fault(self, kind: str, seconds: float = 0.0) -> None:
+        """Fault injection (see the module's docstring for the kinds). Tests and the soak only."""
+        if kind not in ("synth_crash", "synth_stall", "device_loss", "device_back", "freeze"):
+            raise ValueError(f"unknown fault {kind!r}")
+        self._send("fault", kind, float(seconds))
+
+    def simulate(self, now_s: float, seconds: float) -> tuple[int, float]:
+        """Simulated mode: set the child's clock to ``now_s``, let its supervisor look, then take
+        ``seconds`` of audio from the ring as the device would (waiting for the synth). Returns
+        (frames consumed, their sum of squares) once done; (0, 0.0) when no child answers."""
+        if not self.simulated:
+            raise RuntimeError("simulate() needs AudioProcess(simulated=True)")
+        child = self._child
+        if child is None or not child.proc.is_alive():
+            return 0, 0.0
+        self._sim_seq += 1
+        seq = float(self._sim_seq)
+        self._send("sim", self._sim_seq, float(now_s), float(seconds))
+        deadline = time.perf_counter() + sim_reply_timeout_s
+        while child.stats[_S_SIM_SEQ] != seq:
+            if not child.proc.is_alive() or time.perf_counter() > deadline:
+                return 0, 0.0
+            time.sleep(0.0002)
+        return int(child.stats[_S_SIM_FRAMES]), float(child.stats[_S_SIM_SUMSQ])
+
+    # -- deprecated: the names the game used before AudioClient (to be removed) ---------------------
+
+    @property
+    def info(self) -> ModelCard:
+        """Deprecated: ``card``."""
+        return self.card
+
+    def poll_messages(self) -> list[str]:
+        """Deprecated: ``poll_events()`` (texts only; "retry" events left out)."""
+        return [e.text for e in self.poll_events() if e.kind != EVENT_RETRY]
+
+    def summary(self) -> dict:
+        """Deprecated: ``stats()``."""
+        s = self.stats()
+        return {"underruns": s.underruns, "device_underflows": s.device_underflows,
+                "synth_rtf": s.synth_rtf if s.synth_rtf is not None else float("inf"),
+                "latency_s": s.latency_s if s.latency_s is not None else float("nan"), "output": s.output,
+                "synth_restarts": s.synth_restarts, "device_losses": s.device_losses,
+                "device_reopens": s.device_reopens, "process_restarts": s.process_restarts}
+
+    def set_volume(self, volume: float) -> None:
+        """Deprecated: ``set_gain(volume)`` (the one output gain stage)."""
+        self.set_gain(volume)
+
+    @property
+    def underruns(self) -> int:
+        """Deprecated: ``stats().underruns``."""
+        return self.stats().underruns
+
+    @property
+    def device_underflows(self) -> int:
+        """Deprecated: ``stats().device_underflows``."""
+        return self.stats().device_underflows
+
+    @property
+    def frames_played(self) -> int:
+        """Deprecated: ``stats().frames_played``."""
+        return self.stats().frames_played
+
+    @property
+    def crossfades(self) -> int:
+        """Deprecated: ``stats().crossfades``."""
+        return self.stats().crossfades
+
+    @property
+    def heartbeat_s(self) -> float:
+        """Deprecated: ``stats().heartbeat_s`` (0.0 while no child reports: judged here now)."""
+        return self.stats().heartbeat_s
+
+    @property
+    def alive(self) -> bool:
+        """Deprecated: ``stats().alive``."""
+        child = self._child
+        return child is not None and child.proc.is_alive()
+
+    def latent(self) -> np.ndarray:
+        """Deprecated: ``stats().latent``."""
+        return np.array(self.stats().latent, dtype=np.float32)
+
+
+def _read_listener(listener) -> list[float]:
+    """The listener, read under the sequence lock (retry while the game is mid-write)."""
+    values = listener[:]
+    for _ in range(4):
+        lock = listener[_L_LOCK]
+        values = listener[:]
+        if lock == listener[_L_LOCK] and int(lock) % 2 == 0:
+            break
+    return values
+
+
+def _child_main(config: dict, listener, stats, commands, events) -> None:
+    """The audio process: a LocalEngine under an AudioSupervisor until told to stop or the parent
+    goes away. Its main thread is the control loop: it relays commands, reads the listener, runs
+    the supervisor and publishes the statistics (the only writer of ``stats``)."""
+    from memoire.audio.engine import LocalEngine
+    from memoire.audio.output import open_device, refresh_devices
+    from memoire.audio.supervisor import AudioSupervisor
+    from memoire.audio.synth import Listener
+
+    parent = os.getppid()
+    simulated = config["simulated"]
+    device = config["device"]
+    mute = config["mute"]
+
+    def say(kind: str, text: str) -> None:
+        events.put((kind, text))
+
+    blocked_until = [0.0]  # fault injection: the real device cannot be opened until then
+    sim_device = None
+    sim_now = [0.0]
+    if simulated:
+        from memoire.audio.simulated import SimDevice
+
+        sim_device = SimDevice()
+        open_dev, open_fallback, clock = sim_device.open, sim_device.open_fallback, (lambda: sim_now[0])
+    else:
+        def open_dev(ring, rate, gain):
+            if time.perf_counter() < blocked_until[0]:
+                raise OSError("the sound device is gone (fault injection)")
+            refresh_devices()
+            return open_device(ring, rate, device, gain)
+
+        open_fallback, clock = None, time.perf_counter
+    try:
+        engine = LocalEngine(config["level"], config["model_path"], card=config["card"], record=config["record"],
+                             mute=mute, torch_threads=config["torch_threads"], device=device,
+                             settings=config["settings"], gain=0.0, ceiling=config["ceiling"],
+                             open_device=open_dev if simulated else None, open_fallback=open_fallback,
+                             decode_ahead=simulated)
+        if config["terrain"] is not None:
+            engine.set_terrain(config["terrain"])
+    except BaseException as e:  # reported to the game, which shows it; the game plays on silently
+        say(EVENT_ERROR, f"audio engine failed to start: {e}")
+        return
+    if engine.silent_reason:
+        say(EVENT_SILENT, engine.silent_reason)
+    # Python's cyclic garbage collector pauses the whole process while it walks every object;
+    # with torch loaded a full pass took ~140 ms here, long enough to empty the ring. Freezing
+    # what exists now (the model, the level) takes it out of every later pass.
+    gc.collect()
+    gc.freeze()
+    engine.start()
+    supervisor = AudioSupervisor(engine, gain=config["gain"], open_device=open_dev, want_device=not mute,
+                                 clock=clock, report=say, stall_s=config["stall_s"], fade_in=config["fade_in"])
+    latent_slots = len(stats) - _S_LATENT
+    last_seq = -1.0
+    output_said = None
+
+    def publish() -> None:
+        c = engine.counts()
+        st = supervisor.stats
+        stats[_S_HEARTBEAT] = c["heartbeat_s"]
+        stats[_S_UNDERRUNS] = c["underruns"]
+        stats[_S_DEVICE_UF] = c["device_underflows"]
+        stats[_S_PLAYED] = c["frames_played"]
+        stats[_S_DECODE_S] = c["decode_s"]
+        stats[_S_AUDIO_S] = c["audio_s"]
+        stats[_S_LAT_SUM] = c["latency_sum_s"]
+        stats[_S_LAT_N] = c["latency_n"]
+        stats[_S_CROSSFADES] = c["crossfades"]
+        stats[_S_SYNTH_RESTARTS] = st.synth_restarts
+        stats[_S_DEVICE_LOSSES] = st.device_losses
+        stats[_S_DEVICE_REOPENS] = st.device_reopens + (0 if engine.silent_reason else 1)  # the first open
+        stats[_S_DEVICE_ATTEMPTS] = st.device_attempts
+        stats[_S_GAIN] = supervisor.gain_target
+        latent = engine.latent()
+        n = min(len(latent), latent_slots)
+        stats[_S_LATENT:_S_LATENT + n] = [float(v) for v in latent[:n]]
+
+    def fault(kind: str, seconds: float) -> None:
+        if kind == "synth_crash":
+            engine.inject_synth_fault("crash")
+        elif kind == "synth_stall":
+            engine.inject_synth_fault("stall", seconds)
+        elif kind == "device_loss":
+            if sim_device is not None:
+                sim_device.unplug()
+            else:
+                blocked_until[0] = time.perf_counter() + seconds
+                engine.inject_output_failure("the sound device is gone (fault injection)")
+        elif kind == "device_back":
+            if sim_device is not None:
+                sim_device.plug()
+            else:
+                blocked_until[0] = 0.0
+        elif kind == "freeze":
+            time.sleep(seconds)
+
+    publish()
+    stats[_S_READY] = 1.0
+    try:
+        while True:
+            stats[_S_LOOP] = time.perf_counter()
+            try:
+                cmd = commands.get(timeout=child_poll_s)
+            except queue.Empty:
+                cmd = None
+            sim = None
+            if cmd is not None:
+                kind = cmd[0]
+                if kind == "stop":
+                    break
+                if kind == "level":
+                    try:
+                        engine.set_level(cmd[1])
+                    except Exception as e:
+                        say(EVENT_ERROR, f"level not applied to the sound: {e}")
+                elif kind == "terrain":
+                    engine.set_terrain(cmd[1])
+                elif kind == "gain":
+                    supervisor.set_gain(cmd[1])
+                    if cmd[2] is not None:
+                        engine.set_ceiling(cmd[2])
+                elif kind == "model":
+                    try:
+                        engine.set_model(cmd[1], cmd[2])
+                    except Exception as e:
+                        say(EVENT_ERROR, f"model not changed: {e}")
+                elif kind == "fault":
+                    fault(cmd[1], cmd[2])
+                elif kind == "sim":
+                    sim = cmd
+            values = _read_listener(listener)
+            if values[_L_SEQ] != last_seq:
+                last_seq = values[_L_SEQ]
+                engine.set_listener(Listener(values[_L_X], values[_L_Y], values[_L_H], int(values[_L_TELEPORT]),
+                                             int(values[_L_SEQ]), values[_L_STAMP]))
+            if sim is not None:
+                _, seq, now_s, seconds = sim
+                sim_now[0] = now_s
+                supervisor.poll()
+                out = sim_device.current
+                frames, sum_sq = 0, 0.0
+                if out is not None and not out.closed:
+                    before_f, before_s = out.frames_played, out.sum_sq
+                    out.pull(seconds * engine.card.sample_rate_hz, engine.wake_synth,
+                             lambda: engine.synth_state().alive)
+                    frames, sum_sq = out.frames_played - before_f, out.sum_sq - before_s
+                publish()
+                stats[_S_SIM_FRAMES] = frames
+                stats[_S_SIM_SUMSQ] = sum_sq
+                stats[_S_SIM_SEQ] = seq  # last: the game reads the two above once it sees this
+            elif not simulated:
+                supervisor.poll()
+            publish()
+            if engine.output_name != output_said:
+                output_said = engine.output_name
+                events.put(("_output", output_said))
+            if os.getppid() != parent:  # the game is gone: do not play on alone
+                break
+    finally:
+        engine.close()
+        publish()
+        events.put(("_closed", ""))
