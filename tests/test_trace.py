@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from memoire.game.trace import COLUMNS, HEADER, TraceWriter
+from memoire.game.trace import TraceWriter
+from memoire.world.trace import COLUMNS, HEADER
 from memoire.world.errors import UserError
 from memoire.world.level import load_level
 from memoire.world.zones import dominant_zone, dominant_zones, weight_blend, zone_weights

@@ -7,7 +7,7 @@
 
 ``Game.run()`` calls it with the real clock until the player quits (or ``--frames`` is reached);
 the soak harness and the tests call it with a simulated one. What differs between playing and
-the kiosk is a ``Mode`` (memoire/game/mode.py): who walks (keys and physics, a tour, the kiosk's
+the kiosk is a ``Mode`` (below): who walks (keys and physics, a tour, the kiosk's
 director), what input means, where messages go and what the HUD shows. The kiosk fills those
 hooks; it does not have a loop of its own.
 
@@ -27,10 +27,10 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
-from memoire.game.mode import Mode
 from memoire.sim.clock import FixedStepClock
 from memoire.sim.physics import World, physics_step_s
 from memoire.sim.player import MOVE_KEYS, PlayerState, interpolate, looked, wanted_velocity
@@ -373,6 +373,72 @@ class Game:
             self.window.close()
 
 
+class Mode:
+    """What differs between ways of running the one loop: `memoire play` is ``PlayMode`` (below),
+    the festival kiosk ``KioskMode`` (memoire/kiosk/game.py). ``Game.frame`` calls these hooks and
+    nothing else that differs; each default does nothing, so a mode fills in only what it changes.
+    Main thread only."""
+
+    #: output gain the audio process starts at (the kiosk fades in from silence)
+    start_gain = 1.0
+    #: the zone hint on the ground (PlayMode toggles it with Z)
+    show_zones = False
+
+    def attach(self, game: Game) -> None:
+        """The level is loaded (``game.level``); check what the mode needs of it (raise UserError)."""
+
+    def start_pose(self, game: Game) -> PlayerState:
+        """Where the player starts."""
+        raise NotImplementedError
+
+    def opened(self, game: Game) -> None:
+        """Audio, window and renderer are up; the first frame comes next."""
+
+    def events(self, game: Game) -> Iterable[tuple]:
+        """This frame's input events (memoire/game/window.py's tuples)."""
+        return ()
+
+    def handle(self, game: Game, event: tuple) -> bool:
+        """Take ``event`` if it is the mode's (True); walking, looking and resizing are the game's."""
+        return False
+
+    def looks(self, game: Game) -> bool:
+        """Whether mouse motion turns the view now."""
+        return True
+
+    def step(self, game: Game, dt_s: float, pose: bool) -> None:
+        """Move the player one fixed step (``game.walk`` or ``game.place``). ``pose`` is False
+        for steps whose pose nobody sees (all but the frame's last two)."""
+        game.walk(dt_s)
+
+    def background(self, game: Game, now_s: float) -> None:
+        """Once a frame after the listener went to the synth (gains, watchers)."""
+
+    def reloaded(self, game: Game) -> None:
+        """The level was hot-reloaded (``game.level`` is the new one)."""
+
+    def draws(self, game: Game) -> bool:
+        """Whether this frame is drawn."""
+        return True
+
+    def overlays(self, game: Game, player: PlayerState, window_px: tuple[int, int]) -> list:
+        """(rgba, x_px, y_px) overlays drawn over the 3D view."""
+        return []
+
+    def say(self, game: Game, text: str) -> None:
+        """Tell someone ``text`` once (the screen, the log)."""
+
+    def traces(self, game: Game) -> bool:
+        """Whether this frame goes into the trace (``game.trace``), when there is one."""
+        return True
+
+    def frame_done(self, game: Game) -> None:
+        """The frame is over (the kiosk pings its watchdog)."""
+
+    def summary(self, game: Game, audio: dict) -> None:
+        """The session is over: report it."""
+
+
 class PlayMode(Mode):
     """`memoire play`: the visitor walks by keys and mouse, or a tour walks itself (--tour);
     messages on screen, the minimap and the zone hint on keys."""
@@ -462,7 +528,8 @@ class PlayMode(Mode):
               f"time, motion-to-sound latency {lat * 1000:.0f} ms ({audio.get('output', 'no output')})")
 
 
-def run_game(opts: PlayOptions) -> int:
+def check_play_options(opts: PlayOptions) -> None:
+    """The play options a user typed, checked before anything starts. Raises UserError."""
     if opts.frames is not None and opts.frames < 1:
         raise UserError(f"--frames must be at least 1, got {opts.frames}")
     if opts.screenshot is not None and opts.screenshot.suffix.lower() != ".png":
@@ -471,8 +538,9 @@ def run_game(opts: PlayOptions) -> int:
         raise UserError(f"--record {opts.record}: give a .wav or .flac file")
     if opts.trace is not None and opts.trace.suffix.lower() != ".csv":
         raise UserError(f"--trace {opts.trace}: give a .csv file")
-    if opts.kiosk:
-        from memoire.kiosk.run import run_kiosk
 
-        return run_kiosk(opts)
+
+def run_game(opts: PlayOptions) -> int:
+    """`memoire play`: check the options, play until the player quits."""
+    check_play_options(opts)
     return Game(opts).run()

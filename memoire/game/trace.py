@@ -31,10 +31,9 @@ from pathlib import Path
 
 from memoire.world.errors import UserError
 from memoire.world.level import Level
+from memoire.world.trace import HEADER
 from memoire.world.zones import dominant_zone, weight_blend
 
-COLUMNS = ("wall_s", "sim_s", "x_m", "y_m", "heading_deg", "zone", "zone_weight")
-HEADER = ",".join(COLUMNS) + "\n"
 # Buffered rows are written this often (seconds, by the writer's clock): what a crash can lose.
 flush_interval_s = 1.0
 

@@ -87,7 +87,7 @@ def build_demo(level_path: Path, out: Path, *, model: Path | None = None, config
     doc["sound"]["model"] = f"../models/{model_path.name}"
     level_out = out / "levels" / level_path.name
     level_out.write_text(tomlkit.dumps(doc), encoding="utf-8")
-    from memoire.terrain.terrain import saved_suffix
+    from memoire.terrain.grid import saved_suffix
 
     for saved in level_path.parent.glob(f"{level_path.stem}{saved_suffix}"):
         shutil.copy2(saved, out / "levels" / saved.name)

@@ -19,8 +19,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from memoire.game.app import Game, PlayOptions
-from memoire.game.mode import Mode
+from memoire.game.app import Game, Mode, PlayOptions
 from memoire.kiosk.config import KioskConfig, tour_line
 from memoire.kiosk.director import Director, ease_angle
 from memoire.kiosk.events import KioskInput

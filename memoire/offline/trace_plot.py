@@ -29,9 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from memoire.game.trace import COLUMNS
 from memoire.world.errors import UserError
 from memoire.world.level import Circle, Level, load_level
+from memoire.world.trace import COLUMNS
 
 # A row's dwell is the time to the next row, unless that gap is longer than this (seconds):
 # then the game was stopped or stalled and nobody can say where the visitor was.

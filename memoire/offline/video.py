@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+from memoire.offline.render import render_tour, write_audio
 from memoire.world.errors import UserError
 from memoire.world.files import atomic_output
 from memoire.world.level import Level
@@ -51,7 +52,6 @@ def render_video(level: Level, tour_name: str, model_path: Path, out: Path, *, s
     out = Path(out)
     plan = plan_tour(level, level.tour(tour_name))  # UserError names the level's tours
     duration_s = plan.duration_s if seconds is None else float(seconds)
-    from memoire.offline.render import render_tour, write_audio
 
     t0 = time.perf_counter()
     sound = render_tour(level, tour_name, model_path, duration_s, torch_threads=torch_threads, progress=progress)

@@ -217,3 +217,13 @@ class LatentField:
 def field_mix(level: Level) -> float:
     """The terrain's share of the field for a level's [sound] field setting."""
     return {"zones": 0.0, "terrain": 1.0, "mix": level.sound.terrain_mix}[level.sound.field]
+
+
+def level_field(level: Level, card: ModelCard, *, terrain: GridSampler | None = None, version: int = 0) -> LatentField:
+    """The one place a level's field is made: its zone blend resolved against ``card``, with
+    ``terrain`` (a baked grid) at the share the level's [sound] field asks for ("zones": none, so
+    a terrain kept from an earlier version of the level falls silent). Raises UserError listing
+    every bad anchor."""
+    blend = build_zone_blend(level, card)
+    mix = field_mix(level) if terrain is not None else 0.0
+    return LatentField(blend, terrain if mix > 0 else None, mix, version)

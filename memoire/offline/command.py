@@ -1,0 +1,41 @@
+"""`memoire render LEVEL --tour NAME --out FILE`: a tour's sound (WAV/FLAC) or a trailer (MP4), offline.
+
+The command's one job is to check its arguments and pick the renderer: memoire/offline/render.py
+for sound, memoire/offline/video.py for picture and sound.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from memoire.offline.render import render_tour, write_audio
+from memoire.offline.video import render_video
+from memoire.world.errors import UserError
+from memoire.world.level import load_level
+from memoire.world.paths import default_model
+
+
+def render_command(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    suffix = out.suffix.lower()
+    if suffix not in (".wav", ".flac", ".mp4"):
+        raise UserError(f"--out {out}: give a .wav or .flac file for sound, or .mp4 for sound and picture")
+    if args.seconds is not None and args.seconds <= 0:
+        raise UserError(f"--seconds must be > 0, got {args.seconds:g}")
+    level = load_level(args.level)
+    model = default_model(level, args.model)
+    if not out.parent.exists():
+        raise UserError(f"--out {out}: the folder {out.parent} does not exist")
+    if suffix == ".mp4":
+        return render_video(level, args.tour, model, out, seconds=args.seconds, size_px=tuple(args.size),
+                            fps=args.fps, torch_threads=args.torch_threads)
+    result = render_tour(level, args.tour, model, args.seconds, torch_threads=args.torch_threads)
+    write_audio(out, result.audio, result.sample_rate_hz)
+    peak = float(np.abs(result.audio).max()) if len(result.audio) else 0.0
+    rms = float(np.sqrt(np.mean(result.audio.astype(np.float64) ** 2))) if len(result.audio) else 0.0
+    print(f"{out}: {len(result.audio) / result.sample_rate_hz:.1f} s, rms {20 * np.log10(max(rms, 1e-12)):.1f} dBFS, "
+          f"peak {20 * np.log10(max(peak, 1e-12)):.1f} dBFS, rendered {result.realtime_factor:.1f}x faster than real time")
+    return 0
