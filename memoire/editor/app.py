@@ -15,7 +15,8 @@ sends each event where it belongs: a press on the map to the active tool (memoir
 a press on the panel to the panel layout's hit test (memoire/editor/panel.py), keys to the
 editor-wide bindings or the active tool. The state and the shared edits are
 ``EditorSession`` (memoire/editor/session.py); drawing is memoire/editor/scene.py (the map) and
-the panel layout painted by memoire/editor/widgets.py; saving is memoire/editor/filesync.py.
+the panel layout painted by memoire/editor/widgets.py; saving and the file on disk are
+memoire/editor/filesync.py.
 
 Threads: everything here runs on the main thread; the sound preview and the terrain trainer run
 their own threads and are polled from ``tick``.
@@ -29,11 +30,18 @@ import traceback
 from pathlib import Path
 
 from memoire.editor.canvas import Canvas
+from memoire.editor.filesync import FileSync
 from memoire.editor.panel import PanelLayout, layout_panel, layout_status
-from memoire.editor.rows import build_rows, text_key
+from memoire.editor.rows import Row, build_rows, text_key
 from memoire.editor.scene import MapPainter
 from memoire.editor.session import EditorSession
-from memoire.editor.style import font_big_px, font_px, font_small_px, panel_width_px, status_height_px
+from memoire.editor.style import (
+    font_big_px,
+    font_px,
+    font_small_px,
+    panel_width_px,
+    status_height_px,
+)
 from memoire.editor.tools.base import Pointer
 from memoire.editor.tools.eraser import EraserTool
 from memoire.editor.tools.paths import PathsTool
@@ -68,6 +76,8 @@ class Editor(EditorSession):
         tools = [self.tiles_tool, self.zones_tool, self.eraser_tool, PathsTool(), SpawnTool()]
         self.tool_keys = {t.shortcut: t.name for t in tools}
         super().__init__(path, tools=tools, model_path=model_path, mute=mute, size_px=size_px)
+        self.file = FileSync(self.path)
+        self.rows: list[Row] = []  # the panel's rows, as last laid out (PageUp/PageDown move among them)
         self.screen = None
         self.fonts: Fonts | None = None
         self.canvas: Canvas | None = None
@@ -146,6 +156,16 @@ class Editor(EditorSession):
     def save_screenshot(self, path: str | Path) -> None:
         self.draw()
         self.pg.image.save(self.screen, str(path))
+
+    # -- the file on disk (memoire/editor/filesync.py) ----------------------------------------------
+
+    def save(self) -> bool:
+        """Ctrl+S (a level with problems needs a second one). Returns whether the file was written."""
+        return self.file.save(self)
+
+    def request_close(self) -> None:
+        """The window's close button, Ctrl+Q or Ctrl+W (unsaved changes need a second one)."""
+        self.file.request_close(self)
 
     # -- background work, once a frame ---------------------------------------------------------------
 
@@ -351,13 +371,13 @@ class Editor(EditorSession):
     def panel_click(self, pos) -> None:
         hit = self.panel_layout().hit(pos)
         if hit is not None:
-            hit.activate(self)
+            hit.activate()
 
     # -- drawing -------------------------------------------------------------------------------------
 
     def draw(self) -> None:
         """Paint the frame: the map, then the panel and the status line as laid out now."""
-        self.painter.draw(self, self.canvas)
+        self.painter.draw(self, self.canvas, banner=self.file.banner(time.perf_counter(), len(self.problems)))
         self.layout = self.panel_layout()
         paint_all(self.layout.drawables, self.pg, self.screen)
         paint_all(layout_status(self, self.fonts), self.pg, self.screen)

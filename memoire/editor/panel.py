@@ -17,18 +17,40 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from memoire.editor.rows import Row, build_rows
-from memoire.editor.style import (ACCENT_RGB, BUTTON_ON_RGB, BUTTON_RGB, DELETE_BUTTON_RGB, DIM_RGB, FOCUS_RGB,
-                                  NO_PROBLEMS_RGB, PANEL_RGB, PROBLEM_RGB, PROBLEM_TEXT_RGB, READY_RGB,
-                                  SEPARATOR_RGB, STATUS_BG_RGB, STEP_BUTTON_RGB, TEXT_EDIT_RGB, TEXT_RGB, WARN_RGB,
-                                  panel_width_px, status_height_px)
-from memoire.editor.widgets import (CentredText, Fill, Fonts, Hit, Line, ProblemHit, RowHit, RowPart, Text,
-                                    ToolHit, ellipsize, wrap)
-
-if TYPE_CHECKING:
-    from memoire.editor.session import EditorSession
+from memoire.editor.rows import Row, RowPart, build_rows
+from memoire.editor.session import EditorSession
+from memoire.editor.style import (
+    ACCENT_RGB,
+    BUTTON_ON_RGB,
+    BUTTON_RGB,
+    DELETE_BUTTON_RGB,
+    DIM_RGB,
+    FOCUS_RGB,
+    NO_PROBLEMS_RGB,
+    PANEL_RGB,
+    PROBLEM_RGB,
+    PROBLEM_TEXT_RGB,
+    READY_RGB,
+    SEPARATOR_RGB,
+    STATUS_BG_RGB,
+    STEP_BUTTON_RGB,
+    TEXT_EDIT_RGB,
+    TEXT_RGB,
+    WARN_RGB,
+    panel_width_px,
+    status_height_px,
+)
+from memoire.editor.widgets import (
+    CentredText,
+    Fill,
+    Fonts,
+    Hit,
+    Line,
+    Text,
+    ellipsize,
+    wrap,
+)
 
 COMMON_HELP = ("Hold Space: hear the mouse position (L: on/off). O: colour field. Ctrl+Z / Ctrl+Y: undo / redo. "
                "Ctrl+S: save. Wheel: zoom. Right or middle drag, arrows: pan. F: fit.")
@@ -74,6 +96,28 @@ status_right_px = 430  # a message may use the whole width but this much (the mo
 status_step = 4  # a long message loses this many characters at a time until it fits
 status_min_chars = 10
 SOUND_STATUS = {"on": "sound ON", "starting": "sound starting…", "failed": "no sound", "off": "", "paused": ""}
+
+
+@dataclass(frozen=True)
+class ToolHit(Hit):
+    """A tool button: a click picks the tool."""
+
+    tool: str
+
+
+@dataclass(frozen=True)
+class RowHit(Hit):
+    """A part of a property row: its <, its > or its value; a click focuses the row and does it."""
+
+    row: Row
+    part: RowPart
+
+
+@dataclass(frozen=True)
+class ProblemHit(Hit):
+    """A problem in the list: a click shows what it names (``target``: see problem_target)."""
+
+    target: tuple | None
 
 
 @dataclass
@@ -134,7 +178,7 @@ def layout_panel(ed: EditorSession, fonts: Fonts, now: float | None = None) -> P
                  tool_button_height_px)
         add(Fill(r, BUTTON_ON_RGB if name == ed.tool else BUTTON_RGB, radius_px=tool_button_radius_px))
         add(CentredText(r, tool.label, fonts.small, TEXT_RGB))
-        out.hits.append(ToolHit(r, name))
+        out.hits.append(ToolHit(r, _bind(ed.set_tool, name), name))
     y += math.ceil(len(ed.tools) / tools_per_row) * tool_row_px + tools_gap_px
     # the active tool's options and help
     opts = ed.active_tool.options(ed, x, y, inner, fonts)
@@ -150,7 +194,7 @@ def layout_panel(ed: EditorSession, fonts: Fonts, now: float | None = None) -> P
     out.rows = build_rows(ed)
     out.focus = min(ed.panel_focus, max(0, len(out.rows) - 1))
     for idx, row in enumerate(out.rows):
-        y = _layout_row(ed, out, row, idx == out.focus, x, y, inner, fonts, now)
+        y = _layout_row(ed, out, row, idx, x, y, inner, fonts, now)
     y += separator_gap_px
     add(Line((x, y), (x + inner, y), SEPARATOR_RGB))
     y += separator_gap_px
@@ -166,7 +210,8 @@ def layout_panel(ed: EditorSession, fonts: Fonts, now: float | None = None) -> P
                 if y > bottom - problem_line_px:
                     break
                 y += text(line, (x + problem_indent_px, y), fonts.small, PROBLEM_TEXT_RGB)
-            out.hits.append(ProblemHit(Rect(x, top, inner, y - top), ed.problem_target(p)))
+            target = ed.problem_target(p)
+            out.hits.append(ProblemHit(Rect(x, top, inner, y - top), _bind(ed.go_to, target), target))
             y += problem_gap_px
             if y > bottom - problem_line_px:
                 break
@@ -182,14 +227,32 @@ def layout_panel(ed: EditorSession, fonts: Fonts, now: float | None = None) -> P
     return out
 
 
-def _layout_row(ed: EditorSession, out: PanelLayout, row: Row, focused: bool, x: int, y: int, inner: int,
+def _bind(fn, arg):
+    return lambda: fn(arg)
+
+
+def _row_action(ed: EditorSession, row: Row, idx: int, part: RowPart):
+    """A click on a row's part: the row gets the focus (, and . then step it), then its action."""
+    def go():
+        ed.panel_focus = idx
+        fn = row.action(part)
+        if fn:
+            fn()
+    return go
+
+
+def _layout_row(ed: EditorSession, out: PanelLayout, row: Row, idx: int, x: int, y: int, inner: int,
                 fonts: Fonts, now: float) -> int:
-    """One property row at y: a heading, a whole-width button, or label + value (with < and >
-    when it steps, a text field when it is typed). Returns the next row's y."""
+    """Row ``idx`` at y: a heading, a whole-width button, or label + value (with < and > when it
+    steps, a text field when it is typed). Returns the next row's y."""
     Rect = ed.pg.Rect
     add = out.drawables.append
     rh = row_height_px
-    if focused and row.focusable:
+
+    def hit(rect, part: RowPart) -> RowHit:
+        return RowHit(rect, _row_action(ed, row, idx, part), row, part)
+
+    if idx == out.focus and row.focusable:
         add(Fill(Rect(x, y, inner, rh), FOCUS_RGB))
     if row.heading:
         add(Text((x, y + heading_dy_px), row.label, fonts.normal, ACCENT_RGB))
@@ -197,7 +260,7 @@ def _layout_row(ed: EditorSession, out: PanelLayout, row: Row, focused: bool, x:
         b = Rect(x, y, inner, rh - row_gap_px)
         add(Fill(b, DELETE_BUTTON_RGB if "delete" in row.value else BUTTON_RGB, radius_px=button_radius_px))
         add(CentredText(b, row.value, fonts.small, TEXT_RGB))
-        out.hits.append(RowHit(b, row, RowPart.CLICK))
+        out.hits.append(hit(b, RowPart.CLICK))
     else:
         add(Text((x, y + text_dy_px), row.label, fonts.small, DIM_RGB))
         vx = x + value_x_px
@@ -212,14 +275,14 @@ def _layout_row(ed: EditorSession, out: PanelLayout, row: Row, focused: bool, x:
             for r, s, part in ((dec, "<", RowPart.DEC), (inc, ">", RowPart.INC)):
                 add(Fill(r, STEP_BUTTON_RGB, radius_px=step_button_radius_px))
                 add(CentredText(r, s, fonts.normal, TEXT_RGB))
-                out.hits.append(RowHit(r, row, part))
+                out.hits.append(hit(r, part))
             add(Text((vx + step_value_dx_px, y + text_dy_px), ellipsize(value, fonts.small, inner - step_value_margin_px),
                      fonts.small, TEXT_RGB))
         else:
             add(Text((vx, y + text_dy_px), ellipsize(value, fonts.small, inner - value_margin_px), fonts.small,
                      TEXT_RGB))
             if row.click:
-                out.hits.append(RowHit(Rect(vx - 2, y, inner - edit_margin_px, rh), row, RowPart.CLICK))
+                out.hits.append(hit(Rect(vx - 2, y, inner - edit_margin_px, rh), RowPart.CLICK))
     return y + rh + row_gap_px
 
 
@@ -237,7 +300,7 @@ def layout_status(ed: EditorSession, fonts: Fonts, now: float | None = None) -> 
         out.append(Text((status_x_px, y0 + status_dy_px), shown, fonts.normal, WARN_RGB if warn else TEXT_RGB))
     mx, my = ed.world(ed.mouse_px)
     cell = ed.doc.cell_m
-    col, row = int(math.floor(mx / cell)), int(math.floor(my / cell))
+    col, row = math.floor(mx / cell), math.floor(my / cell)
     rows = ed.doc.grid_rows()
     inside = 0 <= row < len(rows) and 0 <= col < len(rows[row])
     kind = ed.doc.legend().get(rows[row][col], "?") if inside else "outside"

@@ -3,21 +3,25 @@ level) shows, and what each row's <, > and value do.
 
 ``build_rows(ed)`` reads the document and returns ``Row``s; a row's actions are closures that
 make one undoable edit each. Typing a new name or clip goes through ``TextEdit`` (the editor
-routes keys to ``text_key`` while one is open). Main thread only.
+routes keys to ``text_key`` while one is open; ``TextEdit`` itself is session state). Main
+thread only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from enum import Enum
 
 from memoire.editor import pathedit as pe
-from memoire.editor.session import default_falloff_m, default_radius_m, min_falloff_m
-from memoire.editor.widgets import RowPart
+from memoire.editor.session import (
+    EditorSession,
+    TextEdit,
+    default_falloff_m,
+    default_radius_m,
+    min_falloff_m,
+)
 from memoire.world.level import CURVES, FIELDS
-
-if TYPE_CHECKING:
-    from memoire.editor.session import EditorSession
 
 # Steps of the < and > buttons, in the row's unit; and the limits a value is kept inside.
 radius_step_m = 0.5
@@ -50,6 +54,14 @@ default_smoothing_s = 0.5
 default_gain_db = 0.0
 
 
+class RowPart(Enum):
+    """Which part of a panel row a click lands on."""
+
+    DEC = "dec"  # its < button
+    INC = "inc"  # its > button
+    CLICK = "click"  # its value (text entry) or the whole row (a button row)
+
+
 @dataclass
 class Row:
     """One line of the side panel: a label, a value, and what clicking it does."""
@@ -77,16 +89,6 @@ class Row:
     @property
     def focusable(self) -> bool:
         return bool(self.dec or self.inc or self.click)
-
-
-@dataclass
-class TextEdit:
-    """A value being typed in the panel: the row's label, where the value goes, the text so far."""
-
-    label: str
-    table_fn: Callable[[], object]
-    key: str
-    text: str
 
 
 def build_rows(ed: EditorSession) -> list[Row]:
@@ -138,7 +140,7 @@ def text_row(ed: EditorSession, label: str, table_fn, data: dict, key: str) -> R
 
 def zone_rows(ed: EditorSession, i: int) -> list[Row]:
     z = ed.zone_data(i)
-    t = lambda: ed.doc.item_table("zones", i)  # noqa: E731 - a table getter, read when the row is used
+    t = lambda: ed.doc.item_table("zones", i)  # a table getter, read when the row is used
     rows = [Row(f"Zone {i + 1} of {len(ed.doc.items('zones'))}", ""), text_row(ed, "name", t, z, "name")]
     anchor = z.get("anchor")
     classes = list(ed.classes)
@@ -177,7 +179,7 @@ def zone_rows(ed: EditorSession, i: int) -> list[Row]:
 
 def path_rows(ed: EditorSession, key: str, i: int) -> list[Row]:
     p = ed.doc.items(key)[i]
-    t = lambda: ed.doc.item_table(key, i)  # noqa: E731
+    t = lambda: ed.doc.item_table(key, i)
     kind = "tour" if key == "tours" else "trajectory"
     nodes = ed.path_nodes(key, i)
     rows = [Row(f"{kind.capitalize()} ({len(nodes) if nodes else '?'} points)", ""),
@@ -204,7 +206,7 @@ def path_rows(ed: EditorSession, key: str, i: int) -> list[Row]:
 
 def spawn_rows(ed: EditorSession) -> list[Row]:
     s = ed.doc.data.get("spawn", {})
-    t = lambda: ed.doc.table("spawn")  # noqa: E731
+    t = lambda: ed.doc.table("spawn")
     at = s.get("at", "?")
     return [Row("Spawn", ""), Row("at", f"{at} m"),
             number_row(ed, "facing_deg", t, s, "facing_deg", 0.0, facing_step_deg, -unbounded, " deg")]
@@ -215,8 +217,8 @@ def level_rows(ed: EditorSession) -> list[Row]:
     snd = ed.doc.data.get("sound", {})
     rows = ed.doc.grid_rows()
     w, h = (len(rows[0]) if rows else 0), len(rows)
-    tl = lambda: ed.doc.table("level")  # noqa: E731
-    ts = lambda: ed.doc.table("sound")  # noqa: E731
+    tl = lambda: ed.doc.table("level")
+    ts = lambda: ed.doc.table("sound")
     out = [Row("Level (nothing selected)", ""), text_row(ed, "name", tl, lv, "name"),
            Row("map width", f"{w} cells = {w * ed.doc.cell_m:g} m", lambda: ed.resize_map(-1, 0),
                lambda: ed.resize_map(1, 0)),

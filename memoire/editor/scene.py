@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import re
-import time
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,8 +18,20 @@ import numpy as np
 from memoire.editor import pathedit as pe
 from memoire.editor.document import PATH_KINDS
 from memoire.editor.geometry import offset_outline
-from memoire.editor.style import (ACCENT_RGB, ACTIVE_RGB, BANNER_RGB, BG_RGB, FIELD_ALPHA, GRID_LINE_RGBA, MISSING_TILE_RGB,
-                                  OUTLINE_RGB, PATH_RGB, PROBLEM_RGB, TILE_RGB, WHITE_RGB)
+from memoire.editor.style import (
+    ACCENT_RGB,
+    ACTIVE_RGB,
+    BANNER_RGB,
+    BG_RGB,
+    FIELD_ALPHA,
+    GRID_LINE_RGBA,
+    MISSING_TILE_RGB,
+    OUTLINE_RGB,
+    PATH_RGB,
+    PROBLEM_RGB,
+    TILE_RGB,
+    WHITE_RGB,
+)
 from memoire.render.palette import PROP_RGB
 from memoire.world.level import SOLID_TILES, Circle
 
@@ -83,7 +94,8 @@ class MapPainter:
         self.field_surface = None
         self.field_picture = None  # the FieldPicture the field image shows
 
-    def draw(self, ed: EditorSession, canvas: Canvas) -> None:
+    def draw(self, ed: EditorSession, canvas: Canvas, banner: str | None = None) -> None:
+        """Paint the map area; ``banner``: a confirmation to show over it in red."""
         pg, scr = canvas.pg, canvas.screen
         scr.fill(BG_RGB)
         x, y, w, h = ed.view.rect
@@ -101,7 +113,8 @@ class MapPainter:
         ed.active_tool.overlay(ed, canvas)
         self.draw_listening(ed, canvas)
         scr.set_clip(None)
-        self.draw_banner(ed, canvas)
+        if banner is not None:
+            self.draw_banner(ed, canvas, banner)
 
     # -- images over the level rectangle ---------------------------------------------------------------
 
@@ -111,18 +124,18 @@ class MapPainter:
         pg, view = canvas.pg, ed.view
         iw, ih = surf.get_size()
         x0, y0, x1, y1 = view.visible_world()
-        sx0 = max(0, int(math.floor(x0 / m_per_px)))
-        sy0 = max(0, int(math.floor(y0 / m_per_px)))
-        sx1 = min(iw, int(math.ceil(x1 / m_per_px)))
-        sy1 = min(ih, int(math.ceil(y1 / m_per_px)))
+        sx0 = max(0, math.floor(x0 / m_per_px))
+        sy0 = max(0, math.floor(y0 / m_per_px))
+        sx1 = min(iw, math.ceil(x1 / m_per_px))
+        sy1 = min(ih, math.ceil(y1 / m_per_px))
         if sx1 <= sx0 or sy1 <= sy0:
             return
         sub = surf.subsurface(pg.Rect(sx0, sy0, sx1 - sx0, sy1 - sy0))
         ax, ay = view.to_screen(sx0 * m_per_px, sy0 * m_per_px)
         bx, by = view.to_screen(sx1 * m_per_px, sy1 * m_per_px)
-        tw, th = max(1, int(round(bx)) - int(round(ax))), max(1, int(round(by)) - int(round(ay)))
+        tw, th = max(1, round(bx) - round(ax)), max(1, round(by) - round(ay))
         scaled = pg.transform.smoothscale(sub, (tw, th)) if smooth else pg.transform.scale(sub, (tw, th))
-        canvas.screen.blit(scaled, (int(round(ax)), int(round(ay))))
+        canvas.screen.blit(scaled, (round(ax), round(ay)))
 
     def tile_image(self, ed: EditorSession, canvas: Canvas, solid_only: bool = False):
         """The grid as an image, one pixel per cell; ``solid_only``: walkable cells transparent
@@ -328,12 +341,9 @@ class MapPainter:
             canvas.text("hearing " + words, (ed.mouse_px[0] + listen_text_dx_px, ed.mouse_px[1] + listen_text_dy_px),
                         canvas.fonts.normal, WHITE_RGB, shadow=True)
 
-    def draw_banner(self, ed: EditorSession, canvas: Canvas) -> None:
-        text = ed.file.banner(time.perf_counter(), len(ed.problems))
-        if text is None:
-            return
+    def draw_banner(self, ed: EditorSession, canvas: Canvas, text: str) -> None:
         img = canvas.fonts.big.render(text, True, WHITE_RGB)
-        x, y, w, h = ed.view.rect
+        x, y, w, _ = ed.view.rect
         box = img.get_rect()
         box.midtop = (x + w // 2, y + banner_top_px)
         canvas.pg.draw.rect(canvas.screen, BANNER_RGB, box.inflate(*banner_pad_px), border_radius=banner_radius_px)

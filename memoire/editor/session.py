@@ -5,7 +5,7 @@ messages, and the edits that the tools, the panel and the keys share.
 (memoire/editor/document.py, one undo step per action), re-validates after each change with the
 game's own loader, and keeps the colour field, the sound preview and the terrain trainer fed
 with the last playable version. ``Editor`` (memoire/editor/app.py) adds the window, input
-routing and drawing on top of it.
+routing, drawing and the file on disk (memoire/editor/filesync.py) on top of it.
 
 Reading the document is tolerant: a half-valid file (a designer typing in another editor) gives
 ``None``/defaults rather than errors.
@@ -20,15 +20,22 @@ import math
 import re
 import sys
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Protocol
 
 import numpy as np
 
 from memoire.editor import pathedit as pe
 from memoire.editor.document import LevelDocument
-from memoire.editor.fieldview import FieldPicture, LatentPalette, TerrainFollower, field_picture, palette_for_model
-from memoire.editor.filesync import FileSync
+from memoire.editor.fieldview import (
+    FieldPicture,
+    LatentPalette,
+    TerrainFollower,
+    field_picture,
+    palette_for_model,
+)
 from memoire.editor.geometry import centroid, zone_hue
 from memoire.editor.sound import SoundPreview
 from memoire.editor.style import panel_width_px, status_height_px
@@ -36,10 +43,6 @@ from memoire.editor.template import new_level_text
 from memoire.editor.view import View
 from memoire.world.errors import UserError
 from memoire.world.level import Circle, Level, Polygon, Problem
-
-if TYPE_CHECKING:
-    from memoire.editor.rows import Row, TextEdit
-    from memoire.editor.tools.base import Tool
 
 # -- defaults for new objects (metres) ---------------------------------------------------------
 default_radius_m = 2.0
@@ -72,10 +75,34 @@ _WHERE_INDEX = re.compile(r"#(\d+)$")
 _WHERE_KEY = {"zone": "zones", "tour": "tours", "trajectory": "trajectories"}
 
 
+class SessionTool(Protocol):
+    """What the session asks of a tool: its name, and to enter, leave or reset (on a tool change
+    and on undo). The whole interface the editor routes input to is tools/base.py's ``Tool``;
+    the session knows tools only this far, so the tools can build on the session."""
+
+    name: str
+
+    def enter(self, ed: EditorSession) -> None: ...
+
+    def leave(self, ed: EditorSession) -> None: ...
+
+    def reset(self, ed: EditorSession) -> None: ...
+
+
+@dataclass
+class TextEdit:
+    """A value being typed in the panel: the row's label, where the value goes, the text so far."""
+
+    label: str
+    table_fn: Callable[[], object]
+    key: str
+    text: str
+
+
 class EditorSession:
     """The level being edited and everything the editor knows about it (no window)."""
 
-    def __init__(self, path: str | Path, *, tools: Sequence[Tool], model_path: str | Path | None = None,
+    def __init__(self, path: str | Path, *, tools: Sequence[SessionTool], model_path: str | Path | None = None,
                  mute: bool = False, size_px: tuple[int, int] = (1280, 800)):
         self.path = Path(path)
         if self.path.suffix.lower() != ".toml":
@@ -118,13 +145,13 @@ class EditorSession:
         self.playable = False
         self.picture: FieldPicture | None = None
 
-        self.tools: dict[str, Tool] = {t.name: t for t in tools}
+        self.tools: dict[str, SessionTool] = {t.name: t for t in tools}  # tools/base.py's Tools, in panel order
         self.tool = "zones"  # the active tool's name
         self.selection: tuple | None = None  # ("zone", i) | ("path", key, i) | ("spawn",)
         self.sel_node: int | None = None
         self.sel_vertex: int | None = None
         self.drag = None  # the running drag's state (a tool's dataclass), or None
-        self.drag_tool: Tool | None = None  # the tool that started it: it gets the moves and the release
+        self.drag_tool: SessionTool | None = None  # the tool that started it: it gets the moves and the release
         self.panning: tuple | None = None  # (press position px, view centre m) while panning
         self.mouse_px = (0, 0)
         self.listen_hold = False
@@ -132,11 +159,9 @@ class EditorSession:
         self.show_field = True
         self.panel_focus = 0
         self.text_edit: TextEdit | None = None
-        self.rows: list[Row] = []  # the panel's rows, as last laid out
         self.last_click = (0.0, (0, 0))  # (perf_counter s, position px) of the last press, for double-clicks
         self.last_validate = 0.0
         self.needs_validate = False  # a drag changed the text; validate again soon (see tick)
-        self.file = FileSync(self.path)
         self.running = True
         self.pg = None  # pygame, once a window is open (Editor.open_window): layouts make its Rects
         self.view = View(0.0, 0.0, 20.0, (0, 0, self.size_px[0] - panel_width_px, self.size_px[1] - status_height_px))
@@ -149,7 +174,7 @@ class EditorSession:
                           len(rows) * self.doc.cell_m or fallback_size_m[1])
 
     @property
-    def active_tool(self) -> Tool:
+    def active_tool(self) -> SessionTool:
         return self.tools[self.tool]
 
     # -- model -------------------------------------------------------------------------------------
@@ -254,9 +279,7 @@ class EditorSession:
         sel = self.selection
         if sel is None:
             return
-        if sel[0] == "zone" and not sel[1] < len(self.doc.items("zones")):
-            self.selection = None
-        elif sel[0] == "path" and not sel[2] < len(self.doc.items(sel[1])):
+        if sel[0] == "zone" and not sel[1] < len(self.doc.items("zones")) or sel[0] == "path" and not sel[2] < len(self.doc.items(sel[1])):
             self.selection = None
         if self.selection is None or self.selection[0] != "path":
             self.sel_node = None
@@ -381,7 +404,7 @@ class EditorSession:
             self.tool = tool
             self.active_tool.enter(self)
 
-    def start_drag(self, tool: Tool, drag) -> None:
+    def start_drag(self, tool: SessionTool, drag) -> None:
         """``tool`` starts a drag: it gets the mouse moves and the release until then."""
         self.drag, self.drag_tool = drag, tool
 
@@ -480,15 +503,6 @@ class EditorSession:
         label = self.doc.redo()
         self.say(f"redid: {label}" if label else "nothing to redo")
         self.after_change()
-
-    # -- saving and closing (memoire/editor/filesync.py) ---------------------------------------------
-
-    def save(self) -> bool:
-        """Ctrl+S (a level with problems needs a second one). Returns whether the file was written."""
-        return self.file.save(self)
-
-    def request_close(self) -> None:
-        self.file.request_close(self)
 
     # -- problems ------------------------------------------------------------------------------------
 

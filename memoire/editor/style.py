@@ -7,7 +7,8 @@ sRGB 0..255 triple. Read-only constants: safe from any thread.
 
 from __future__ import annotations
 
-from memoire.render.palette import TILE_RGB as MAP_TILE_RGB, VOID_RGB
+from memoire.render.palette import TILE_RGB as MAP_TILE_RGB
+from memoire.render.palette import VOID_RGB
 
 # -- the window: the map on the left, the panel on the right, the status line along the bottom --
 panel_width_px = 340

@@ -1,5 +1,5 @@
 """The panel's vocabulary: what a layout is made of (shapes, text, click targets) and how each
-piece paints itself, plus the text measuring the layout needs.
+piece paints itself, plus the text measuring the layout needs. Knows nothing of the editor.
 
 A layout (memoire/editor/panel.py, and a tool's options) is a list of drawables and a list of
 hits, computed from the editor's state before anything is drawn; clicks hit-test against the
@@ -9,15 +9,12 @@ window). Main thread only (pygame fonts and surfaces).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pygame
-
-    from memoire.editor.rows import Row
-    from memoire.editor.session import EditorSession
 
 ELLIPSIS = "…"
 
@@ -26,9 +23,9 @@ ELLIPSIS = "…"
 class Fonts:
     """The editor's three text sizes (pygame.font.Font objects)."""
 
-    normal: "pygame.font.Font"
-    small: "pygame.font.Font"
-    big: "pygame.font.Font"
+    normal: pygame.font.Font
+    small: pygame.font.Font
+    big: pygame.font.Font
 
 
 def wrap(s: str, font, width_px: int) -> list[str]:
@@ -62,7 +59,7 @@ def ellipsize(s: str, font, width_px: int, *, step: int = 2, min_chars: int = 4)
 class Fill:
     """A filled rectangle (``width_px`` > 0: only its border)."""
 
-    rect: "pygame.Rect"
+    rect: pygame.Rect
     rgb: tuple[int, int, int]
     radius_px: int = 0
     width_px: int = 0
@@ -77,7 +74,7 @@ class Text:
 
     at: tuple[int, int]
     text: str
-    font: "pygame.font.Font"
+    font: pygame.font.Font
     rgb: tuple[int, int, int]
 
     def paint(self, pg, screen) -> None:
@@ -88,9 +85,9 @@ class Text:
 class CentredText:
     """One line of text centred in ``rect`` (a button's label)."""
 
-    rect: "pygame.Rect"
+    rect: pygame.Rect
     text: str
-    font: "pygame.font.Font"
+    font: pygame.font.Font
     rgb: tuple[int, int, int]
 
     def paint(self, pg, screen) -> None:
@@ -119,61 +116,19 @@ def paint_all(drawables, pg, screen) -> None:
 # -- click targets ---------------------------------------------------------------------------------
 
 
-class RowPart(Enum):
-    """Which part of a panel row a click lands on."""
+@dataclass(frozen=True)
+class Hit:
+    """A click target: a rectangle and what a click on it does (bound when the layout is made)."""
 
-    DEC = "dec"  # its < button
-    INC = "inc"  # its > button
-    CLICK = "click"  # its value (text entry) or the whole row (a button row)
+    rect: pygame.Rect
+    action: Callable[[], None]
+
+    def activate(self) -> None:
+        self.action()
 
 
 @dataclass(frozen=True)
-class ToolHit:
-    """A tool button: a click picks the tool."""
-
-    rect: "pygame.Rect"
-    tool: str
-
-    def activate(self, ed: "EditorSession") -> None:
-        ed.set_tool(self.tool)
-
-
-@dataclass(frozen=True)
-class OptionHit:
+class OptionHit(Hit):
     """One of the active tool's options (a tile swatch, a zone drawing mode)."""
 
-    rect: "pygame.Rect"
     value: str
-    choose: Callable[[], None]
-
-    def activate(self, ed: "EditorSession") -> None:
-        self.choose()
-
-
-@dataclass(frozen=True)
-class RowHit:
-    """A part of a property row: its <, its > or its value."""
-
-    rect: "pygame.Rect"
-    row: "Row"
-    part: RowPart
-
-    def activate(self, ed: "EditorSession") -> None:
-        ed.panel_focus = ed.rows.index(self.row) if self.row in ed.rows else 0
-        fn = self.row.action(self.part)
-        if fn:
-            fn()
-
-
-@dataclass(frozen=True)
-class ProblemHit:
-    """A problem in the list: a click shows what it names (``target``: see problem_target)."""
-
-    rect: "pygame.Rect"
-    target: tuple | None
-
-    def activate(self, ed: "EditorSession") -> None:
-        ed.go_to(self.target)
-
-
-Hit = ToolHit | OptionHit | RowHit | ProblemHit

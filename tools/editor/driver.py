@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pygame
 
-from memoire.editor.widgets import RowPart
+from memoire.editor.rows import RowPart
 
 
 class Driver:

@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 
 from memoire.editor import pathedit as pe
 from memoire.editor.document import PATH_KINDS
-from memoire.editor.style import ACCENT_RGB, ACTIVE_RGB, HANDLE_LINE_RGB, OUTLINE_RGB, PATH_RGB, TOUR_RGB
+from memoire.editor.style import (
+    ACCENT_RGB,
+    ACTIVE_RGB,
+    HANDLE_LINE_RGB,
+    OUTLINE_RGB,
+    PATH_RGB,
+    TOUR_RGB,
+)
 from memoire.editor.tools.base import Pointer, Tool, hit_radius_px
 
 if TYPE_CHECKING:

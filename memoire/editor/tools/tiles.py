@@ -10,7 +10,12 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from memoire.editor.style import ACCENT_RGB, SWATCH_DARK_TEXT_RGB, SWATCH_LIGHT_TEXT_RGB, TILE_RGB
+from memoire.editor.style import (
+    ACCENT_RGB,
+    SWATCH_DARK_TEXT_RGB,
+    SWATCH_LIGHT_TEXT_RGB,
+    TILE_RGB,
+)
 from memoire.editor.tools.base import Options, Pointer, Tool
 from memoire.editor.widgets import CentredText, Fill, OptionHit
 from memoire.render.palette import PROP_RGB
@@ -80,7 +85,7 @@ class TilesTool(Tool):
         for k in range(n + 1):
             t = k / n
             x, y = a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t
-            c = (int(math.floor(x / cell)), int(math.floor(y / cell)))
+            c = (math.floor(x / cell), math.floor(y / cell))
             if c not in cells:
                 cells.append(c)
         if ed.doc.set_cells(cells, d.char):
@@ -105,6 +110,6 @@ class TilesTool(Tool):
             label = f"{DIGIT_KEYS[k]} {kind}"
             rgb = SWATCH_DARK_TEXT_RGB if kind in LIGHT_SWATCHES else SWATCH_LIGHT_TEXT_RGB
             drawables.append(CentredText(r, label, fonts.small, rgb))
-            hits.append(OptionHit(r, kind, self.choose(kind)))
+            hits.append(OptionHit(r, self.choose(kind), kind))
         rows = math.ceil(len(TILE_ORDER) / swatches_per_row)
         return Options(drawables, hits, y + rows * swatch_row_px + options_gap_px)

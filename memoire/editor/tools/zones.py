@@ -17,7 +17,14 @@ import numpy as np
 
 from memoire.editor.geometry import segment_distance
 from memoire.editor.session import default_falloff_m, min_falloff_m
-from memoire.editor.style import ACCENT_RGB, ACTIVE_RGB, BUTTON_ON_RGB, BUTTON_RGB, TEXT_RGB, WHITE_RGB
+from memoire.editor.style import (
+    ACCENT_RGB,
+    ACTIVE_RGB,
+    BUTTON_ON_RGB,
+    BUTTON_RGB,
+    TEXT_RGB,
+    WHITE_RGB,
+)
 from memoire.editor.tools.base import Options, Pointer, Tool, hit_radius_px, min_drag_m
 from memoire.editor.widgets import CentredText, Fill, OptionHit
 from memoire.world.level import Circle, Polygon
@@ -104,7 +111,7 @@ def zone_handles(ed: EditorSession, i: int) -> list[ZoneHandle]:
     elif isinstance(shape, Polygon):
         for k, p in enumerate(shape.points):
             out.append(ZoneHandle(p, VertexDrag(i, k)))
-        x0, y0, x1, y1 = shape.bounds()
+        _, y0, x1, y1 = shape.bounds()
         out.append(ZoneHandle((x1 + f, (y0 + y1) / 2), FalloffDrag(i)))
     return out
 
@@ -288,7 +295,7 @@ class ZonesTool(Tool):
             drawables.append(Fill(r, BUTTON_ON_RGB if mode == self.mode else BUTTON_RGB,
                                   radius_px=mode_button_radius_px))
             drawables.append(CentredText(r, f"draw {mode}s", fonts.small, TEXT_RGB))
-            hits.append(OptionHit(r, mode, self.choose(mode)))
+            hits.append(OptionHit(r, self.choose(mode), mode))
         return Options(drawables, hits, y + options_height_px)
 
     def overlay(self, ed: EditorSession, canvas: Canvas) -> None:
