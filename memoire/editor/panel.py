@@ -79,6 +79,7 @@ step_value_dx_px = 26  # a stepped value starts this far right of its < button
 step_value_margin_px = 160  # width lost to the label and both buttons
 value_margin_px = 112  # width lost to the label
 edit_margin_px = 110
+edit_inset_px = 2  # a text field (and a value's click area) starts this far left of the value
 button_radius_px = 4
 caret_hz = 2.0  # the text caret blinks at this rate (on half the time)
 problem_indent_px = 6
@@ -268,7 +269,7 @@ def _layout_row(ed: EditorSession, out: PanelLayout, row: Row, idx: int, x: int,
         te = ed.text_edit
         if te is not None and row.click and te.label == row.label:
             value = te.text + ("|" if int(now * caret_hz) % 2 else " ")
-            add(Fill(Rect(vx - 2, y, inner - edit_margin_px, rh - row_gap_px), TEXT_EDIT_RGB))
+            add(Fill(Rect(vx - edit_inset_px, y, inner - edit_margin_px, rh - row_gap_px), TEXT_EDIT_RGB))
         if row.dec or row.inc:
             dec = Rect(vx, y, step_button_px, rh - row_gap_px)
             inc = Rect(x + inner - step_button_px, y, step_button_px, rh - row_gap_px)
@@ -282,7 +283,7 @@ def _layout_row(ed: EditorSession, out: PanelLayout, row: Row, idx: int, x: int,
             add(Text((vx, y + text_dy_px), ellipsize(value, fonts.small, inner - value_margin_px), fonts.small,
                      TEXT_RGB))
             if row.click:
-                out.hits.append(hit(Rect(vx - 2, y, inner - edit_margin_px, rh), RowPart.CLICK))
+                out.hits.append(hit(Rect(vx - edit_inset_px, y, inner - edit_margin_px, rh), RowPart.CLICK))
     return y + rh + row_gap_px
 
 
