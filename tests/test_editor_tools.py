@@ -19,7 +19,13 @@ from memoire.editor.tools.eraser import EraseDrag, EraserTool
 from memoire.editor.tools.paths import PathsTool, PenDrag
 from memoire.editor.tools.spawn import SpawnDrag, SpawnTool
 from memoire.editor.tools.tiles import TILE_ORDER, PaintDrag, TilesTool
-from memoire.editor.tools.zones import MoveZoneDrag, NewCircleDrag, ResizeDrag, ZonesTool, zone_handles
+from memoire.editor.tools.zones import (
+    MoveZoneDrag,
+    NewCircleDrag,
+    ResizeDrag,
+    ZonesTool,
+    zone_handles,
+)
 from memoire.editor.widgets import OptionHit
 
 SIZE = (1100, 720)
@@ -79,7 +85,7 @@ def test_zones_tool_draws_moves_and_resizes_a_circle(session):
     assert session.selection == ("zone", 0)
     # the selected circle's handles: its radius, then its falloff
     handles = zone_handles(session, 0)
-    assert [type(h.drag) for h in handles][0] is ResizeDrag
+    assert isinstance(handles[0].drag, ResizeDrag)
     assert handles[0].at_m == (11.0, 8.0) and handles[1].at_m == (14.0, 8.0)
     drag = stroke(session, zones, [(11.0, 8.0), (12.0, 8.0)])
     assert isinstance(drag, ResizeDrag) and session.doc.items("zones")[0]["radius_m"] == pytest.approx(4.0)
