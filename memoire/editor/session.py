@@ -196,9 +196,9 @@ class EditorSession:
                      "Memoire's class names (train the model with `memoire train`, or pass --model)", warn=True)
             return
         try:
-            from memoire.audio.model import inspect_model
+            from memoire.audio.card import read_card  # no torch here: a child process reads the file once
 
-            self.info = inspect_model(self.model_path)
+            self.info = read_card(self.model_path)
         except UserError as e:
             self.say(f"no colour field and no sound: {e}", warn=True)
 
