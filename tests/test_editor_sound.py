@@ -39,19 +39,19 @@ def test_space_plays_the_mouse_position_and_follows_edits(tmp_path, tiny_model_p
         engine = ed.sound.engine
         assert engine.level is ed.level
         # the listener is the mouse: the synth's latent reaches the zone's sound
-        assert _wait(ed, lambda: np.linalg.norm(engine.latent() - zone_latent) < 0.25 * np.linalg.norm(zone_latent - rest_latent))
+        assert _wait(ed, lambda: np.linalg.norm(np.array(engine.stats().latent) - zone_latent) < 0.25 * np.linalg.norm(zone_latent - rest_latent))
         # an edit while listening: the engine gets the new level (crossfaded by the synth)
-        fades = engine.crossfades
+        fades = engine.stats().crossfades
         d.key(pygame.K_ESCAPE)
         d.drag((8.0, 8.0), (20.0, 12.0))  # move the zone away from the mouse
         d.move((8.0, 8.0), buttons=(0, 0, 0))
-        assert _wait(ed, lambda: engine.crossfades > fades)  # the new level came in with a crossfade
+        assert _wait(ed, lambda: engine.stats().crossfades > fades)  # the new level came in with a crossfade
         assert engine.level is ed.level
-        assert _wait(ed, lambda: np.linalg.norm(engine.latent() - rest_latent) < 0.25 * np.linalg.norm(zone_latent - rest_latent))
+        assert _wait(ed, lambda: np.linalg.norm(np.array(engine.stats().latent) - rest_latent) < 0.25 * np.linalg.norm(zone_latent - rest_latent))
         # releasing Space: silence, the engine stays up (volume ramped to 0)
         ed.handle(pygame.event.Event(pygame.KEYUP, key=pygame.K_SPACE, mod=0))
         ed.tick()
-        assert ed.sound.state == "paused" and ed.sound.engine is engine and engine.alive
+        assert ed.sound.state == "paused" and ed.sound.engine is engine and engine.stats().alive
         # pressing again sounds at once: the same engine, no new process to start
         ed.handle(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_SPACE, mod=0, unicode=" "))
         ed.tick()
@@ -63,6 +63,6 @@ def test_space_plays_the_mouse_position_and_follows_edits(tmp_path, tiny_model_p
 
 def _wait_closed(engine, timeout_s: float = 10.0) -> bool:
     end = time.perf_counter() + timeout_s
-    while engine.alive and time.perf_counter() < end:
+    while engine.stats().alive and time.perf_counter() < end:
         time.sleep(0.05)
-    return not engine.alive
+    return not engine.stats().alive

@@ -87,9 +87,9 @@ def test_running_game_reloads_changes_and_survives_a_broken_file(tmp_path, tiny_
         here = (game.state.x_m, game.state.y_m)
         assert int(here[0] // 1.5) != int(6.0 // 1.5)  # the player left the spawn's cell
         first = game.level
-        rest = game.engine.info.class_mean[game.engine.info.class_index("courtyard")]
-        birds = game.engine.info.class_mean[game.engine.info.class_index("birds")]
-        assert _until(lambda: np.linalg.norm(game.engine.latent() - rest) < 0.2 * np.linalg.norm(birds - rest))
+        rest = game.engine.card.class_mean[game.engine.card.class_index("courtyard")]
+        birds = game.engine.card.class_mean[game.engine.card.class_index("birds")]
+        assert _until(lambda: np.linalg.norm(np.array(game.engine.stats().latent) - rest) < 0.2 * np.linalg.norm(birds - rest))
 
         # the designer moves the zone onto the player and saves (as the editor does)
         doc = LevelDocument(path, path.read_text())
@@ -97,7 +97,7 @@ def test_running_game_reloads_changes_and_survives_a_broken_file(tmp_path, tiny_
             doc.set_zone_circle(0, center=here)
         save_level_text(path, doc.text())
         saved_at = t
-        fades = game.engine.crossfades
+        fades = game.engine.stats().crossfades
         while game.level is first and t < saved_at + 2.0:
             t += 1 / 30
             _frame(game, t)
@@ -107,8 +107,8 @@ def test_running_game_reloads_changes_and_survives_a_broken_file(tmp_path, tiny_
         assert (game.state.x_m, game.state.y_m) == pytest.approx(here, abs=1e-6)  # the player stays put
         assert game.engine.level is game.level
         # the sound crossfades to the new field and now plays the birds where the player stands
-        assert _until(lambda: game.engine.crossfades > fades)
-        assert _until(lambda: np.linalg.norm(game.engine.latent() - birds) < 0.2 * np.linalg.norm(birds - rest))
+        assert _until(lambda: game.engine.stats().crossfades > fades)
+        assert _until(lambda: np.linalg.norm(np.array(game.engine.stats().latent) - birds) < 0.2 * np.linalg.norm(birds - rest))
         good = game.level
 
         # a broken save: the last good level keeps playing, the problem is on screen

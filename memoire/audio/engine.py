@@ -25,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -331,12 +330,3 @@ class LocalEngine:
             latency_n=r["latency_n"] + lat.count,
             heartbeat_s=thread.heartbeat_s,
         )
-
-
-def __getattr__(name: str):
-    # Deprecated: the engine the game uses is memoire.audio.process.AudioProcess (same calls).
-    if name == "AudioEngine":
-        from memoire.audio.process import AudioProcess
-
-        return AudioProcess
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from memoire.audio.card import MAKE_MODEL_HINT, check_model_file
+from memoire.audio.card import check_model_file
 from memoire.world.card import ModelCard
 from memoire.world.errors import UserError
 

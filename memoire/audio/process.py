@@ -47,13 +47,11 @@ import os
 import queue
 import threading
 import time
-import warnings
 from pathlib import Path
 
-import numpy as np
 
 from memoire.audio.card import read_card
-from memoire.audio.client import (EVENT_ERROR, EVENT_RESTART, EVENT_RETRY, EVENT_SILENT, AudioEvent,
+from memoire.audio.client import (EVENT_ERROR, EVENT_RESTART, EVENT_SILENT, AudioEvent,
                                   AudioStats)
 from memoire.world.card import ModelCard
 from memoire.world.field import build_zone_blend
@@ -165,17 +163,14 @@ class AudioProcess:
     def __init__(self, level: Level, model_path: Path, *, record: Path | None = None, mute: bool = False,
                  torch_threads: int = 1, device: int | str | None = None, settings=None,
                  gain: float = 1.0, ceiling: float | None = None, card: ModelCard | None = None,
-                 restart: bool = True, simulated: bool = False, stall_s: float | None = None,
-                 supervise: bool | None = None):
+                 restart: bool = True, simulated: bool = False, stall_s: float | None = None):
         """Reads the model's card (memoire/audio/card.py: no torch here) and checks the level's
         anchors against it: raises UserError. ``gain``/``ceiling``: the output stage at start
         (see ``set_gain``). ``restart``: replace a child that ends or freezes. ``simulated``: the
         soak's simulated device and clock (see ``simulate``). ``stall_s``: the synth stall limit
-        inside the child (tests shorten it). ``supervise``: ignored (always supervised)."""
+        inside the child (tests shorten it)."""
         import multiprocessing as mp
 
-        if supervise is not None:
-            warnings.warn("AudioProcess is always supervised; drop supervise=", DeprecationWarning, stacklevel=2)
         self.card: ModelCard = card or read_card(model_path)
         build_zone_blend(level, self.card)  # bad anchors are the user's to fix: raise here, in the game
         self.model_path = Path(model_path)
@@ -357,9 +352,8 @@ class AudioProcess:
             self._terrain = None
         self._send("level", level)
 
-    def set_terrain(self, grid, level: Level | None = None) -> None:
-        """A terrain grid, mixed as the current level says. (``level``: deprecated, ignored; send
-        the level with ``set_level`` first.)"""
+    def set_terrain(self, grid) -> None:
+        """A terrain grid (memoire/terrain/grid.py), mixed as the current level says."""
         self._terrain = grid
         self._send("terrain", grid)
 
@@ -465,65 +459,6 @@ class AudioProcess:
                 return 0, 0.0
             time.sleep(0.0002)
         return int(child.stats[_S_SIM_FRAMES]), float(child.stats[_S_SIM_SUMSQ])
-
-    # -- deprecated: the names the game used before AudioClient (to be removed) ---------------------
-
-    @property
-    def info(self) -> ModelCard:
-        """Deprecated: ``card``."""
-        return self.card
-
-    def poll_messages(self) -> list[str]:
-        """Deprecated: ``poll_events()`` (texts only; "retry" events left out)."""
-        return [e.text for e in self.poll_events() if e.kind != EVENT_RETRY]
-
-    def summary(self) -> dict:
-        """Deprecated: ``stats()``."""
-        s = self.stats()
-        return {"underruns": s.underruns, "device_underflows": s.device_underflows,
-                "synth_rtf": s.synth_rtf if s.synth_rtf is not None else float("inf"),
-                "latency_s": s.latency_s if s.latency_s is not None else float("nan"), "output": s.output,
-                "synth_restarts": s.synth_restarts, "device_losses": s.device_losses,
-                "device_reopens": s.device_reopens, "process_restarts": s.process_restarts}
-
-    def set_volume(self, volume: float) -> None:
-        """Deprecated: ``set_gain(volume)`` (the one output gain stage)."""
-        self.set_gain(volume)
-
-    @property
-    def underruns(self) -> int:
-        """Deprecated: ``stats().underruns``."""
-        return self.stats().underruns
-
-    @property
-    def device_underflows(self) -> int:
-        """Deprecated: ``stats().device_underflows``."""
-        return self.stats().device_underflows
-
-    @property
-    def frames_played(self) -> int:
-        """Deprecated: ``stats().frames_played``."""
-        return self.stats().frames_played
-
-    @property
-    def crossfades(self) -> int:
-        """Deprecated: ``stats().crossfades``."""
-        return self.stats().crossfades
-
-    @property
-    def heartbeat_s(self) -> float:
-        """Deprecated: ``stats().heartbeat_s`` (0.0 while no child reports: judged here now)."""
-        return self.stats().heartbeat_s
-
-    @property
-    def alive(self) -> bool:
-        """Deprecated: ``stats().alive``."""
-        child = self._child
-        return child is not None and child.proc.is_alive()
-
-    def latent(self) -> np.ndarray:
-        """Deprecated: ``stats().latent``."""
-        return np.array(self.stats().latent, dtype=np.float32)
 
 
 def _read_listener(listener) -> list[float]:

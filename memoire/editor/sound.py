@@ -1,6 +1,6 @@
-"""Hearing the sound at the mouse: the game's own AudioEngine, started and stopped on demand.
+"""Hearing the sound at the mouse: the game's own audio process, started and stopped on demand.
 
-Holding Space (or toggling with L) starts an ``AudioEngine`` for the level being edited, the
+Holding Space (or toggling with L) starts an ``AudioProcess`` (memoire/audio/process.py) for the level being edited, the
 same object `memoire play` uses (its synth runs in a child process): the same field, latent
 glide, crossfades and output. The mouse position is the listener. An edit sends the new level
 with ``set_level`` (crossfaded, as a hot reload in the game); releasing Space ramps the engine's

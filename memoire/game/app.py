@@ -27,10 +27,11 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
+from memoire.audio.client import EVENT_RETRY, AudioClient, AudioStats
 from memoire.sim.clock import FixedStepClock
 from memoire.sim.physics import World, physics_step_s
 from memoire.sim.player import MOVE_KEYS, PlayerState, interpolate, looked, wanted_velocity
@@ -83,14 +84,26 @@ class FrameStats:
         return float(arr.mean()), float(np.percentile(arr, 99))
 
 
+def default_audio(game: "Game", gain: float) -> AudioClient:
+    """The audio process that ships (memoire/audio/process.py), for ``game``'s level and model."""
+    from memoire.audio.process import AudioProcess
+
+    o = game.opts
+    return AudioProcess(game.level, game.model_path, record=o.record, mute=o.mute, torch_threads=o.torch_threads,
+                        gain=gain)
+
+
 class Game:
     """A level, a player, the audio engine, a window; ``frame(now_s)`` advances all of them.
 
     Main thread only. ``window`` may be given (the kiosk keeps one window for its whole session);
-    otherwise ``open()`` opens one and ``close()`` closes it.
+    otherwise ``open()`` opens one and ``close()`` closes it. ``make_audio(game, gain)`` makes the
+    audio client (memoire/audio/client.py); by default the audio process that ships, and the soak
+    harness gives one with a simulated device and clock.
     """
 
-    def __init__(self, opts: PlayOptions, mode: Mode | None = None, *, window=None):
+    def __init__(self, opts: PlayOptions, mode: Mode | None = None, *, window=None,
+                 make_audio: Callable[["Game", float], AudioClient] | None = None):
         self.opts = opts
         self.level: Level = load_level(opts.level_path)  # raises LevelError (a UserError)
         self.model_path = default_model(self.level, opts.model_path)
@@ -105,6 +118,7 @@ class Game:
         self.mode.attach(self)  # may check the level (the kiosk needs a tour): raises UserError
         self.prev = self.state = self.mode.start_pose(self)
         self.world = World(self.level, (self.state.x_m, self.state.y_m))
+        self._make_audio = make_audio or default_audio
         self._owns_window = window is None
         self.window = window
         self._mtime = self._level_mtime()
@@ -137,17 +151,14 @@ class Game:
 
     def open(self) -> None:
         """Start the audio process (the model loads there), open the window and the renderer."""
-        from memoire.audio.engine import AudioEngine
-
         if self.opts.trace is not None:
             from memoire.game.trace import TraceWriter
 
             self.trace = TraceWriter.open(self.opts.trace, self.level)  # a bad path: UserError, before anything
-        self.engine = AudioEngine(self.level, self.model_path, record=self.opts.record, mute=self.opts.mute,
-                                  torch_threads=self.opts.torch_threads, supervise=True, gain=self.mode.start_gain)
-        if self.engine.info.rate_assumed:
+        self.engine = self._make_audio(self, self.mode.start_gain)
+        if self.engine.card.rate_assumed:
             self.say(f"{self.model_path.name} does not state its sample rate; assuming "
-                     f"{self.engine.info.sample_rate_hz} Hz")
+                     f"{self.engine.card.sample_rate_hz} Hz")
         self._start_terrain()
         if self.window is None:
             from memoire.game.window import open_window
@@ -163,8 +174,7 @@ class Game:
         s = self.state
         self.engine.set_listener(s.x_m, s.y_m, s.heading_rad)
         self.engine.start()
-        for message in self.engine.poll_messages():
-            self.say(message)
+        self._poll_audio_events()
         self.mode.opened(self)
 
     def _start_terrain(self) -> None:
@@ -172,7 +182,7 @@ class Game:
             return
         from memoire.terrain.link import start_terrain_training
 
-        self.terrain_trainer = start_terrain_training(self.level, self.engine.info)
+        self.terrain_trainer = start_terrain_training(self.level, self.engine.card)
 
     # -- the loop ---------------------------------------------------------------------------------
 
@@ -186,7 +196,7 @@ class Game:
                 self.save_screenshot(self.opts.screenshot)
         finally:
             self.close()
-        self.mode.summary(self, self.engine.summary() if self.engine else {})
+        self.mode.summary(self, self.engine.stats() if self.engine else AudioStats())
         return 0
 
     def frame(self, now_s: float, *, draw: bool = True) -> None:
@@ -265,29 +275,35 @@ class Game:
         s = self.state
         self.engine.set_listener(s.x_m, s.y_m, s.heading_rad, teleport=self.teleport_pending)
         self.teleport_pending = False
-        for message in self.engine.poll_messages():
-            self.say(message)
+        self._poll_audio_events()
         self.mode.background(self, now_s)
         self._poll_terrain()
         if now_s >= self._next_reload_check_s:
             self._next_reload_check_s = now_s + reload_poll_s
             self.check_reload()
 
+    def _poll_audio_events(self) -> None:
+        """What the audio process has to say: faults, restarts, no sound device; said once."""
+        for event in self.engine.poll_events():
+            if event.kind == EVENT_RETRY:  # a device reopen that failed again: for the terminal only
+                print(f"memoire: {event.text}", file=sys.stderr)
+            else:
+                self.say(event.text)
+
     def _poll_terrain(self) -> None:
         if self.terrain_trainer is None or not self.terrain_trainer.done:
             return
         trainer, self.terrain_trainer = self.terrain_trainer, None
         try:
-            terrain = trainer.result()
+            grid = trainer.result()  # a TerrainGrid baked over the level, in the terrain's own process
         except UserError as e:
             self.say(f"terrain: {e}")
         except Exception as e:  # a failed training leaves the zone blend playing
             self.say(f"terrain training failed ({e}); playing the zone blend")
         else:
-            from memoire.terrain.link import field_picture, grid_of
+            from memoire.terrain.link import field_picture
 
-            grid = grid_of(terrain, self.level)
-            self.engine.set_terrain(grid, self.level)
+            self.engine.set_terrain(grid)
             self.hud.set_terrain(field_picture(grid), self.level)
 
     def check_reload(self) -> None:
@@ -519,13 +535,21 @@ class PlayMode(Mode):
         return game.hud.overlays(player, window_px, show_minimap=self.show_minimap, messages=game.screen_messages(),
                                  terrain_progress=game.terrain_progress())
 
-    def summary(self, game: Game, audio: dict) -> None:
-        mean_ms, p99_ms = game.stats.summary()
-        lat = audio.get("latency_s", float("nan"))
-        print(f"memoire: session: {game.stats.frames} frames, frame time mean {mean_ms:.1f} ms p99 {p99_ms:.1f} ms, "
-              f"{game.sim_time_s:.1f} s simulated in {game.wall_s:.1f} s, audio underruns {audio.get('underruns', 0)} "
-              f"(device {audio.get('device_underflows', 0)}), synth {audio.get('synth_rtf', float('nan')):.1f}x real "
-              f"time, motion-to-sound latency {lat * 1000:.0f} ms ({audio.get('output', 'no output')})")
+    def summary(self, game: Game, audio: AudioStats) -> None:
+        print(f"memoire: session: {session_line(game, audio)}")
+
+
+def session_line(game: Game, audio: AudioStats) -> str:
+    """The session in one line: frames and frame times, simulated against loop time, and the
+    audio's counts (accumulated over every restart). A figure with no samples reads "n/a"."""
+    mean_ms, p99_ms = game.stats.summary()
+    frame = "n/a" if math.isnan(mean_ms) else f"mean {mean_ms:.1f} ms p99 {p99_ms:.1f} ms"
+    rtf = "n/a" if audio.synth_rtf is None else f"{audio.synth_rtf:.1f}x real time"
+    latency = "n/a" if audio.latency_s is None else f"{audio.latency_s * 1000:.0f} ms"
+    restarts = f", synth restarts {audio.synth_restarts}, audio process restarts {audio.process_restarts}"
+    return (f"{game.stats.frames} frames, frame time {frame}, {game.sim_time_s:.1f} s simulated in "
+            f"{game.wall_s:.1f} s, audio underruns {audio.underruns} (device {audio.device_underflows}){restarts}, "
+            f"synth {rtf}, motion-to-sound latency {latency} ({audio.output})")
 
 
 def check_play_options(opts: PlayOptions) -> None:

@@ -19,7 +19,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from memoire.game.app import Game, Mode, PlayOptions
+from memoire.audio.client import AudioStats
+from memoire.game.app import Game, Mode, PlayOptions, session_line
 from memoire.kiosk.config import KioskConfig, tour_line
 from memoire.kiosk.director import Director, ease_angle
 from memoire.kiosk.events import KioskInput
@@ -32,12 +33,6 @@ log = logging.getLogger("memoire.kiosk")
 
 # After a return to the tour, the view levels out (pitch to 0) with this time constant.
 level_out_s = 0.8
-# The audio process is restarted when it has ended, or when its synth has not reported for 10 s
-# (twice the supervisor's own stall limit inside it: that one acts first when it can).
-audio_process_stall_s = 10.0
-# A new audio process gets this long to load the model before it is judged, doubling (to 5 min)
-# when it keeps failing.
-audio_process_grace_s = 20.0
 # Gain updates are sent when they change by more than this (linear), or once a second.
 gain_resend_step = 1e-3
 gain_resend_s = 1.0
@@ -55,8 +50,6 @@ class KioskMode(Mode):
         self.plan = None
         self.director: Director | None = None
         self.draw_enabled = True
-        self.audio_restarts = 0
-        self._audio_judge_after_s = 0.0
         self.sent_gain = (-1.0, 0.0)  # (gain, perf_counter when sent): the last set_gain
         self._dark: np.ndarray | None = None
 
@@ -80,7 +73,6 @@ class KioskMode(Mode):
 
     def opened(self, game: Game) -> None:
         self.window.capture_mouse(True)  # cursor hidden and grabbed: mouse motion is look
-        self._engine_started()
         log.info("kiosk: playing %s, tour '%s' (%.0f s), model %s", game.level.name, self._tour_name(game.level),
                  self.plan.duration_s, game.model_path)
         self._open_trace(game)
@@ -96,10 +88,6 @@ class KioskMode(Mode):
             game.trace = DayTrace(self.config.log_dir, game.level, max_hz=self.config.trace_hz)
         except UserError as e:  # the kiosk plays on without a trace; the technician reads why
             log.error("kiosk: no visitor trace: %s", e)
-
-    def _engine_started(self) -> None:
-        self.sent_gain = (-1.0, 0.0)
-        self._audio_judge_after_s = time.perf_counter() + audio_process_grace_s * 2 ** min(self.audio_restarts, 4)
 
     # -- input and who walks ----------------------------------------------------------------------
 
@@ -141,38 +129,6 @@ class KioskMode(Mode):
         if abs(gain - self.sent_gain[0]) > gain_resend_step or real - self.sent_gain[1] > gain_resend_s:
             game.engine.set_gain(gain, self.config.peak_ceiling)
             self.sent_gain = (gain, real)
-        self._watch_audio_process(game)
-
-    def _watch_audio_process(self, game: Game) -> None:
-        """An audio process that ended or froze is replaced (the supervisor inside it handles the
-        synth thread and the device; this handles the process itself)."""
-        e = game.engine
-        if time.perf_counter() < self._audio_judge_after_s:
-            return
-        beat = e.heartbeat_s
-        if e.alive and (beat == 0.0 or time.perf_counter() - beat < audio_process_stall_s):
-            return
-        why = "ended" if not e.alive else f"stopped reporting ({time.perf_counter() - beat:.0f} s)"
-        self.audio_restarts += 1
-        log.error("kiosk: the audio process %s; starting a new one (%d so far)", why, self.audio_restarts)
-        try:
-            e.close()
-        except Exception:
-            log.exception("kiosk: closing the old audio process")
-        try:
-            from memoire.audio.engine import AudioEngine
-
-            game.engine = AudioEngine(game.level, game.model_path, mute=game.opts.mute,
-                                      torch_threads=game.opts.torch_threads, record=game.opts.record,
-                                      supervise=True, gain=0.0)
-            s = game.state
-            game.engine.set_listener(s.x_m, s.y_m, s.heading_rad)
-            game.engine.start()
-            self._engine_started()
-        except Exception:
-            log.exception("kiosk: the new audio process did not start; trying again later")
-            game.engine = e  # judged again after the grace time
-            self._audio_judge_after_s = time.perf_counter() + audio_process_grace_s
 
     # -- level, picture, words --------------------------------------------------------------------
 
@@ -218,17 +174,18 @@ class KioskMode(Mode):
     def frame_done(self, game: Game) -> None:
         self.watchdog.ping(time.monotonic())  # systemd's clock is real time, whatever drives the game
 
-    def summary(self, game: Game, audio: dict) -> None:
-        log.info("kiosk: session: %d frames, %d visitor takeovers, %d returns to the tour, audio underruns %s, "
-                 "audio process restarts %d, output %s", game.stats.frames, self.director.takeovers,
-                 self.director.returns, audio.get("underruns", 0), self.audio_restarts, audio.get("output", "none"))
+    def summary(self, game: Game, audio: AudioStats) -> None:
+        log.info("kiosk: session: %s; %d visitor takeovers, %d returns to the tour", session_line(game, audio),
+                 self.director.takeovers, self.director.returns)
 
 
 class KioskGame(Game):
     """The game in kiosk mode, in the session's window (run.py). Adds no loop of its own."""
 
-    def __init__(self, opts: PlayOptions, config: KioskConfig, window, *, watchdog: Watchdog | None = None):
-        super().__init__(replace(opts, tour=None), KioskMode(config, window, watchdog), window=window)
+    def __init__(self, opts: PlayOptions, config: KioskConfig, window, *, watchdog: Watchdog | None = None,
+                 make_audio=None):
+        super().__init__(replace(opts, tour=None), KioskMode(config, window, watchdog), window=window,
+                         make_audio=make_audio)
 
     @property
     def director(self) -> Director:

@@ -36,7 +36,6 @@ from pathlib import Path
 
 from memoire.world.errors import UserError
 
-from memoire.audio.simulated import SimDevice, SimOutput, sim_wait_s  # noqa: F401  (tests/test_kiosk.py uses them)
 
 accelerated_frames_per_block = 4
 
@@ -162,14 +161,13 @@ def run_soak(level_path: Path, model_path: Path, config_path: Path | None, *, mi
         return AudioProcess(game.level, game.model_path, gain=gain, ceiling=config.peak_ceiling, mute=True,
                             settings=settings_for(game.level))
 
-    game = KioskGame(opts, config, window)
+    game = KioskGame(opts, config, window, make_audio=engine_factory)
     try:
-        _open_with_audio(game, engine_factory)
+        game.open()
     except BaseException:
         game.close()
         raise
     engine = game.engine
-    rate = engine.card.sample_rate_hz
     total_s = minutes * 60.0
     warm_s = total_s * warmup_fraction
     res = SoakResult(clock, 0.0, 0.0, 0, 0, 0, 0, 0, 0, 0, 0, float("nan"))
@@ -245,23 +243,6 @@ def run_soak(level_path: Path, model_path: Path, config_path: Path | None, *, mi
     if frames_heard:
         res.audio_rms_dbfs = 10 * math.log10(max(sum_sq / frames_heard / 2, 1e-24))
     return res
-
-
-def _open_with_audio(game, factory) -> None:
-    """``game.open()`` with the soak's AudioProcess (simulated device and clock) in place of the
-    one Game.open() makes. Interim: Game has no injection point for its audio yet, so the name it
-    looks up (memoire.audio.engine.AudioEngine, a deprecated alias of AudioProcess) is pointed at
-    ``factory`` for the call. Replace with the game's own injection point once it has one."""
-    import memoire.audio.engine as engine_module
-
-    def make(level, model_path, **kw):
-        return factory(game, kw.get("gain", 1.0))
-
-    engine_module.AudioEngine = make  # a module attribute wins over the module's __getattr__ alias
-    try:
-        game.open()
-    finally:
-        del engine_module.AudioEngine
 
 
 def _visitor(game, script: Script, now: float, frame_s: float) -> None:
