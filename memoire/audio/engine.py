@@ -36,7 +36,7 @@ from memoire.audio.ring import Ring
 from memoire.audio.synth import Listener, SynthCore, SynthSettings, SynthThread, output_channels
 from memoire.world.card import ModelCard
 from memoire.world.errors import UserError
-from memoire.world.field import LatentField, build_zone_blend, field_mix
+from memoire.world.field import field_mix, level_field
 from memoire.world.level import Level
 
 # Queue depth: three latent frames (3 x 2048 = 6144 samples, 139 ms at 44.1 kHz) keep the
@@ -108,7 +108,7 @@ class LocalEngine:
         self.model_path = Path(model_path)
         self.level = level
         self._field_version = 0
-        self.field = LatentField(build_zone_blend(level, self.card), version=0)
+        self.field = level_field(level, self.card)
         # the live path's one ceiling is the gain stage after the synth: no limiter in the synth
         self.settings = dataclasses.replace(settings or settings_for(level), limiter_ceiling=None)
         self.gain = MasterGain(gain, ceiling)
@@ -159,12 +159,10 @@ class LocalEngine:
         """A new version of the level (hot reload): new field, crossfaded. Raises UserError (the old
         level keeps playing). The terrain stays only while the new level still uses one, at the
         new level's mix; otherwise it is dropped (a level switched to ``field = "zones"``)."""
-        blend = build_zone_blend(level, self.card)
+        field_ = level_field(level, self.card, terrain=self.field.terrain, version=self._field_version + 1)
         self._field_version += 1
         self.level = level
-        terrain = self.field.terrain if level.uses_terrain else None
-        mix = field_mix(level) if terrain is not None else 0.0
-        self.field = LatentField(blend, terrain, mix, self._field_version)
+        self.field = field_
         self._thread.set_field(self.field)
 
     def set_terrain(self, terrain) -> None:
@@ -182,9 +180,8 @@ class LocalEngine:
         if info.sample_rate_hz != self.card.sample_rate_hz:
             raise UserError(f"{model_path} runs at {info.sample_rate_hz} Hz but the sound device was opened at "
                             f"{self.card.sample_rate_hz} Hz; restart the game to use it")
-        blend = build_zone_blend(self.level, info)
+        field_ = level_field(self.level, info, version=self._field_version + 1)
         self._field_version += 1
-        field_ = LatentField(blend, version=self._field_version)
         core = self._core
 
         def load() -> None:

@@ -32,15 +32,14 @@ class TourRender:
 
 def build_field(level: Level, info, *, train_terrain: bool = True, log=print):
     """The level's latent field for a model: the zone blend, plus its terrain when it uses one."""
-    from memoire.world.field import LatentField, build_zone_blend, field_mix
+    from memoire.world.field import level_field
 
-    field = LatentField(build_zone_blend(level, info))
+    grid = None
     if level.uses_terrain and train_terrain:
         from memoire.terrain.inprocess import terrain_grid_for_level
 
         grid = terrain_grid_for_level(level, info, log=log)
-        field = field.with_terrain(grid, field_mix(level))
-    return field
+    return level_field(level, info, terrain=grid)
 
 
 def render_tour(level: Level, tour_name: str, model_path: Path, seconds: float | None = None,
