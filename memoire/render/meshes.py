@@ -6,6 +6,9 @@ Surface detail (bricks, roof tiles, paving, lattice windows) is drawn by the fra
 from world position, so the geometry stays at a few tens of thousands of triangles, which
 software rasterisers (Mesa llvmpipe) draw quickly.
 
+One long job (a mesh builder, a function per kind of building part), so one module past the
+~600-line guide.
+
 World frame (docs/architecture.md): X = level x (east), Z = level y (south), Y up, metres.
 Grid cells are ``tiles.cell_m`` square; cell (col, row) spans x in [col, col+1) * cell_m and
 z in [row, row+1) * cell_m.
