@@ -132,17 +132,29 @@ class Editor(EditorSession):
         self.size_px = (w, h)
         self.view.rect = (0, 0, max(min_map_px, w - panel_width_px), max(min_map_px, h - status_height_px))
 
-    def run(self) -> int:
+    def frame(self) -> None:
+        """One pass of the editor's loop: the window's events, background work, the picture."""
+        for event in self.pg.event.get():
+            self.handle(event)
+        self.tick()
+        self.draw()
+        self.pg.display.flip()
+
+    def run(self, frames: int | None = None, screenshot: str | Path | None = None) -> int:
+        """Open the window and run ``frame`` at ``frame_rate_hz`` until the designer closes it, or
+        ``frames`` passes (scripts), then save ``screenshot`` if given."""
         self.open_window()
         clock = self.pg.time.Clock()
+        done = 0
         try:
-            while self.running:
-                for event in self.pg.event.get():
-                    self.handle(event)
-                self.tick()
-                self.draw()
-                self.pg.display.flip()
-                clock.tick(frame_rate_hz)
+            while self.running and (frames is None or done < frames):
+                self.frame()
+                done += 1
+                if frames is None:
+                    clock.tick(frame_rate_hz)
+            if screenshot:
+                self.save_screenshot(screenshot)
+                print(f"memoire edit: screenshot saved to {screenshot}")
         finally:
             self.close()
         return 0

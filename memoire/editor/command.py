@@ -30,25 +30,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--screenshot {args.screenshot}: give a .png file")
     editor = Editor(Path(args.level), model_path=Path(args.model) if args.model else None, mute=args.mute,
                     size_px=tuple(args.size))
-    if args.frames is None:
-        try:
-            return editor.run()
-        except Exception as e:  # pygame cannot open a window (no display)
-            if type(e).__name__ == "error" and not os.environ.get("DISPLAY"):
-                raise UserError(f"cannot open the editor window ({e}); on a machine without a display run "
-                                "`xvfb-run -s '-screen 0 1280x800x24' memoire edit LEVEL`") from None
-            raise
-    editor.open_window()
     try:
-        for _ in range(args.frames):
-            for event in editor.pg.event.get():
-                editor.handle(event)
-            editor.tick()
-            editor.draw()
-            editor.pg.display.flip()
-        if args.screenshot:
-            editor.save_screenshot(args.screenshot)
-            print(f"memoire edit: screenshot saved to {args.screenshot}")
-    finally:
-        editor.close()
-    return 0
+        return editor.run(args.frames, args.screenshot)
+    except Exception as e:  # pygame cannot open a window (no display)
+        if type(e).__name__ == "error" and not os.environ.get("DISPLAY"):
+            raise UserError(f"cannot open the editor window ({e}); on a machine without a display run "
+                            "`xvfb-run -s '-screen 0 1280x800x24' memoire edit LEVEL`") from None
+        raise
