@@ -157,17 +157,22 @@ def _unavailable(name: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(argv[0] if argv else None)
-    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
-        argv = ["play", *argv]
-    args = parser.parse_args(argv)
+    """Run one subcommand. A UserError is its message and exit 2; Ctrl+C anywhere (importing
+    torch, loading a model, training) is one line and exit 130, no traceback (outputs are written
+    atomically: an interrupted command leaves none half-written)."""
     try:
-        return int(args.func(args) or 0)
-    except UserError as e:
-        print(f"memoire: {e}", file=sys.stderr)
-        return e.exit_code
+        argv = list(sys.argv[1:] if argv is None else argv)
+        parser = build_parser(argv[0] if argv else None)
+        if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+            argv = ["play", *argv]
+        args = parser.parse_args(argv)
+        try:
+            return int(args.func(args) or 0)
+        except UserError as e:
+            print(f"memoire: {e}", file=sys.stderr)
+            return e.exit_code
     except KeyboardInterrupt:
+        print("memoire: interrupted (Ctrl+C)", file=sys.stderr)
         return 130
 
 

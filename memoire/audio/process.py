@@ -47,6 +47,7 @@ import os
 import queue
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -93,6 +94,22 @@ process_grace_s = 20.0
 process_backoff_max_s = 300.0
 # simulate() waits this long for the child's answer before it gives up (real seconds).
 sim_reply_timeout_s = 60.0
+
+
+@contextmanager
+def _sigint_ignored():
+    """SIGINT ignored while a child is spawned, so the child starts with it ignored (an ignored
+    signal stays ignored across exec) until ``_child_signals``. Main thread only; elsewhere a no-op."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 class _Spawner:
@@ -213,7 +230,8 @@ class AudioProcess:
         config = dict(opts, level=self.level, model_path=self.model_path, card=self.card, gain=self._gain,
                       ceiling=self._ceiling, terrain=self._terrain, fade_in=restarted)
         child = _Child(self._ctx, config, self._listener, self.card.latent_dim)
-        self._spawner.run(child.proc.start)
+        with _sigint_ignored():  # inherited: a Ctrl+C while the child boots is no traceback there
+            self._spawner.run(child.proc.start)
         child.started_s = time.perf_counter()
         self._child = child
         self._judge_after_s = child.started_s + min(process_grace_s * 2 ** self._failures, process_backoff_max_s)
@@ -472,10 +490,26 @@ def _read_listener(listener) -> list[float]:
     return values
 
 
+def _child_signals() -> None:
+    """Ctrl+C reaches the whole process group: the child ignores SIGINT and lets the game stop it
+    (the "stop" command: the recording closed, no traceback). SIGTERM (``kill``, systemd stopping
+    the unit) ends it as cleanly: SystemExit in the control loop, whose ``finally`` closes the engine."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def on_term(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second one ends it at once
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
+
+
 def _child_main(config: dict, listener, stats, commands, events) -> None:
     """The audio process: a LocalEngine under an AudioSupervisor until told to stop or the parent
     goes away. Its main thread is the control loop: it relays commands, reads the listener, runs
     the supervisor and publishes the statistics (the only writer of ``stats``)."""
+    _child_signals()
     from memoire.audio.engine import LocalEngine
     from memoire.audio.output import open_device, refresh_devices
     from memoire.audio.supervisor import AudioSupervisor
@@ -488,6 +522,10 @@ def _child_main(config: dict, listener, stats, commands, events) -> None:
 
     def say(kind: str, text: str) -> None:
         events.put((kind, text))
+
+    from memoire.audio.recorder import set_report
+
+    set_report(lambda text: say(EVENT_ERROR, text))  # a recording that stops: said in the game
 
     blocked_until = [0.0]  # fault injection: the real device cannot be opened until then
     sim_device = None

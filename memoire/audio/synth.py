@@ -401,11 +401,10 @@ class SynthThread:
         self._played = played or (lambda: ring.read_index)
         self._device_latency = device_latency_s or (lambda: 0.0)
         self._recorder = None
-        if record_path is not None:
-            import soundfile as sf
+        if record_path is not None:  # a recording that fails stops itself, never the synth (audio/recorder.py)
+            from memoire.audio.recorder import Recorder
 
-            self._recorder = sf.SoundFile(str(record_path), "w", samplerate=core.sample_rate_hz,
-                                          channels=output_channels, subtype="PCM_16")
+            self._recorder = Recorder(record_path, core.sample_rate_hz, output_channels)
         self._thread = threading.Thread(target=self._run, name="memoire-synth", daemon=True)
         self.heartbeat_s = time.perf_counter()  # synth thread only
         # Fault injection (tests, the soak): ("crash", 0) or ("stall", seconds) for the next render.

@@ -151,6 +151,7 @@ class Game:
 
     def open(self) -> None:
         """Start the audio process (the model loads there), open the window and the renderer."""
+        self.check_outputs()
         if self.opts.trace is not None:
             from memoire.game.trace import TraceWriter
 
@@ -187,17 +188,24 @@ class Game:
     # -- the loop ---------------------------------------------------------------------------------
 
     def run(self) -> int:
-        self.open()
+        """Play until the player quits, ``--frames`` is reached, or Ctrl+C / SIGTERM arrive: those
+        stop the loop like a quit (the audio process stopped, a recording closed, the summary
+        printed); a second Ctrl+C interrupts at once. Returns 0, or 130 after Ctrl+C."""
+        signals = _StopOnSignals(self)
         try:
-            while self.running:
-                self.frame(time.perf_counter())
-            if self.opts.screenshot is not None and self.opts.frames is None:  # quit by the player
-                self.draw(self.clock.alpha)
-                self.save_screenshot(self.opts.screenshot)
+            self.open()
+            try:
+                while self.running:
+                    self.frame(time.perf_counter())
+                if self.opts.screenshot is not None and self.opts.frames is None:  # quit by the player
+                    self.draw(self.clock.alpha)
+                    self.save_screenshot(self.opts.screenshot)
+            finally:
+                self.close()
         finally:
-            self.close()
+            signals.restore()
         self.mode.summary(self, self.engine.stats() if self.engine else AudioStats())
-        return 0
+        return signals.exit_code
 
     def frame(self, now_s: float, *, draw: bool = True) -> None:
         """One pass of the loop at time ``now_s`` (the loop's clock: real, or a simulated one).
@@ -367,10 +375,31 @@ class Game:
         t = self.terrain_trainer
         return None if t is None else t.progress.fraction
 
+    def check_outputs(self) -> None:
+        """--screenshot, --record, --trace: never one of the files the game reads (the level, its
+        clips and terrain, the model, the kiosk config), never a folder, in a folder it can write.
+        Raises UserError before anything starts."""
+        from memoire.world.files import check_output_path, level_inputs
+
+        o = self.opts
+        inputs = level_inputs(self.level, self.model_path)
+        if o.config:
+            inputs.append(("the kiosk config", Path(o.config)))
+        for flag, path in (("--screenshot", o.screenshot), ("--record", o.record), ("--trace", o.trace)):
+            if path is not None:  # a recording may go to a device; its failures stop it, not the game
+                check_output_path(path, inputs, flag=flag, device_ok=flag == "--record")
+
     def save_screenshot(self, path: Path) -> None:
         from PIL import Image
 
-        Image.fromarray(self.renderer.read_pixels()).save(path)
+        from memoire.world.files import atomic_output, cannot_write
+
+        picture = Image.fromarray(self.renderer.read_pixels())
+        try:
+            with atomic_output(path) as tmp:
+                picture.save(tmp, format="PNG")
+        except OSError as e:
+            raise cannot_write(path, e) from None
         print(f"memoire: screenshot saved to {path}", file=sys.stderr)
 
     def close(self) -> None:
@@ -387,6 +416,49 @@ class Game:
             self.renderer = None
         if self.window is not None and self._owns_window:
             self.window.close()
+
+
+class _StopOnSignals:
+    """While the game runs (main thread only): SIGINT (Ctrl+C) and SIGTERM set ``game.running =
+    False``, so the loop ends as a quit does. A second Ctrl+C raises KeyboardInterrupt (a loop that
+    does not come round). ``restore`` puts the old handlers back."""
+
+    def __init__(self, game: "Game"):
+        import signal
+        import threading
+
+        self.game = game
+        self.signum: int | None = None
+        self._old: dict = {}
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._old[sig] = signal.signal(sig, self._handle)
+            except (ValueError, OSError):
+                pass
+
+    def _handle(self, signum, frame) -> None:
+        import signal
+
+        if self.signum == signal.SIGINT and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        if self.signum is None:
+            self.signum = signum
+        self.game.running = False
+
+    @property
+    def exit_code(self) -> int:
+        import signal
+
+        return 130 if self.signum == signal.SIGINT else 0  # SIGTERM: a stop asked for (systemd), done
+
+    def restore(self) -> None:
+        import signal
+
+        for sig, old in self._old.items():
+            signal.signal(sig, old if old is not None else signal.SIG_DFL)
+        self._old.clear()
 
 
 class Mode:

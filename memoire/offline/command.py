@@ -14,6 +14,7 @@ import numpy as np
 from memoire.offline.render import render_tour, write_audio
 from memoire.offline.video import render_video
 from memoire.world.errors import UserError
+from memoire.world.files import cannot_write, check_output_path, is_write_failure, level_inputs
 from memoire.world.level import load_level
 from memoire.world.paths import default_model
 
@@ -27,13 +28,20 @@ def render_command(args: argparse.Namespace) -> int:
         raise UserError(f"--seconds must be > 0, got {args.seconds:g}")
     level = load_level(args.level)
     model = default_model(level, args.model)
-    if not out.parent.exists():
-        raise UserError(f"--out {out}: the folder {out.parent} does not exist")
+    check_output_path(out, level_inputs(level, model), flag="--out")  # never over an input; a folder we can write
     if suffix == ".mp4":
-        return render_video(level, args.tour, model, out, seconds=args.seconds, size_px=tuple(args.size),
-                            fps=args.fps, torch_threads=args.torch_threads)
+        try:
+            return render_video(level, args.tour, model, out, seconds=args.seconds, size_px=tuple(args.size),
+                                fps=args.fps, torch_threads=args.torch_threads)
+        except OSError as e:
+            if is_write_failure(e):  # a full disk, a read-only one: said as such (the MP4 is written whole or not)
+                raise cannot_write(out, e) from None
+            raise
     result = render_tour(level, args.tour, model, args.seconds, torch_threads=args.torch_threads)
-    write_audio(out, result.audio, result.sample_rate_hz)
+    try:
+        write_audio(out, result.audio, result.sample_rate_hz)  # atomic: whole or not at all
+    except (OSError, RuntimeError) as e:  # soundfile's LibsndfileError is a RuntimeError
+        raise cannot_write(out, e) from None
     peak = float(np.abs(result.audio).max()) if len(result.audio) else 0.0
     rms = float(np.sqrt(np.mean(result.audio.astype(np.float64) ** 2))) if len(result.audio) else 0.0
     print(f"{out}: {len(result.audio) / result.sample_rate_hz:.1f} s, rms {20 * np.log10(max(rms, 1e-12)):.1f} dBFS, "
