@@ -76,6 +76,11 @@ def build_demo(level_path: Path, out: Path, *, model: Path | None = None, config
         raise UserError(f"--out {out}: the folder exists and is not empty; choose a new folder or add --force")
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: is a file, not a folder")
+    from memoire.world.files import check_output_path, level_inputs
+
+    inputs = [*level_inputs(level, model_path), ("the kiosk config", config_path)]
+    for dest in (out / "levels" / level_path.name, out / "models" / model_path.name, out / "kiosk.toml"):
+        check_output_path(dest, inputs, flag="--out", folder_made=True)  # --force over the inputs: refused
 
     (out / "levels").mkdir(parents=True, exist_ok=True)
     (out / "models").mkdir(exist_ok=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -21,11 +22,62 @@ from pathlib import Path
 
 from memoire.game.trace import TraceWriter
 from memoire.world.errors import UserError
+from memoire.world.files import why_not_written
 from memoire.world.level import Level
 
 log_file_name = "memoire.log"
 traces_folder_name = "traces"
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+_fix = "set log_dir in the kiosk config to a folder this user can write"
+
+
+def _ready_folder(folder: Path, what: str, fix: str) -> None:
+    """Make ``folder`` if missing; raise UserError (what is wrong, what to do) if it is a file,
+    cannot be made, or cannot be written."""
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"the {what} {folder} is a file, not a folder; move that file away, or {fix}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot create the {what} {folder}: {why_not_written(e)}; {fix}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write in the {what} {folder} (permission denied or a read-only disk); "
+                        f"give this user write access to it, or {fix}")
+
+
+def _ready_file(path: Path, what: str, fix: str) -> None:
+    """An existing ``path`` must be a regular file this user can write."""
+    if path.is_dir():
+        raise UserError(f"the {what} {path} is a folder, not a file; move or remove that folder, or {fix}")
+    if path.exists() and not path.is_file():
+        raise UserError(f"the {what} {path} is not a regular file (a device or a pipe); remove it, or {fix}")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UserError(f"cannot write the {what} {path} (permission denied); give this user write access "
+                        f"to it, or {fix}")
+
+
+def check_log_folder(log_dir: Path, backups: int = 0) -> None:
+    """The log folder and its files, before the kiosk starts: made if missing; a file where the
+    folder should be, a folder where a log file should be (the current one or a rotated one), or
+    a folder or file this user cannot write is a UserError saying which path and what to do."""
+    log_dir = Path(log_dir)
+    _ready_folder(log_dir, "log folder", _fix)
+    _ready_file(log_dir / log_file_name, "log file", _fix)
+    for i in range(1, max(0, int(backups)) + 1):  # rotation renames over these: a folder there breaks it
+        _ready_file(log_dir / f"{log_file_name}.{i}", "old log file", _fix)
+
+
+def check_trace_folder(log_dir: Path, day: date | None = None) -> Path:
+    """The visitor traces' folder (log_dir/traces) and the day's file, before the kiosk starts:
+    as ``check_log_folder``. Returns the day's trace path."""
+    fix = f"{_fix}, or set trace = false"
+    folder = Path(log_dir) / traces_folder_name
+    _ready_folder(folder, "trace folder", fix)
+    path = folder / f"{(day or date.today()).isoformat()}.csv"
+    _ready_file(path, "trace file", fix)
+    return path
 
 
 class KioskLogs:
@@ -37,14 +89,14 @@ class KioskLogs:
         self.handlers: list[logging.Handler] = []
         self.path: Path | None = None
         if log_dir is not None:
-            try:
-                log_dir.mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                raise UserError(f"cannot create the log folder {log_dir} ({e}); set log_dir in the kiosk config "
-                                "to a writable folder") from None
+            log_dir = Path(log_dir)
+            check_log_folder(log_dir, backups)
             self.path = log_dir / log_file_name
-            fh = logging.handlers.RotatingFileHandler(self.path, maxBytes=max_bytes, backupCount=backups,
-                                                      encoding="utf-8", delay=False)
+            try:
+                fh = logging.handlers.RotatingFileHandler(self.path, maxBytes=max_bytes, backupCount=backups,
+                                                          encoding="utf-8", delay=False)
+            except OSError as e:
+                raise UserError(f"cannot write the log file {self.path}: {why_not_written(e)}; {_fix}") from None
             fh.setFormatter(logging.Formatter(_FORMAT))
             self.handlers.append(fh)
         if echo:
@@ -76,13 +128,7 @@ class KioskLogs:
 def day_trace_path(log_dir: Path, day: date | None = None) -> Path:
     """The day's trace file, log_dir/traces/YYYY-MM-DD.csv (``day``: today, local time);
     the traces folder is made if missing. Raises UserError when it cannot be."""
-    folder = Path(log_dir) / traces_folder_name
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(f"cannot create the trace folder {folder} ({e.strerror or e}); set log_dir in the kiosk "
-                        "config to a writable folder, or trace = false") from None
-    return folder / f"{(day or date.today()).isoformat()}.csv"
+    return check_trace_folder(log_dir, day)
 
 
 class DayTrace:

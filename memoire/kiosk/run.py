@@ -16,7 +16,7 @@ from memoire.game.app import PlayOptions
 from memoire.world.errors import UserError
 from memoire.kiosk.config import load_kiosk_config
 from memoire.kiosk.events import KioskInput
-from memoire.kiosk.logs import KioskLogs
+from memoire.kiosk.logs import KioskLogs, check_log_folder, check_trace_folder
 from memoire.kiosk.watchdog import Watchdog
 
 log = logging.getLogger("memoire.kiosk")
@@ -27,6 +27,9 @@ problem_frame_s = 0.1
 
 def run_kiosk(opts: PlayOptions) -> int:
     config = load_kiosk_config(opts.config)  # a broken config is the technician's to fix: exit 2
+    if config.trace and config.log_dir is not None:  # a trace folder that cannot be written: exit 2 too
+        check_log_folder(config.log_dir, config.log_backups)
+        check_trace_folder(config.log_dir)
     logs = KioskLogs(config.log_dir, config.log_max_bytes, config.log_backups)
     watchdog = Watchdog()
     window = None

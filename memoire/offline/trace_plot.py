@@ -336,15 +336,12 @@ def run(args: argparse.Namespace) -> int:
     """Run a `memoire trace` action. Returns the exit status; raises UserError for bad input."""
     if args.trace_action != "plot":
         raise UserError(f"unknown trace action '{args.trace_action}'; use plot")
-    from memoire.world.files import atomic_write_bytes
+    from memoire.world.files import atomic_write_bytes, cannot_write, check_output_path
 
     out: Path = args.out
     if out.suffix.lower() != ".png":
         raise UserError(f"--out {out}: the picture is written as PNG; name it FILE.png")
-    if out.is_dir():
-        raise UserError(f"--out {out}: is a folder; name the picture, e.g. {out / 'heat.png'}")
-    if not out.parent.is_dir():
-        raise UserError(f"--out {out}: the folder {out.parent} does not exist")
+    check_output_path(out, [("the level file", args.level), *(("a trace", t) for t in args.traces)], flag="--out")
     if not 0 < args.px_per_m <= 50:
         raise UserError(f"--px-per-m {args.px_per_m:g}: use a value in (0, 50]")
     if not 0.05 <= args.cell_m <= 20:
@@ -357,7 +354,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         atomic_write_bytes(out, png, mode=0o644)
     except OSError as e:
-        raise UserError(f"--out {out}: cannot write it ({e.strerror or e})") from None
+        raise cannot_write(out, e) from None
     print(format_table(zone_table(level, zone_dwell(traces))))
     rows = sum(len(t) for t in traces)
     print(f"wrote {out} ({rows} rows from {len(traces)} trace{'s' if len(traces) != 1 else ''})", file=sys.stderr)

@@ -292,8 +292,9 @@ def _plot(args: argparse.Namespace) -> int:
         raise UserError(f"--clamp {args.clamp[0]:g} {args.clamp[1]:g}: LO must be below HI")
     if args.out.suffix.lower() != ".png":
         raise UserError(f"--out {args.out}: the picture is written as PNG; name it FILE.png")
-    if not args.out.parent.exists():
-        raise UserError(f"--out {args.out}: the folder {args.out.parent} does not exist")
+    from memoire.world.files import atomic_output, cannot_write, check_output_path
+
+    check_output_path(args.out, [("the terrain source", args.source), ("the model", args.model)], flag="--out")
     clamp = tuple(args.clamp) if args.clamp is not None else None
     if _is_level(args.source):
         if args.bounds is not None or args.size is not None:
@@ -316,6 +317,10 @@ def _plot(args: argparse.Namespace) -> int:
         if min(size) < 1 or size[0] * size[1] > max_plot_pixels:
             raise UserError(f"--size {size[0]} {size[1]}: use 1..4096 pixels a side")
         img = plot_control(terrain, bounds, size, args.channel, clamp)
-    img.save(args.out, format="PNG")
+    try:
+        with atomic_output(args.out) as tmp:  # whole or not at all
+            img.save(tmp, format="PNG")
+    except OSError as e:
+        raise cannot_write(args.out, e) from None
     print(f"wrote {args.out} ({img.width} x {img.height} px)", file=sys.stderr)
     return 0

@@ -86,14 +86,16 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def check_output_path(out, inputs=(), *, flag: str = "--out", device_ok: bool = False) -> Path:
+def check_output_path(out, inputs=(), *, flag: str = "--out", device_ok: bool = False,
+                      folder_made: bool = False) -> Path:
     """Check a file a command is about to write, before any work is done. Raises UserError
     (exit 2) when it is one of the command's ``inputs`` (by inode: symlinks and hard links count),
     a folder, a device or other non-file (unless ``device_ok``), or in a folder that is missing or
     cannot be written.
 
     ``inputs``: paths, or ``(what, path)`` pairs ("the model", path) for a clearer message; None
-    entries are skipped. Returns ``out`` as a Path."""
+    entries are skipped. ``folder_made``: the command makes the folder (not checked). Returns
+    ``out`` as a Path."""
     out = Path(out)
     name = f"{flag} {out}" if flag else str(out)
     for item in inputs:
@@ -108,6 +110,8 @@ def check_output_path(out, inputs=(), *, flag: str = "--out", device_ok: bool = 
     if out.exists() and not out.is_file() and not device_ok:
         raise UserError(f"{name} is not a regular file (a device, pipe or socket); give a file name")
     folder = out.parent if str(out.parent) else Path(".")
+    if folder_made and not folder.exists():
+        return out
     if not folder.exists():
         raise UserError(f"{name}: the folder {folder} does not exist; create it or write elsewhere")
     if not folder.is_dir():
