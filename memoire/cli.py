@@ -33,23 +33,33 @@ DELEGATED = (
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from memoire.world.level import LevelError, load_level
+    """Every problem of each level in one pass: the file's own, then what needs the files it names
+    (the model's classes and latent size for the anchors, the terrain file's kind). Exit 1 when
+    any level has a problem (2 stays for a mistake in the command itself)."""
+    from memoire.world.level import LevelError, Partial, load_level
 
     failed = 0
     for path in args.levels:
         try:
-            level = load_level(path)
-            extra = _check_against_model(level, args)
+            level = load_level(path, allow_outside=args.allow_outside_paths)
+            part = Partial(level.path, level.zones, level.sound.rest, level.sound.model,
+                           _line_of(level, "sound", "model"),
+                           level.terrain.source_path if level.terrain is not None else None,
+                           _line_of(level, "terrain", "source"))
+            problems: list[str] = []
         except LevelError as e:
+            level, part, problems = None, e.partial, [str(p) for p in e.problems]
+        except UserError as e:  # a file that cannot be read: its message names it
             print(e, file=sys.stderr)
             failed += 1
             continue
-        except UserError as e:
-            print(f"{path}: {e}", file=sys.stderr)
-            failed += 1
-            continue
-        if extra:
-            print("\n".join(extra), file=sys.stderr)
+        if part is not None:
+            problems += _model_problems(part, args.model)
+            problems += _terrain_problems(part)
+        if problems:
+            n = len(problems)
+            print("\n".join([f"{n} problem{'s' if n != 1 else ''} in {path}:", *("  " + p for p in problems)]),
+                  file=sys.stderr)
             failed += 1
         else:
             print(f"{path}: ok ({len(level.zones)} zones, {len(level.tours)} tours, "
@@ -57,18 +67,59 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _check_against_model(level, args) -> list[str]:
-    """Anchors against the model's classes and latent size, when the model file exists."""
-    model = default_model(level, getattr(args, "model", None))
+def _line_of(level, *keys) -> int:
+    from memoire.world.tomlfile import LineIndex
+
+    return LineIndex(level.source_text).line(*keys) if level.source_text else 0
+
+
+def _model_problems(part, override: str | None) -> list[str]:
+    """The model a level plays (``override``: --model), and every anchor against its classes and
+    latent size: one line per problem."""
+    from memoire.audio.card import MAKE_MODEL_HINT, read_card
+    from memoire.world.field import resolve_anchor
+    from memoire.world.paths import DEFAULT_MODEL
+
+    if override:
+        model, where = Path(override), f"--model {override}"
+    elif part.model is not None:
+        model, where = part.model, f"{part.path}:{part.model_line}: [sound] model" if part.model_line else \
+            f"{part.path}: [sound] model"
+    else:
+        model, where = DEFAULT_MODEL, f"{part.path}: the level names no [sound] model, and Memoire's own"
     if not model.exists():
+        return [f"{where}: {model} not found; {MAKE_MODEL_HINT}"]
+    if model.is_dir():
+        return [f"{where}: {model} is a folder, not a model file (a .ts TorchScript file)"]
+    try:
+        card = read_card(model)
+    except UserError as e:
+        return [f"{where}: {e}"]
+    out = []
+    for zone in part.zones:
+        try:
+            resolve_anchor(zone.anchor, card, f"{part.path}:{zone.line}: zone '{zone.name}'")
+        except UserError as e:
+            out.append(str(e))
+    if part.rest is not None:
+        try:
+            resolve_anchor(part.rest, card, f"{part.path}: [sound] rest")
+        except UserError as e:
+            out.append(str(e))
+    return out
+
+
+def _terrain_problems(part) -> list[str]:
+    """A [terrain] source file that is not a terrain (without torch: its layout and header)."""
+    if part.terrain_source is None or not part.terrain_source.is_file():
         return []
-    from memoire.world.field import build_zone_blend
-    from memoire.audio.card import read_card
+    from memoire.terrain.command import check_terrain_file
 
     try:
-        build_zone_blend(level, read_card(model))
+        check_terrain_file(part.terrain_source)
     except UserError as e:
-        return [str(e)]
+        loc = f"{part.path}:{part.terrain_line}" if part.terrain_line else f"{part.path}"
+        return [f"{loc}: [terrain] source: {e}"]
     return []
 
 
@@ -118,11 +169,13 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     play.add_argument("--kiosk", action="store_true", help="festival kiosk mode (see docs/kiosk.md)")
     play.add_argument("--config", help="kiosk config file (TOML)")
     play.add_argument("--torch-threads", type=int, default=1, help="threads for the neural decoder (default 1)")
+    _outside_flag(play)
     play.set_defaults(func=cmd_play)
 
     check = sub.add_parser("check", help="validate level files; exit 1 on any problem")
     check.add_argument("levels", nargs="+", help="level files")
     check.add_argument("--model", help="also check anchors against this model (default: each level's)")
+    _outside_flag(check)
     check.set_defaults(func=cmd_check)
 
     render = sub.add_parser("render", help="render a tour's sound (WAV) or video (MP4) offline")
@@ -134,6 +187,7 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     render.add_argument("--size", type=int, nargs=2, default=(1280, 720), metavar=("W", "H"), help="video size")
     render.add_argument("--fps", type=float, default=30.0, help="video frame rate")
     render.add_argument("--torch-threads", type=int, default=1, help="threads for the neural decoder")
+    _outside_flag(render)
     render.set_defaults(func=cmd_render)
 
     for name, module, help_ in DELEGATED:
@@ -148,8 +202,16 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
             sp.set_defaults(func=lambda a, n=name: _unavailable(n))
             continue
         mod.add_arguments(sp)
+        if name == "edit":
+            _outside_flag(sp)
         sp.set_defaults(func=mod.run)
     return p
+
+
+def _outside_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-outside-paths", action="store_true",
+                        help="let the level name files (model, clips, terrain) outside its own folder and the "
+                             "assets/ folder beside it (docs/levels.md, Paths): only for levels you trust")
 
 
 def _unavailable(name: str) -> int:
@@ -166,6 +228,10 @@ def main(argv: list[str] | None = None) -> int:
         if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
             argv = ["play", *argv]
         args = parser.parse_args(argv)
+        from memoire.world.level import set_outside_paths_allowed
+
+        # every level this run loads (the game's reloads, the editor's, the kiosk's) follows the flag
+        set_outside_paths_allowed(bool(getattr(args, "allow_outside_paths", False)))
         try:
             return int(args.func(args) or 0)
         except UserError as e:

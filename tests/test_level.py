@@ -157,14 +157,16 @@ def test_missing_tables():
     assert any("missing table [spawn]" in p for p in found)
 
 
-def test_memoire_check_exit_codes_and_no_traceback(tmp_path, default_level_path, root):
+def test_memoire_check_exit_codes_and_no_traceback(tmp_path, default_level_path, root, tiny_model_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(GOOD.replace("falloff_m = 2.0", "falloff_m = -3"))
     run = lambda *a: subprocess.run([sys.executable, "-m", "memoire", "check", *a], cwd=root,
                                     capture_output=True, text=True, timeout=120)
-    ok = run(str(default_level_path), "--model", str(tmp_path / "absent.ts"))
+    ok = run(str(default_level_path), "--model", str(tiny_model_path))
     assert ok.returncode == 0, ok.stderr
     assert "ok" in ok.stdout
+    no_model = run(str(default_level_path), "--model", str(tmp_path / "absent.ts"))  # a missing model is a problem
+    assert no_model.returncode == 1 and "absent.ts not found" in no_model.stderr, no_model.stderr
     r = run(str(bad))
     assert r.returncode == 1
     assert "falloff_m must be > 0 m, got -3" in r.stderr

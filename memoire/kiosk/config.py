@@ -24,11 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from memoire.world.errors import UserError
-from memoire.world.tomlfile import ProblemsError, TomlReader, parse_toml
+from memoire.world.tomlfile import ProblemsError, TomlReader, clean_text, parse_toml, read_text_file
 
 MODIFIERS = ("ctrl", "alt", "shift")
 # Keys a chord may end with: letters, digits, function keys, and a few named keys (pygame names).
 _CHORD_KEY = re.compile(r"^([a-z0-9]|f([1-9]|1[0-2])|escape|backspace|delete|end|home|pause)$")
+# A kiosk config is a dozen lines; 1 MiB is a wrong file, refused before it is read.
+max_config_file_bytes = 2**20
 KIOSK_KEYS = ("idle_s", "tour", "volume_db", "volume_limit_db", "quit_key", "fade_s", "log_dir", "log_max_bytes",
               "log_backups", "retry_s", "trace", "trace_hz")
 
@@ -88,6 +90,7 @@ def parse_chord(text: str) -> QuitChord | None:
 
 def parse_kiosk_config(text: str, path: Path) -> KioskConfig:
     """Validate config source ``text`` (from ``path``: messages, and the base of log_dir)."""
+    text = clean_text(text)  # a byte-order mark, CRLF line ends: as the editor meant them
     data = parse_toml(text, path, ConfigError)
     r = TomlReader(path, text)
     r.unknown_keys(data, ("kiosk",), (), "")
@@ -145,12 +148,8 @@ def load_kiosk_config(path: str | Path | None) -> KioskConfig:
         if not path.exists():
             return KioskConfig(None, log_dir=Path("logs"))
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such kiosk config file (the default is config/kiosk.toml)") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise UserError(f"{path}: cannot read the kiosk config file: {e}") from None
+    text = read_text_file(path, "kiosk config file", max_config_file_bytes,
+                          f"{path}: no such kiosk config file (the default is config/kiosk.toml)")
     return parse_kiosk_config(text, path)
 
 

@@ -41,6 +41,70 @@ max_plot_pixels = 4096 * 4096
 
 
 # ---------------------------------------------------------------------------------------------
+# Is it a terrain file? (without torch: `memoire check` reads the layout and the header only)
+
+# Members of a TorchScript zip read when looking for nn.terrain's attribute names: its data.pkl
+# is a few KB; a model's can be MBs, and a name is found in the first of them anyway.
+_max_pickle_scan_bytes = 16 * 2**20
+
+
+def check_terrain_file(path: Path) -> None:
+    """Raise UserError unless ``path`` looks like an nn.terrain checkpoint (a TorchScript zip whose
+    parameters include m_in_dim) or a saved terrain (a .terrain.npz whose header says so, with
+    sizes within docs/levels.md's Limits). Reads no tensor and needs no torch."""
+    import json
+    import zipfile
+
+    from memoire.terrain.grid import saved_suffix
+    from memoire.world import level as L
+
+    path = Path(path)
+    kinds = f"an nn.terrain checkpoint (.pt) or a saved {saved_suffix}"
+    if not path.exists():
+        raise UserError(f"{path}: no such terrain file ({kinds})")
+    if path.is_dir():
+        raise UserError(f"{path} is a folder, not a terrain file ({kinds})")
+    if not path.is_file():
+        raise UserError(f"{path} is not a regular file; give {kinds}")
+    if not zipfile.is_zipfile(path):
+        raise UserError(f"{path} is not a terrain file (not a zip archive); expected {kinds}")
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+            names = [i.filename for i in infos]
+            if "header.npy" in names:
+                with z.open("header.npy") as f:
+                    header_arr = np.lib.format.read_array(f, allow_pickle=False)
+                header = json.loads(header_arr.tobytes().decode("utf-8"))
+            else:
+                header = None
+                found = False
+                for info in infos:
+                    if info.filename.endswith(".pkl") and info.file_size <= _max_pickle_scan_bytes:
+                        if b"m_in_dim" in z.read(info):
+                            found = True
+                            break
+    except (OSError, ValueError, zipfile.BadZipFile, UnicodeDecodeError, EOFError) as e:
+        raise UserError(f"{path}: cannot read this terrain file ({e}); expected {kinds}") from None
+    if header is None:
+        if not any(n.endswith("data.pkl") for n in names):
+            raise UserError(f"{path} is a zip archive but not a terrain file; expected {kinds}")
+        if not found:
+            raise UserError(f"{path} is a TorchScript file but not an nn.terrain checkpoint (it has no m_in_dim): "
+                            "a sound model given as the terrain? Expected " + kinds)
+        return
+    if not isinstance(header, dict) or header.get("format") != "memoire-terrain":
+        raise UserError(f"{path} is a .npz but not a saved terrain (its header is not Memoire's); expected {kinds}")
+    limits = {"width": L.max_terrain_width, "mapping_size": L.max_terrain_mapping_size, "in_dim": 16,
+              "latent_dim": L.max_latent_dim}
+    for key, most in limits.items():
+        v = header.get(key)
+        if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= most:
+            raise UserError(f"{path}: a saved terrain whose {key} is {v!r} (at most {most}); delete it and run "
+                            "`memoire terrain train LEVEL` again")
+
+
+# ---------------------------------------------------------------------------------------------
 # Pictures of a field (pure numpy + Pillow)
 
 

@@ -300,6 +300,7 @@ def import_nn_terrain(path: str | Path) -> Terrain:
     cmax = int(need("m_cmax").item())
     gauss = float(need("m_gauss_scale").item())
     mapping = int(need("m_mapping_size").item())
+    _check_sizes(path, in_dim=in_dim, latent_dim=out_dim, width=cmax, mapping_size=mapping)
     net = TerrainNet(in_dim, out_dim, cmax, mapping, gauss)
     first = "fc_in_gau" if net.mapping_size else "fc_in_linear"
     state = {
@@ -366,6 +367,7 @@ def load_saved_terrain(path: str | Path) -> Terrain:
             raise ValueError("not a Memoire terrain")
         if header.get("version") != file_format_version:
             raise ValueError(f"file version {header.get('version')}, this program reads {file_format_version}")
+        _check_sizes(path, **{k: header[k] for k in ("in_dim", "latent_dim", "width", "mapping_size")})
         net = TerrainNet(header["in_dim"], header["latent_dim"], header["width"],
                          max(1, header["mapping_size"]), header["gauss"] if header["mapping_size"] else 0.0)
         net.load_arrays({k[len("net/"):]: v for k, v in arrays.items() if k.startswith("net/")})
@@ -376,11 +378,26 @@ def load_saved_terrain(path: str | Path) -> Terrain:
     return Terrain(net, cmap, source=str(path), fingerprint=str(header.get("fingerprint", "")))
 
 
+def _check_sizes(path: Path, **sizes) -> None:
+    """A terrain's declared sizes within docs/levels.md's Limits, before any array is allocated."""
+    from memoire.world import level as L
+
+    limits = {"in_dim": 16, "latent_dim": L.max_latent_dim, "width": L.max_terrain_width,
+              "mapping_size": L.max_terrain_mapping_size}
+    for key, v in sizes.items():
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= limits[key]:
+            raise UserError(f"{path}: the terrain declares {key} = {v!r}; at most {limits[key]} (docs/levels.md, "
+                            "Limits): the file is damaged or not a terrain")
+
+
 def load_terrain_file(path: str | Path) -> Terrain:
     """An nn.terrain checkpoint (.pt / .ts) or a saved terrain (.npz), by content."""
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: no such terrain file (an nn.terrain checkpoint .pt or a saved {saved_suffix})")
+    if not path.is_file():
+        raise UserError(f"{path} is {'a folder' if path.is_dir() else 'not a regular file'}, not a terrain file (an "
+                        f"nn.terrain checkpoint .pt or a saved {saved_suffix})")
     with open(path, "rb") as f:
         magic = f.read(4)
     if magic != b"PK\x03\x04":

@@ -20,7 +20,9 @@ import numpy as np
 
 from memoire.world import bezier
 from memoire.world.errors import UserError
-from memoire.world.tomlfile import Problem, ProblemsError, TomlReader, parse_toml
+from memoire.world.paths import ROOT
+from memoire.world.tomlfile import (Problem, ProblemsError, TomlReader, clean_text, control_char, parse_toml,
+                                    read_text_file, show)
 
 # ---------------------------------------------------------------------------------------------
 # The data model (immutable: a Level crosses threads as a snapshot)
@@ -37,6 +39,95 @@ FIELDS = ("zones", "terrain", "mix")
 tree_trunk_radius_m = 0.3
 bench_half_size_m = (0.8, 0.3)
 person_radius_m = 0.25
+
+# ---------------------------------------------------------------------------------------------
+# Limits (docs/levels.md, Limits): checked before anything is built from a level, so a typo or a
+# hostile file is a message, never a machine out of memory or a game that never starts. Each is
+# far above what a designed level needs: the default level is 48 x 23 cells of 1.5 m (72 x 34.5 m),
+# 10 zones, 1 tour, 11 KB.
+
+# A level file is text written by hand; the default is 11 KB, a 200 x 200 grid about 40 KB.
+max_level_file_bytes = 4 * 2**20
+# Grid: the picture and the physics build a few objects per cell (the default's 1,104 cells build
+# in well under a second); 200 x 200 cells take a few seconds, more is a long wait at every load.
+max_grid_columns = 400
+max_grid_rows = 400
+max_grid_cells = 40_000
+# One cell: 10 cm (a fine grid of small cells) to 20 m (a whole house block as one character).
+min_cell_m = 0.1
+max_cell_m = 20.0
+# The map's extent: the ground textures are 4 px per metre, the minimap's zone layers too (9 bytes
+# a pixel per zone), the terrain grid 16 nodes per m2: 400 m a side and 40,000 m2 (16 times the
+# default) keep them to tens of MB, and under the 16,384 px textures OpenGL allows.
+max_map_side_m = 400.0
+max_map_area_m2 = 40_000.0
+# Points (zone centres and corners, props, paths) lie within this of the map: a handle may reach
+# off the map, a point at 1e300 m cannot (its arithmetic overflows to inf and NaN).
+max_off_map_m = 100.0
+# Sizes and times in metres and seconds: larger is a typo (a zone ten times the largest map).
+max_zone_size_m = 4_000.0
+max_time_s = 600.0  # fades, smoothing, a tour's pause: ten minutes
+max_priority = 1_000.0  # weights multiply: a huge one overflows the blend's sums
+# Counts: every zone is evaluated for every audio block and painted into the ground and minimap
+# textures; tours, trajectories, props and path points are drawn and checked point by point.
+max_zones = 100
+max_tours = 32
+max_trajectories = 64
+max_props = 2_000
+max_polygon_points = 256
+max_path_points = 1_000  # a Bezier chain of 333 segments
+# A tour the walker can walk: shorter than half a metre is all its points in one place.
+min_tour_length_m = 0.5
+# Names are shown in the window title and the HUD on one line.
+max_name_chars = 80
+# A latent vector (RAVE models have 4 to 128 dimensions) and a latent clip from `memoire encode`
+# (an hour at 21 frames/s x 16 dimensions is 5 MB).
+max_latent_dim = 1024
+max_clip_bytes = 256 * 2**20
+# The terrain network (nn.terrain's defaults: width 128, mapping_size 128) and its training: a
+# training step costs ~width^2 x 256 points, 1,500 steps take seconds, 100,000 about an hour.
+max_terrain_width = 1024
+max_terrain_mapping_size = 1024
+max_terrain_steps = 100_000
+max_terrain_anchor_samples = 4096  # training points per zone (x max_zones: 400,000 at most)
+
+# Paths a level names (model, clips, terrain source) must resolve, symlinks followed, to one of:
+# the level's folder (or a folder inside it), the assets/ folder beside the level's folder (the
+# project layout levels/ + assets/), or Memoire's own assets/. Anything else needs
+# --allow-outside-paths (``allow_outside=True``): a level from elsewhere cannot make Memoire read,
+# or run as a model, a file the user did not put beside it. See docs/levels.md, Paths.
+OUTSIDE_PATHS_FLAG = "--allow-outside-paths"
+_outside_paths_allowed: bool | None = None  # set by the memoire command (set_outside_paths_allowed)
+
+
+def set_outside_paths_allowed(allowed: bool) -> None:
+    """The process's rule for levels loaded without ``allow_outside`` (the game's reloads, the
+    editor, the kiosk): the memoire command sets it from --allow-outside-paths before it starts."""
+    global _outside_paths_allowed
+    _outside_paths_allowed = bool(allowed)
+
+
+def outside_paths_allowed() -> bool:
+    """True when levels may name files outside their folders. The memoire command sets it for every
+    run (False unless --allow-outside-paths); code that loads levels without the command (tests,
+    tools in tools/) gets True unless it sets it or passes ``allow_outside``."""
+    return True if _outside_paths_allowed is None else _outside_paths_allowed
+
+
+def allowed_roots(level_path: Path) -> tuple[Path, ...]:
+    """The folders a level's paths may point into (see OUTSIDE_PATHS_FLAG)."""
+    folder = Path(level_path).parent.resolve()
+    roots = [folder, folder.parent / "assets", (ROOT / "assets").resolve()]
+    out: list[Path] = []
+    for root in roots:
+        try:
+            root = root.resolve()
+        except (OSError, RuntimeError):
+            continue
+        if root not in out:
+            out.append(root)
+    return tuple(out)
+
 
 DEFAULT_LEGEND = {
     "#": "wall",
@@ -267,63 +358,104 @@ class Level:
 
 
 class LevelError(ProblemsError):
-    """A level file with problems."""
+    """A level file with problems. ``partial``: what could be read despite them (a ``Partial``), so
+    `memoire check` can check the anchors against the model in the same pass."""
+
+    partial: "Partial | None" = None
+
+
+@dataclass(frozen=True)
+class Partial:
+    """The parts of a level with problems that were read well: zones and the rest anchor (for
+    checking anchors against a model), the model the level names and the line naming it."""
+
+    path: Path
+    zones: tuple[Zone, ...]
+    rest: Anchor | None
+    model: Path | None
+    model_line: int
+    terrain_source: Path | None = None
+    terrain_line: int = 0
 
 
 _TOP_KEYS = ("level", "map", "spawn", "sound", "zones", "props", "tours", "trajectories", "terrain")
 
 
-def load_level(path: str | Path) -> Level:
-    """Read and validate a level file. Raises ``LevelError`` listing every problem found."""
+def read_level_text(path: str | Path) -> str:
+    """The text of a level file, checked before it is read (a folder, a pipe, over
+    ``max_level_file_bytes``, not UTF-8: a UserError saying so); a byte-order mark and CRLF line
+    ends are read as the editor meant them."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such level file (levels live in levels/, e.g. levels/hutong.toml)") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise UserError(f"{path}: cannot read the level file: {e}") from None
-    return parse_level(text, path)
+    return read_text_file(path, "level file", max_level_file_bytes,
+                          f"{path}: no such level file (levels live in levels/, e.g. levels/hutong.toml)")
 
 
-def parse_level(text: str, path: Path) -> Level:
+def load_level(path: str | Path, *, allow_outside: bool | None = None) -> Level:
+    """Read and validate a level file. Raises ``LevelError`` listing every problem found (a
+    UserError for a file that cannot be read). ``allow_outside``: may the level name files outside
+    its folders (OUTSIDE_PATHS_FLAG; None: ``outside_paths_allowed()``)."""
+    path = Path(path)
+    return parse_level(read_level_text(path), path, allow_outside=allow_outside)
+
+
+def parse_level(text: str, path: Path, *, allow_outside: bool | None = None) -> Level:
     """Validate level source ``text`` (from ``path``, used in messages and for relative files)."""
+    text = clean_text(text)
     data = parse_toml(text, path, LevelError)
     r = TomlReader(path, text)
     r.unknown_keys(data, _TOP_KEYS, (), "")
     base = path.parent
+    outside = outside_paths_allowed() if allow_outside is None else allow_outside
+    r.files = _Files(base, None if outside else allowed_roots(path))
 
     # [level]
     level_t = _table(r, data, "level")
     name = r.text(level_t, "name", ("level",), "[level]", default=path.stem) or path.stem
-    cell_m = r.number(level_t, "cell_m", ("level",), "[level]", default=1.0, unit="m", minimum=0.0,
-                      exclusive_min=True)
+    cell_m = r.number(level_t, "cell_m", ("level",), "[level]", default=1.0, unit="m", minimum=min_cell_m,
+                      maximum=max_cell_m)
     r.unknown_keys(level_t, ("name", "cell_m"), ("level",), "[level]")
+    if name != path.stem and len(name) > max_name_chars:
+        r.problem(("level", "name"), "[level]", f"name is {len(name)} characters long; at most {max_name_chars} "
+                                                "(it is the window's title)")
 
-    tiles = _read_map(r, _table(r, data, "map", required=True), cell_m)
+    tiles = _read_map(r, _table(r, data, "map", required=True), cell_m, required="map" in data)
+    props = _read_props(r, data.get("props", []), tiles)
+    grid_props = _grid_props(tiles) if tiles is not None else []
 
     # [spawn]
     spawn_t = _table(r, data, "spawn", required=True)
     spawn_xy = r.point(spawn_t.get("at"), ("spawn", "at"), "[spawn]", "at") if "at" in spawn_t else None
     if "at" not in spawn_t and "spawn" in data:
         r.problem(("spawn",), "[spawn]", "missing field 'at' (the start point [x, y] in metres)")
-    facing = r.number(spawn_t, "facing_deg", ("spawn",), "[spawn]", default=0.0, unit="degrees")
+    facing = r.number(spawn_t, "facing_deg", ("spawn",), "[spawn]", default=0.0, unit="degrees",
+                      minimum=-3600.0, maximum=3600.0)
     r.unknown_keys(spawn_t, ("at", "facing_deg"), ("spawn",), "[spawn]")
     if spawn_xy is not None and tiles is not None and not tiles.is_walkable(*spawn_xy):
         col, row = tiles.cell_of(*spawn_xy)
         r.problem(("spawn", "at"), "[spawn]",
                   f"at {list(spawn_xy)} is inside a solid tile ('{tiles.kind_at(col, row)}' at column {col}, "
                   f"row {row}); move it onto a floor, garden, gate or door cell")
+    elif spawn_xy is not None and tiles is not None:
+        hit = _prop_clearance([*grid_props, *props], np.asarray([spawn_xy]))
+        if hit is not None:
+            prop = hit[0]
+            r.problem(("spawn", "at"), "[spawn]",
+                      f"at {list(spawn_xy)} is inside a {prop.kind} at [{prop.at[0]:.2f}, {prop.at[1]:.2f}] (its "
+                      f"{'trunk' if prop.kind == 'tree' else 'seat'} is solid, and a person is {2 * person_radius_m:g} m "
+                      "across); move the spawn a metre away from it")
 
     sound = _read_sound(r, _table(r, data, "sound"), base)
     zones = _read_zones(r, data.get("zones", []), base, tiles)
-    props = _read_props(r, data.get("props", []))
-    grid_props = _grid_props(tiles) if tiles is not None else []
     tours = _read_tours(r, data.get("tours", []), tiles, [*grid_props, *props])
-    trajectories = _read_trajectories(r, data.get("trajectories", []), base)
+    trajectories = _read_trajectories(r, data.get("trajectories", []), base, tiles)
     terrain = _read_terrain(r, data.get("terrain"), base, sound)
 
     if r.problems:
-        raise LevelError(r.problems)
+        err = LevelError(sorted(r.problems, key=lambda p: p.line))
+        err.partial = Partial(path, zones, sound.rest if sound is not None else None,
+                              sound.model if sound is not None else None, r.lines.line("sound", "model"),
+                              terrain.source_path if terrain is not None else None, r.lines.line("terrain", "source"))
+        raise err
     assert tiles is not None and spawn_xy is not None and sound is not None
     return Level(path=path, name=name, tiles=tiles, spawn_xy=spawn_xy, spawn_facing_deg=float(facing),
                  zones=zones, props=props, tours=tours, trajectories=trajectories, sound=sound,
@@ -342,7 +474,12 @@ def _table(r: TomlReader, data: dict, key: str, required: bool = False) -> dict:
     return v
 
 
-def _read_map(r: TomlReader, t: dict, cell_m: float) -> TileMap | None:
+def _char(ch: str) -> str:
+    """A grid character as a message shows it: 'x', or U+0009 for an invisible one."""
+    return f"'{ch}'" if ch.isprintable() and not ch.isspace() or ch == " " else f"U+{ord(ch):04X}"
+
+
+def _read_map(r: TomlReader, t: dict, cell_m: float | None, required: bool = True) -> TileMap | None:
     where = "[map]"
     r.unknown_keys(t, ("grid", "legend"), ("map",), where)
     legend = dict(DEFAULT_LEGEND)
@@ -352,16 +489,19 @@ def _read_map(r: TomlReader, t: dict, cell_m: float) -> TileMap | None:
         user_legend = {}
     for ch, kind in user_legend.items():
         if len(ch) != 1:
-            r.problem(("map", "legend", ch), where, f"legend key '{ch}' must be a single character")
+            r.problem(("map", "legend", ch), where, f"legend key {show(ch)} must be a single character")
+        elif ch in "\n\r" or control_char(ch):
+            r.problem(("map", "legend", ch), where, f"legend key {_char(ch)} is a control character; use a visible one")
         elif kind not in TILE_KINDS:
             r.problem(("map", "legend", ch), where,
-                      f"legend '{ch}' = '{kind}' is not a tile kind; use one of {', '.join(TILE_KINDS)}")
+                      f"legend {_char(ch)} = {show(kind)} is not a tile kind; use one of {', '.join(TILE_KINDS)}")
         else:
             legend[ch] = kind
     grid = t.get("grid")
     if grid is None:
-        if t or "map" in r.lines._lines:
-            r.problem(("map",), where, 'missing field \'grid\' (the map as a multi-line string """ ... """)')
+        if required:
+            r.problem(("map",), where, 'missing field \'grid\': the map, one character per cell, as a multi-line '
+                                       'string grid = """ ... """ (see docs/levels.md, [map])')
         return None
     if not isinstance(grid, str):
         r.problem(("map", "grid"), where, "grid must be a multi-line string in triple quotes")
@@ -374,9 +514,23 @@ def _read_map(r: TomlReader, t: dict, cell_m: float) -> TileMap | None:
     if not rows:
         r.problem(("map", "grid"), where, "grid is empty; draw the map with one character per cell")
         return None
+    width = max(len(row) for row in rows)
+    if len(rows) > max_grid_rows or width > max_grid_columns or len(rows) * width > max_grid_cells:
+        r.problem(("map", "grid"), where,
+                  f"grid is {width} columns x {len(rows)} rows ({width * len(rows)} cells); at most {max_grid_columns} "
+                  f"columns, {max_grid_rows} rows and {max_grid_cells} cells (docs/levels.md, Limits): draw fewer, "
+                  "larger cells (cell_m)")
+        return None
+    if cell_m is not None:
+        w_m, h_m = width * cell_m, len(rows) * cell_m
+        if max(w_m, h_m) > max_map_side_m or w_m * h_m > max_map_area_m2:
+            r.problem(("level", "cell_m") if ("level", "cell_m") in r.lines._lines else ("map", "grid"), where,
+                      f"the map is {w_m:g} m x {h_m:g} m ({width} x {len(rows)} cells of {cell_m:g} m); at most "
+                      f"{max_map_side_m:g} m a side and {max_map_area_m2:g} m2 (docs/levels.md, Limits): use a "
+                      "smaller cell_m or a smaller grid")
+            return None
     grid_line = r.lines.line("map", "grid")
     first_row_line = grid_line + (1 if grid.startswith("\n") or grid_line else 0)
-    width = max(len(row) for row in rows)
     rows = [row.ljust(width) for row in rows]
     bad = 0
     for i, row in enumerate(rows):
@@ -384,32 +538,96 @@ def _read_map(r: TomlReader, t: dict, cell_m: float) -> TileMap | None:
             if ch not in legend and bad < 10:
                 bad += 1
                 r.problems.append(Problem(r.path, first_row_line + i, where,
-                                          f"grid row {i}, column {j}: unknown character '{ch}'; add it to "
+                                          f"grid row {i}, column {j}: unknown character {_char(ch)}; add it to "
                                           f"[map.legend] or use one of {''.join(sorted(legend))!r}"))
-    if bad:
+    if bad or cell_m is None:
         return None
     return TileMap(cell_m=float(cell_m), rows=tuple(rows), legend=tuple(sorted(legend.items())))
 
 
+class _Files:
+    """The files a level names: resolved from its folder, kept inside ``roots`` (None: anywhere)."""
+
+    def __init__(self, base: Path, roots: tuple[Path, ...] | None):
+        self.base = base
+        self.roots = roots
+
+    def resolve(self, r: TomlReader, raw: str, kp: tuple, where: str, label: str) -> Path | None:
+        """``raw`` (as written in the level) -> an absolute path with symlinks resolved, or None after
+        a problem (outside the allowed folders, a symlink loop)."""
+        try:
+            path = (self.base / Path(raw).expanduser()).resolve()
+        except (OSError, RuntimeError) as e:
+            r.problem(kp, where, f"{label} '{raw}' cannot be followed ({e}); is it a symlink loop?")
+            return None
+        if self.roots is not None and not any(path.is_relative_to(root) for root in self.roots):
+            r.problem(kp, where,
+                      f"{label} '{raw}' is outside the level's folder (it leads to {path}); a level may name files "
+                      f"in its own folder {self.roots[0]} (or below it) and in the assets/ folder beside it: move the "
+                      f"file there, or pass {OUTSIDE_PATHS_FLAG} if you trust this level")
+            return None
+        return path
+
+    def clip(self, r: TomlReader, raw: str, kp: tuple, where: str, label: str) -> Path | None:
+        """A latent clip (.npy from `memoire encode`): inside the allowed folders, a file, a 2-D array
+        of finite numbers (frames x latent dimensions). Its width is checked against the model later."""
+        path = self.resolve(r, raw, kp, where, label)
+        if path is None:
+            return None
+        make = "make one with `memoire encode AUDIO --out FILE.npy`"
+        if not path.exists():
+            r.problem(kp, where, f"{label} '{raw}' not found (looked for {path}); {make}")
+            return None
+        if not path.is_file():
+            r.problem(kp, where, f"{label} '{raw}' is a folder, not a clip; name the .npy file ({make})")
+            return None
+        size = path.stat().st_size
+        if size > max_clip_bytes:
+            r.problem(kp, where, f"{label} '{raw}' is {size / 2**20:.0f} MiB; a latent clip is at most "
+                                 f"{max_clip_bytes / 2**20:g} MiB (docs/levels.md, Limits)")
+            return None
+        try:
+            a = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError, EOFError) as e:
+            r.problem(kp, where, f"{label} '{raw}' is not a latent clip (.npy): {str(e)[:120]}; {make}")
+            return None
+        if not isinstance(a, np.ndarray) or a.ndim != 2 or a.dtype.kind not in "fiu" or not len(a) \
+                or not 1 <= a.shape[1] <= max_latent_dim:
+            shape = getattr(a, "shape", "?")
+            r.problem(kp, where, f"{label} '{raw}' holds an array of shape {shape} ({getattr(a, 'dtype', '?')}); a "
+                                 f"latent clip is frames x latent dimensions of numbers; {make}")
+            return None
+        if not np.isfinite(a).all():
+            bad = int((~np.isfinite(a)).any(axis=1).sum())
+            r.problem(kp, where, f"{label} '{raw}' has {bad} of {len(a)} frames with NaN or infinite values; encode it "
+                                 f"again ({make})")
+            return None
+        return path
+
+
 def _read_anchor(r: TomlReader, v: Any, keypath: tuple, where: str, base: Path) -> Anchor | None:
     if isinstance(v, str):
-        if not v.strip():
-            r.problem(keypath, where, "anchor must name a sound class of the model, e.g. \"pigeons\"")
+        if not v.strip() or control_char(v) or len(v) > max_name_chars:
+            r.problem(keypath, where, f"anchor must name a sound class of the model, e.g. \"pigeons\"; got {show(v)}")
             return None
         return Anchor(class_name=v)
     if isinstance(v, list):
         if not v or not all(isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c) for c in v):
-            r.problem(keypath, where, f"anchor vector must be a list of numbers (one per latent dimension), got {v!r}")
+            r.problem(keypath, where, f"anchor vector must be a list of numbers (one per latent dimension), got {show(v)}")
+            return None
+        if len(v) > max_latent_dim:
+            r.problem(keypath, where, f"anchor vector has {len(v)} numbers; a model has at most {max_latent_dim} latent "
+                                      "dimensions (docs/levels.md, Limits)")
             return None
         return Anchor(vector=tuple(float(c) for c in v))
     if isinstance(v, dict) and set(v) == {"clip"} and isinstance(v["clip"], str):
-        clip = (base / v["clip"]).resolve()
-        if not clip.exists():
-            r.problem(keypath, where, f"anchor clip '{v['clip']}' not found (looked for {clip}); make one with "
-                                      "`memoire encode AUDIO --out FILE.npy`")
+        if control_char(v["clip"]) or not v["clip"].strip():
+            r.problem(keypath, where, f"anchor clip must be a file name, got {show(v['clip'])}")
             return None
-        return Anchor(clip=clip)
-    r.problem(keypath, where, f"anchor must be a class name (\"birds\"), a vector [..] or {{ clip = \"file.npy\" }}, got {v!r}")
+        clip = r.files.clip(r, v["clip"], keypath, where, "anchor clip")
+        return Anchor(clip=clip) if clip is not None else None
+    r.problem(keypath, where, f"anchor must be a class name (\"birds\"), a vector [..] or {{ clip = \"file.npy\" }}, "
+                              f"got {show(v)}")
     return None
 
 
@@ -420,20 +638,39 @@ def _read_sound(r: TomlReader, t: dict, base: Path) -> SoundSettings | None:
     model = r.text(t, "model", kp, where, default="")
     field_ = r.text(t, "field", kp, where, default="zones", choices=FIELDS)
     mix = r.number(t, "terrain_mix", kp, where, default=0.5, minimum=0.0, maximum=1.0)
-    smoothing = r.number(t, "smoothing_s", kp, where, default=0.5, unit="s", minimum=0.0, exclusive_min=True)
-    gain = r.number(t, "gain_db", kp, where, default=0.0, unit="dB", maximum=12.0)
+    smoothing = r.number(t, "smoothing_s", kp, where, default=0.5, unit="s", minimum=0.0, exclusive_min=True,
+                         maximum=max_time_s)
+    gain = r.number(t, "gain_db", kp, where, default=0.0, unit="dB", minimum=-120.0, maximum=12.0)
     rest = _read_anchor(r, t.get("rest", "courtyard"), (*kp, "rest"), where, base)
-    if rest is None or field_ is None:
+    model_path = r.files.resolve(r, model, (*kp, "model"), where, "model") if model else None
+    if rest is None or field_ is None or (model and model_path is None):
         return None
-    return SoundSettings(model=(base / model).resolve() if model else None, field=field_,
+    return SoundSettings(model=model_path, field=field_,
                          terrain_mix=float(mix), smoothing_s=float(smoothing), rest=rest, gain_db=float(gain))
 
 
-def _list_of_tables(r: TomlReader, v: Any, key: str) -> list[dict]:
+def _list_of_tables(r: TomlReader, v: Any, key: str, limit: int | None = None) -> list[dict]:
     if not isinstance(v, list) or not all(isinstance(x, dict) for x in v):
         r.problem((key,), f"[[{key}]]", f"'{key}' must be written as [[{key}]] tables")
         return []
+    if limit is not None and len(v) > limit:
+        r.problem((key,), f"[[{key}]]", f"{len(v)} [[{key}]] tables; a level has at most {limit} (docs/levels.md, Limits)")
+        return []
     return v
+
+
+def _near_map(r: TomlReader, pts: Any, tiles: TileMap | None, kp: tuple, where: str, label: str) -> bool:
+    """True when every point lies within ``max_off_map_m`` of the map (always, without a map)."""
+    if tiles is None or pts is None:
+        return True
+    w, h = tiles.size_m
+    m = max_off_map_m
+    for x, y in pts:
+        if not (-m <= x <= w + m and -m <= y <= h + m):
+            r.problem(kp, where, f"{label} [{x:g}, {y:g}] is far off the map (0..{w:g} m east, 0..{h:g} m south); "
+                                 f"points lie within {m:g} m of it (docs/levels.md, Limits)")
+            return False
+    return True
 
 
 _ZONE_KEYS = ("name", "shape", "center", "radius_m", "points", "falloff_m", "curve", "priority", "fade_s", "anchor")
@@ -443,9 +680,17 @@ def _unique_name(r: TomlReader, t: dict, kp: tuple, kind: str, seen: set[str]) -
     """(name, "kind 'name'") of the ``kp[1]``-th [[kind]] table; a missing or repeated name is a
     problem (an unnamed one is called #1, #2, ...)."""
     name = t.get("name") if isinstance(t.get("name"), str) else f"#{kp[1] + 1}"
+    bad = isinstance(t.get("name"), str) and (control_char(name) or len(name) > max_name_chars or not name.strip())
+    if bad:
+        name = f"#{kp[1] + 1}"
     where = f"{kind} '{name}'"
     if "name" not in t:
         r.problem(kp, where, "missing field 'name'")
+    elif bad:
+        r.problem((*kp, "name"), where, f"name must be plain text of 1 to {max_name_chars} characters (no control "
+                                        f"characters), got {show(t['name'])}")
+    elif not isinstance(t["name"], str):
+        r.problem((*kp, "name"), where, f"name must be text in quotes, got {show(t['name'])}")
     elif name in seen:
         r.problem((*kp, "name"), where, f"another {kind} has the same name; names must be unique")
     seen.add(name)
@@ -455,7 +700,7 @@ def _unique_name(r: TomlReader, t: dict, kp: tuple, kind: str, seen: set[str]) -
 def _read_zones(r: TomlReader, v: Any, base: Path, tiles: TileMap | None) -> tuple[Zone, ...]:
     zones = []
     seen: set[str] = set()
-    for i, t in enumerate(_list_of_tables(r, v, "zones")):
+    for i, t in enumerate(_list_of_tables(r, v, "zones", max_zones)):
         kp = ("zones", i)
         name, where = _unique_name(r, t, kp, "zone", seen)
         r.unknown_keys(t, _ZONE_KEYS, kp, where)
@@ -465,23 +710,27 @@ def _read_zones(r: TomlReader, v: Any, base: Path, tiles: TileMap | None) -> tup
             center = r.point(t["center"], (*kp, "center"), where, "center") if "center" in t else None
             if "center" not in t:
                 r.problem(kp, where, "missing field 'center' ([x, y] in metres) for a circle")
-            radius = r.number(t, "radius_m", kp, where, unit="m", minimum=0.0)
+            radius = r.number(t, "radius_m", kp, where, unit="m", minimum=0.0, maximum=max_zone_size_m)
             if "points" in t:
                 r.problem((*kp, "points"), where, "points belong to shape = \"polygon\"; a circle has center and radius_m")
             if center is not None and radius is not None:
                 shape = Circle(center, float(radius))
         elif shape_kind == "polygon":
-            pts = r.points(t, "points", kp, where, min_count=3)
+            pts = r.points(t, "points", kp, where, min_count=3, max_count=max_polygon_points)
+            if not _near_map(r, pts, tiles, (*kp, "points"), where, "corner"):
+                pts = None
             if pts is not None:
                 area = 0.5 * sum(a[0] * b[1] - b[0] * a[1] for a, b in zip(pts, pts[1:] + pts[:1]))
                 if abs(area) < 1e-9:
                     r.problem((*kp, "points"), where, "polygon has no area (its points lie on a line)")
                 else:
                     shape = Polygon(pts)
-        falloff = r.number(t, "falloff_m", kp, where, unit="m", minimum=0.0, exclusive_min=True)
+        falloff = r.number(t, "falloff_m", kp, where, unit="m", minimum=0.0, exclusive_min=True, maximum=max_zone_size_m)
         curve = r.text(t, "curve", kp, where, default="smooth", choices=CURVES)
-        priority = r.number(t, "priority", kp, where, default=1.0, minimum=0.0, exclusive_min=True)
-        fade = r.number(t, "fade_s", kp, where, default=1.0, unit="s", minimum=0.0, exclusive_min=True)
+        priority = r.number(t, "priority", kp, where, default=1.0, minimum=0.0, exclusive_min=True,
+                            maximum=max_priority)
+        fade = r.number(t, "fade_s", kp, where, default=1.0, unit="s", minimum=0.0, exclusive_min=True,
+                        maximum=max_time_s)
         anchor = _read_anchor(r, t["anchor"], (*kp, "anchor"), where, base) if "anchor" in t else None
         if "anchor" not in t:
             r.problem(kp, where, "missing field 'anchor' (a sound class like \"birds\", or a latent vector)")
@@ -496,9 +745,9 @@ def _read_zones(r: TomlReader, v: Any, base: Path, tiles: TileMap | None) -> tup
     return tuple(zones)
 
 
-def _read_props(r: TomlReader, v: Any) -> tuple[Prop, ...]:
+def _read_props(r: TomlReader, v: Any, tiles: TileMap | None = None) -> tuple[Prop, ...]:
     props = []
-    for i, t in enumerate(_list_of_tables(r, v, "props")):
+    for i, t in enumerate(_list_of_tables(r, v, "props", max_props)):
         kp = ("props", i)
         where = f"prop #{i + 1}"
         r.unknown_keys(t, ("kind", "at", "facing_deg"), kp, where)
@@ -506,15 +755,18 @@ def _read_props(r: TomlReader, v: Any) -> tuple[Prop, ...]:
         at = r.point(t["at"], (*kp, "at"), where, "at") if "at" in t else None
         if "at" not in t:
             r.problem(kp, where, "missing field 'at' ([x, y] in metres)")
-        facing = r.number(t, "facing_deg", kp, where, default=0.0, unit="degrees")
+        if not _near_map(r, [at] if at else None, tiles, (*kp, "at"), where, "at"):
+            at = None
+        facing = r.number(t, "facing_deg", kp, where, default=0.0, unit="degrees", minimum=-3600.0, maximum=3600.0)
         if kind and at:
             props.append(Prop(kind, at, float(facing)))
     return tuple(props)
 
 
-def _read_path(r: TomlReader, t: dict, kp: tuple, where: str, name: str) -> Path2D | None:
-    pts = r.points(t, "points", kp, where, min_count=4)
-    if pts is None:
+def _read_path(r: TomlReader, t: dict, kp: tuple, where: str, name: str, tiles: TileMap | None = None
+               ) -> Path2D | None:
+    pts = r.points(t, "points", kp, where, min_count=4, max_count=max_path_points)
+    if pts is None or not _near_map(r, pts, tiles, (*kp, "points"), where, "point"):
         return None
     if (len(pts) - 1) % 3:
         r.problem((*kp, "points"), where,
@@ -571,14 +823,19 @@ def _grid_props(tiles: TileMap) -> list[Prop]:
 def _read_tours(r: TomlReader, v: Any, tiles: TileMap | None = None, props: list[Prop] = ()) -> tuple[Tour, ...]:
     tours = []
     seen: set[str] = set()
-    for i, t in enumerate(_list_of_tables(r, v, "tours")):
+    for i, t in enumerate(_list_of_tables(r, v, "tours", max_tours)):
         kp = ("tours", i)
         name, where = _unique_name(r, t, kp, "tour", seen)
         r.unknown_keys(t, ("name", "points", "speed_mps", "pause_s"), kp, where)
-        path = _read_path(r, t, kp, where, name)
+        path = _read_path(r, t, kp, where, name, tiles)
         speed = r.number(t, "speed_mps", kp, where, default=1.2, unit="m/s", minimum=0.0, exclusive_min=True,
                          maximum=20.0)
-        pause = r.number(t, "pause_s", kp, where, default=0.0, unit="s", minimum=0.0)
+        pause = r.number(t, "pause_s", kp, where, default=0.0, unit="s", minimum=0.0, maximum=max_time_s)
+        if path is not None and path.table().length_m < min_tour_length_m:
+            r.problem((*kp, "points"), where,
+                      f"the path is {path.table().length_m:.2g} m long (its points are all in one place); a tour is at "
+                      f"least {min_tour_length_m:g} m: move its last anchor to where the walk should end")
+            path = None
         if path is not None:
             _check_path_walkable(r, path, tiles, kp, where, props)
         if path and speed is not None and pause is not None:
@@ -586,22 +843,23 @@ def _read_tours(r: TomlReader, v: Any, tiles: TileMap | None = None, props: list
     return tuple(tours)
 
 
-def _read_trajectories(r: TomlReader, v: Any, base: Path) -> tuple[Trajectory, ...]:
+def _read_trajectories(r: TomlReader, v: Any, base: Path, tiles: TileMap | None = None) -> tuple[Trajectory, ...]:
     out = []
-    for i, t in enumerate(_list_of_tables(r, v, "trajectories")):
+    seen: set[str] = set()
+    for i, t in enumerate(_list_of_tables(r, v, "trajectories", max_trajectories)):
         kp = ("trajectories", i)
-        name = t.get("name") if isinstance(t.get("name"), str) else f"#{i + 1}"
-        where = f"trajectory '{name}'"
+        if "name" in t:
+            name, where = _unique_name(r, t, kp, "trajectory", seen)
+        else:
+            name, where = f"#{i + 1}", f"trajectory '#{i + 1}'"
         r.unknown_keys(t, ("name", "points", "clip"), kp, where)
-        path = _read_path(r, t, kp, where, name)
+        path = _read_path(r, t, kp, where, name, tiles)
+        if path is not None and path.table().length_m <= 0:
+            r.problem((*kp, "points"), where, "the path has no length (its points are all in one place); the clip's "
+                                              "frames are laid along it")
+            path = None
         clip_s = r.text(t, "clip", kp, where)
-        clip = None
-        if clip_s is not None:
-            clip = (base / clip_s).resolve()
-            if not clip.exists():
-                r.problem((*kp, "clip"), where, f"clip '{clip_s}' not found (looked for {clip}); make a latent clip "
-                                                "with `memoire encode AUDIO --out FILE.npy`")
-                clip = None
+        clip = r.files.clip(r, clip_s, (*kp, "clip"), where, "clip") if clip_s else None
         if path and clip:
             out.append(Trajectory(name, path, clip))
     return tuple(out)
@@ -625,10 +883,15 @@ def _read_terrain(r: TomlReader, v: Any, base: Path, sound: SoundSettings | None
     source = r.text(v, "source", kp, where, default="train")
     source_path = None
     if source and source != "train":
-        source_path = (base / source).resolve()
-        if not source_path.exists():
-            r.problem((*kp, "source"), where, f"source '{source}' not found (looked for {source_path}); "
-                                              "use \"train\" or the path of an nn.terrain .pt or a saved terrain")
+        source_path = r.files.resolve(r, source, (*kp, "source"), where, "source")
+        use = "use \"train\" or the path of an nn.terrain .pt or a saved .terrain.npz"
+        if source_path is None:
+            source = None
+        elif not source_path.exists():
+            r.problem((*kp, "source"), where, f"source '{source}' not found (looked for {source_path}); {use}")
+        elif not source_path.is_file():
+            r.problem((*kp, "source"), where, f"source '{source}' is a folder, not a terrain file; {use}")
+            source = None
     rects = []
     for key in ("map_from", "map_to"):
         if key in v:
@@ -645,11 +908,13 @@ def _read_terrain(r: TomlReader, v: Any, base: Path, sound: SoundSettings | None
     if (rects[0] is None) != (rects[1] is None) and ("map_from" in v) != ("map_to" in v):
         r.problem(kp, where, "map_from and map_to go together: the level rectangle and the control rectangle it maps to")
     gauss = r.number(v, "gauss", kp, where, default=0.08, minimum=0.0)
-    width = r.number(v, "width", kp, where, default=128, minimum=1, integer=True)
-    mapping = r.number(v, "mapping_size", kp, where, default=128, minimum=1, integer=True)
-    steps = r.number(v, "steps", kp, where, default=1500, minimum=1, integer=True)
-    seed = r.number(v, "seed", kp, where, default=0, minimum=0, integer=True)
-    samples = r.number(v, "anchor_samples", kp, where, default=64, minimum=1, integer=True)
+    width = r.number(v, "width", kp, where, default=128, minimum=1, maximum=max_terrain_width, integer=True)
+    mapping = r.number(v, "mapping_size", kp, where, default=128, minimum=1, maximum=max_terrain_mapping_size,
+                       integer=True)
+    steps = r.number(v, "steps", kp, where, default=1500, minimum=1, maximum=max_terrain_steps, integer=True)
+    seed = r.number(v, "seed", kp, where, default=0, minimum=0, maximum=2**63 - 1, integer=True)
+    samples = r.number(v, "anchor_samples", kp, where, default=64, minimum=1, maximum=max_terrain_anchor_samples,
+                       integer=True)
     if source is None or None in (gauss, width, mapping, steps, seed, samples):
         return None
     return TerrainSettings(source=source, source_path=source_path, map_from=rects[0], map_to=rects[1],
