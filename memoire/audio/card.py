@@ -4,9 +4,11 @@ Reading a TorchScript file needs torch, which costs the game process ~300 MB and
 import for a handful of numbers. So the card is read once in a short child process
 (``python -m memoire.audio.probe MODEL OUT.npz``, memoire/audio/probe.py, which runs
 ``memoire.audio.model.inspect_model``) and kept as a small .npz in a cache folder, keyed by the
-file's sha256: ``$XDG_CACHE_HOME/memoire/cards`` (else ``~/.cache/memoire/cards``). The next
-read of the same bytes costs one hash. A file that changed gets a new hash, so a stale card is
-never used. Where the cache folder cannot be written, the card is read each time.
+file's sha256 and the card's format version (``card_format``, bumped whenever the card gains or
+changes a field): ``$XDG_CACHE_HOME/memoire/cards/<sha256>-v<format>.npz`` (else under
+``~/.cache``). The next read of the same bytes costs one hash. A file that changed gets a new
+hash, and a card written by an older Memoire has another version in its name (and inside it), so
+a stale card is never used. Where the cache folder cannot be written, the card is read each time.
 
 Errors are UserErrors with the same messages ``inspect_model`` gives (a missing file and a file
 that is not a zip are told here, before any process starts; the rest come from the probe).
@@ -37,6 +39,8 @@ MAKE_MODEL_HINT = (
 probe_timeout_s = 120.0
 # Exit status of the probe for a UserError (its message is the probe's stdout).
 probe_user_error_status = 2
+# The card's format in the cache: 2 added the load-time test decode (streaming, streaming_error).
+card_format = 2
 
 
 def check_model_file(path: Path) -> None:
@@ -66,10 +70,10 @@ def card_to_npz(card: ModelCard, out: Path) -> None:
     """Write ``card`` (without its path: the card belongs to the bytes, not the name) as .npz."""
     from memoire.world.files import atomic_output
 
-    arrays = dict(latent_dim=card.latent_dim, hop_samples=card.hop_samples, channels=card.channels,
-                  sample_rate_hz=card.sample_rate_hz, rate_assumed=card.rate_assumed,
+    arrays = dict(card_format=card_format, latent_dim=card.latent_dim, hop_samples=card.hop_samples,
+                  channels=card.channels, sample_rate_hz=card.sample_rate_hz, rate_assumed=card.rate_assumed,
                   class_names=np.array(card.class_names, dtype=str), class_mean=card.class_mean,
-                  class_std=card.class_std)
+                  class_std=card.class_std, streaming=card.streaming, streaming_error=card.streaming_error)
     if card.class_frames is not None:
         arrays["class_frames"] = card.class_frames
     with atomic_output(out) as tmp:
@@ -78,8 +82,11 @@ def card_to_npz(card: ModelCard, out: Path) -> None:
 
 
 def card_from_npz(source: Path, path: Path) -> ModelCard:
-    """Read a card written by ``card_to_npz``; ``path`` is the model file it describes."""
+    """Read a card written by ``card_to_npz``; ``path`` is the model file it describes. Raises
+    ValueError for a card of another format (written by another version of Memoire)."""
     with np.load(source, allow_pickle=False) as z:
+        if "card_format" not in z.files or int(z["card_format"]) != card_format:
+            raise ValueError(f"{source}: a model card of another format")
         def frozen(a):
             a = np.ascontiguousarray(a, dtype=np.float32)
             a.setflags(write=False)
@@ -93,7 +100,8 @@ def card_from_npz(source: Path, path: Path) -> ModelCard:
         return ModelCard(path=Path(path), latent_dim=latent_dim, hop_samples=int(z["hop_samples"]),
                          channels=int(z["channels"]), sample_rate_hz=int(z["sample_rate_hz"]),
                          class_names=names, class_mean=mean, class_std=std,
-                         rate_assumed=bool(z["rate_assumed"]), class_frames=frames)
+                         rate_assumed=bool(z["rate_assumed"]), class_frames=frames,
+                         streaming=bool(z["streaming"]), streaming_error=float(z["streaming_error"]))
 
 
 def _probe(path: Path, out: Path) -> None:
@@ -122,11 +130,11 @@ def read_card(path: str | Path) -> ModelCard:
     check_model_file(path)
     digest = file_sha256(path)
     folder = cache_dir()
-    cached = folder / f"{digest}.npz"
+    cached = folder / f"{digest}-v{card_format}.npz"
     if cached.exists():
         try:
             return card_from_npz(cached, path)
-        except Exception:  # a torn or foreign cache file: read the model again
+        except Exception:  # a torn, foreign or older cache file: read the model again
             pass
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -137,3 +145,15 @@ def read_card(path: str | Path) -> ModelCard:
             out = Path(tmp) / "card.npz"
             _probe(path, out)
             return card_from_npz(out, path)
+
+
+def streaming_warning(card: ModelCard) -> str | None:
+    """What to tell a person about a non-streaming model, once (None for a streaming one)."""
+    if card.streaming:
+        return None
+    err = card.streaming_error
+    size = f"{err * 100:.0f}%" if err >= 0.01 else f"{20 * np.log10(max(err, 1e-12)):.0f} dB"
+    every_ms = card.hop_samples / card.sample_rate_hz * 1000
+    return (f"{card.path.name} is not a streaming export: decoded in blocks it differs from one decode by "
+            f"{size} of its own level at the block edges, so it will click at every block (every "
+            f"{every_ms:.0f} ms or more); re-export it with `rave export --streaming`")

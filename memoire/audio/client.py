@@ -30,15 +30,19 @@ if TYPE_CHECKING:
     from memoire.world.card import ModelCard
     from memoire.world.level import Level
 
-# AudioEvent kinds. The game shows "silent", "error", "fault" and "restart" once on screen (the
-# kiosk logs them); "recovered" says a fault is over; "retry" is for logs only.
+# AudioEvent kinds. The game shows every kind but "retry" once on screen (the kiosk logs them):
+# "silent", "error", "fault", "restart", "warning"; "recovered" says a fault is over; "retry" is
+# for logs only.
 EVENT_SILENT = "silent"  # no sound device (or --mute): the game plays on silently; text says why
 EVENT_ERROR = "error"  # a command was refused or the audio could not start; text says what
-EVENT_FAULT = "fault"  # the synth stopped or stalled, the device vanished: being recovered
+EVENT_FAULT = "fault"  # the synth stopped or stalled, the model failed, the device vanished: being recovered
 EVENT_RECOVERED = "recovered"  # the device is back
 EVENT_RESTART = "restart"  # the synth (in the child) or the whole audio process was restarted
-EVENT_RETRY = "retry"  # a device reopen failed; the next try is scheduled
-EVENT_KINDS = (EVENT_SILENT, EVENT_ERROR, EVENT_FAULT, EVENT_RECOVERED, EVENT_RESTART, EVENT_RETRY)
+EVENT_RETRY = "retry"  # a device reopen failed, or a failed model is tried again: the next try is scheduled
+# The sound plays but will not sound right: a model that is not a streaming export (it clicks at
+# every block edge), a model slower than real time on this machine (the sound breaks up).
+EVENT_WARNING = "warning"
+EVENT_KINDS = (EVENT_SILENT, EVENT_ERROR, EVENT_FAULT, EVENT_RECOVERED, EVENT_RESTART, EVENT_RETRY, EVENT_WARNING)
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,14 @@ class AudioClient(Protocol):
 
     def set_gain(self, gain: float, ceiling: float | None = None) -> None:
         """The output gain stage: gain (linear, ramped) and, when given, its peak ceiling (linear)."""
+
+    def set_zone_gains(self, gains: dict[str, float]) -> None:
+        """Per-zone gains 0..1 on the zones' weights in the blend (zone name -> gain; OSC
+        /memoire/zone/<name>/gain), set over earlier ones; glided, kept over reloads."""
+
+    def set_latent(self, latent: tuple[float, ...] | None) -> None:
+        """Play this latent (latent_dim numbers; OSC /memoire/latent) instead of the field's;
+        None releases it."""
 
     def poll_events(self) -> list[AudioEvent]:
         """What happened since the last call. Call it every frame: it also watches the process."""

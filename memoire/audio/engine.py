@@ -31,12 +31,13 @@ from typing import Callable
 
 import numpy as np
 
+from memoire.audio.faults import ModelFault
 from memoire.audio.output import ClockOutput, MasterGain, callback_block_frames, default_ceiling, open_output
 from memoire.audio.ring import Ring
 from memoire.audio.synth import Listener, SynthCore, SynthSettings, SynthThread, output_channels
 from memoire.world.card import ModelCard
 from memoire.world.errors import UserError
-from memoire.world.field import field_mix, level_field
+from memoire.world.field import FieldControls, field_mix, level_field
 from memoire.world.level import Level
 
 # Queue depth: three latent frames (3 x 2048 = 6144 samples, 139 ms at 44.1 kHz) keep the
@@ -69,6 +70,8 @@ class SynthState:
     alive: bool
     error: BaseException | None
     heartbeat_s: float  # time.perf_counter() of the synth thread's last loop
+    fault: ModelFault | None = None  # the model failed; the thread plays silence (memoire/audio/faults.py)
+    slow_rtf: float | None = None  # the decode's real-time factor, once it was below 1 for a while
 
 
 class _Closed:
@@ -109,6 +112,7 @@ class LocalEngine:
         self.level = level
         self._field_version = 0
         self.field = level_field(level, self.card)
+        self.controls = FieldControls()  # live zone gains and latent override (OSC), kept over reloads
         # the live path's one ceiling is the gain stage after the synth: no limiter in the synth
         self.settings = dataclasses.replace(settings or settings_for(level), limiter_ceiling=None)
         self.gain = MasterGain(gain, ceiling)
@@ -159,7 +163,8 @@ class LocalEngine:
         """A new version of the level (hot reload): new field, crossfaded. Raises UserError (the old
         level keeps playing). The terrain stays only while the new level still uses one, at the
         new level's mix; otherwise it is dropped (a level switched to ``field = "zones"``)."""
-        field_ = level_field(level, self.card, terrain=self.field.terrain, version=self._field_version + 1)
+        field_ = level_field(level, self.card, terrain=self.field.terrain,
+                             version=self._field_version + 1).with_controls(self.controls)
         self._field_version += 1
         self.level = level
         self.field = field_
@@ -180,20 +185,30 @@ class LocalEngine:
         if info.sample_rate_hz != self.card.sample_rate_hz:
             raise UserError(f"{model_path} runs at {info.sample_rate_hz} Hz but the sound device was opened at "
                             f"{self.card.sample_rate_hz} Hz; restart the game to use it")
-        field_ = level_field(self.level, info, version=self._field_version + 1)
+        field_ = level_field(self.level, info, version=self._field_version + 1).with_controls(self.controls)
         self._field_version += 1
         core = self._core
 
         def load() -> None:
             first, second = NeuralDecoder(model_path, info), NeuralDecoder(model_path, info)
-            first.warm_up()
-            second.warm_up()
+            try:
+                first.warm_up()
+                second.warm_up()
+            except ModelFault as e:  # the synth fades out and the supervisor says so (a model fault)
+                core.set_model_failed(e)
+                return
             core.set_model(info, first, second, field_)
 
         self.model_path = Path(model_path)
         self.card = info
         self.field = field_
         threading.Thread(target=load, name="memoire-model-loader", daemon=True).start()
+
+    def set_controls(self, controls: FieldControls) -> None:
+        """Live controls (per-zone gains, a latent override: memoire/world/field.py), glided."""
+        self.controls = controls
+        self.field = self.field.with_controls(controls)
+        self._thread.set_field(self.field)
 
     def latent(self) -> np.ndarray:
         return self._core.last_latent
@@ -224,7 +239,7 @@ class LocalEngine:
 
     def synth_state(self) -> SynthState:
         t = self._thread
-        return SynthState(t.alive, t.error, t.heartbeat_s)
+        return SynthState(t.alive, t.error, t.heartbeat_s, t.fault, t.slow_rtf)
 
     def stop_synth(self) -> None:
         """Ask the synth thread to end, without waiting (a stalled one ends when it wakes)."""
@@ -235,13 +250,14 @@ class LocalEngine:
         only to the old one); the output reads the new ring from its next block. The new core
         starts at the last pose the game sent (no jump). Decoders of a thread that died are reused
         (no model reload: loading fresh ones grew the soak's RSS by 6.7% for good, glibc keeping
-        the old pages); a stalled thread may still be inside decode(), so then fresh ones load."""
+        the old pages); a stalled thread may still be inside decode(), and a model that failed may
+        have left its cache poisoned (NaN), so then fresh ones load."""
         from memoire.audio.model import NeuralDecoder
 
         old_thread, old_core, old_ring = self._thread, self._core, self.ring
         model_path, card = self.model_path, self.card
         reusable = []
-        if not old_thread.alive and old_core.info is card:
+        if not old_thread.alive and old_core.info is card and old_thread.fault is None and old_core.fault is None:
             reusable = [d for d in (old_core.voice.decoder, old_core.spare) if d is not None]
             if old_core.fade is not None:
                 reusable.append(old_core.fade.old.decoder)

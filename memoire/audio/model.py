@@ -15,12 +15,14 @@ card through memoire/audio/card.py ``read_card`` (this module run in a short chi
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from memoire.audio.card import check_model_file
+from memoire.audio.faults import ModelFault, error_summary
 from memoire.world.card import ModelCard
 from memoire.world.errors import UserError
 
@@ -57,11 +59,79 @@ def _interface(module: torch.jit.ScriptModule, path: Path) -> tuple[int, int, in
     return p[0], p[1], p[2], int(rate) if rate is not None else 0
 
 
+# The load-time test decode (``check_decode``): a seeded random latent of this many frames (std 1,
+# the scale of RAVE's prior and of our exports' latents), decoded whole by one fresh instance and
+# in two halves by another, each from the file's initial streaming state.
+check_frames = 8
+# Largest difference between the halves and the whole, relative to the whole decode's RMS, that
+# still counts as streaming: -60 dB. A streaming export (RAVE's cached_conv with --streaming,
+# Memoire's own) matches to float rounding: cached_conv's own tests hold chunked = whole within
+# 1e-5 and our export measures 5e-7 absolute (docs/model.md); a non-streaming export zero-pads
+# every call, which leaves an error of the order of the signal itself at each block edge.
+streaming_tolerance = 1e-3
+# A decode quieter than this (RMS) cannot tell streaming from not: assumed streaming.
+_silent_rms = 1e-6
+RAVE_EXPORT_HINT = "re-export it with RAVE's `rave export --streaming` (or Memoire's `memoire train --export-only`)"
+
+
+def _test_decode(module, path: Path, z: np.ndarray, channels: int, hop: int) -> np.ndarray:
+    """One load-time decode call: the output (channels, samples) float64, or a UserError saying
+    what is wrong and what to do."""
+    shape = (1, z.shape[0], z.shape[1])
+    want = (1, channels, z.shape[1] * hop)
+    try:
+        with torch.inference_mode():
+            y = module.decode(torch.from_numpy(np.ascontiguousarray(z, np.float32))[None])
+    except Exception as e:
+        raise UserError(f"{path}: decode(z) fails on a latent of shape {shape} ({error_summary(e)}); "
+                        f"the RAVE/nn~ interface is decode(z) with z (batch, latent_dim, frames): "
+                        f"{RAVE_EXPORT_HINT}") from None
+    if not isinstance(y, torch.Tensor):
+        raise UserError(f"{path}: decode returned a {type(y).__name__}, expected one tensor of shape {want}; "
+                        f"{RAVE_EXPORT_HINT}")
+    if tuple(y.shape) != want:
+        raise UserError(f"{path}: decode returned shape {tuple(y.shape)}, expected {want} (decode_params says "
+                        f"{z.shape[0]} latent dimensions, {hop} samples per frame, {channels} channel"
+                        f"{'s' if channels != 1 else ''}); {RAVE_EXPORT_HINT}")
+    out = y[0].detach().to(torch.float64).numpy()
+    if not np.isfinite(out).all():
+        raise UserError(f"{path}: decode returned NaN or Inf values for an ordinary latent ({z.shape[1]} frames, "
+                        "std 1): the model is broken (a training run that diverged?); export an earlier "
+                        "checkpoint or retrain it")
+    return out
+
+
+def check_decode(module, path: Path, latent_dim: int, hop: int, channels: int) -> tuple[bool, float]:
+    """The load-time test decode. Raises UserError when decode(z) cannot be called with
+    (1, latent_dim, frames), returns another shape than (1, channels, frames * hop), or returns
+    NaN/Inf. Returns (streaming, joint error): the error is max |decode(halves) - decode(whole)| /
+    RMS(whole), each from a fresh copy of ``module`` (0.0 when the decode is silent); streaming
+    when it is at most ``streaming_tolerance``. A model that is not the same twice (RAVE's
+    variational exports add noise to the dimensions they drop) is judged against that: a joint
+    error within 4x the difference between two whole decodes counts as streaming."""
+    rng = np.random.default_rng(20240)
+    z = rng.standard_normal((latent_dim, check_frames)).astype(np.float32)
+    whole_a, halves, whole_b = (copy.deepcopy(module) for _ in range(3))  # each from the initial state
+    a = _test_decode(whole_a, path, z, channels, hop)
+    half = check_frames // 2
+    b = np.concatenate([_test_decode(halves, path, z[:, :half], channels, hop),
+                        _test_decode(halves, path, z[:, half:], channels, hop)], axis=1)
+    c = _test_decode(whole_b, path, z, channels, hop)
+    rms = float(np.sqrt(np.mean(a ** 2)))
+    if rms < _silent_rms:
+        return True, 0.0
+    joint = float(np.max(np.abs(a - b))) / rms
+    floor = float(np.max(np.abs(a - c))) / rms
+    return joint <= streaming_tolerance or joint <= 4.0 * floor, joint
+
+
 def inspect_model(path: str | Path) -> ModelCard:
-    """Load a model file, check its interface and read its description. Raises UserError."""
+    """Load a model file, check its interface, test-decode it (``check_decode``) and read its
+    description. Raises UserError."""
     path = Path(path)
     module = _load_module(path)
     latent_dim, hop, channels, rate = _interface(module, path)
+    streaming, joint_error = check_decode(module, path, latent_dim, hop, channels)
     names = tuple(str(n) for n in getattr(module, "latent_class_names", []) or [])
     mean = getattr(module, "latent_class_mean", None)
     std = getattr(module, "latent_class_std", None)
@@ -89,7 +159,8 @@ def inspect_model(path: str | Path) -> ModelCard:
         frames_np.setflags(write=False)
     return ModelCard(path=path, latent_dim=latent_dim, hop_samples=hop, channels=channels,
                      sample_rate_hz=rate or default_sample_rate_hz, class_names=names, class_mean=mean_np,
-                     class_std=std_np, rate_assumed=rate == 0, class_frames=frames_np)
+                     class_std=std_np, rate_assumed=rate == 0, class_frames=frames_np,
+                     streaming=streaming, streaming_error=joint_error)
 
 
 def set_torch_threads(count: int) -> None:
@@ -117,10 +188,22 @@ class NeuralDecoder:
     def decode(self, z: np.ndarray) -> np.ndarray:
         """Decode latent frames z (latent_dim, frames) -> mono float32 (frames * hop_samples,).
 
-        Multichannel models are mixed down to mono by averaging their channels.
+        Multichannel models are mixed down to mono by averaging their channels. Raises
+        ``ModelFault`` (memoire/audio/faults.py) when the model's decode raises, returns another
+        length than frames * hop_samples, or returns NaN/Inf: nothing else leaves this method.
         """
-        with torch.inference_mode():
-            zt = torch.from_numpy(np.ascontiguousarray(z, dtype=np.float32))[None]
-            y = self.module.decode(zt)
-        y = y[0].numpy()
-        return (y[0] if y.shape[0] == 1 else y.mean(axis=0)).astype(np.float32, copy=False)
+        want = z.shape[1] * self.info.hop_samples
+        try:
+            with torch.inference_mode():
+                zt = torch.from_numpy(np.ascontiguousarray(z, dtype=np.float32))[None]
+                y = self.module.decode(zt)
+        except Exception as e:
+            raise ModelFault(self.path, f"decode raised an error ({error_summary(e)})") from None
+        if not isinstance(y, torch.Tensor) or y.dim() != 3 or y.shape[0] != 1 or y.shape[2] != want:
+            got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
+            raise ModelFault(self.path, f"decode returned shape {got}, expected (1, {self.info.channels}, {want})")
+        y = y[0].detach().float().numpy()
+        mono = (y[0] if y.shape[0] == 1 else y.mean(axis=0)).astype(np.float32, copy=False)
+        if not np.isfinite(mono).all():
+            raise ModelFault(self.path, "decode returned NaN or Inf values")
+        return mono

@@ -51,11 +51,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
-from memoire.audio.card import read_card
-from memoire.audio.client import (EVENT_ERROR, EVENT_RESTART, EVENT_SILENT, AudioEvent,
+from memoire.audio.card import read_card, streaming_warning
+from memoire.audio.client import (EVENT_ERROR, EVENT_RESTART, EVENT_SILENT, EVENT_WARNING, AudioEvent,
                                   AudioStats)
 from memoire.world.card import ModelCard
-from memoire.world.field import build_zone_blend
+from memoire.world.field import FieldControls, build_zone_blend
 from memoire.world.level import Level
 
 log = logging.getLogger("memoire.audio")
@@ -201,6 +201,7 @@ class AudioProcess:
         self._gain = max(0.0, float(gain))
         self._ceiling = float(ceiling) if ceiling is not None else default_ceiling
         self._terrain = None
+        self._controls = FieldControls()  # live zone gains and latent override; kept for restarted children
         self._restart = restart
         self.simulated = simulated
         self._seq = 0
@@ -217,6 +218,8 @@ class AudioProcess:
         self._final: AudioStats | None = None
         self._sim_seq = 0
         self.silent_reason: str | None = None
+        self._warned: set[str] = set()  # warnings said (a restarted child says its own again)
+        self._warn_streaming(self.card)
         self._reniced = os.getpriority(os.PRIO_PROCESS, 0) >= game_nice_increment  # once per process
         self._spawner = _Spawner()
         self._write_listener(*level.spawn_xy, 0.0)
@@ -228,7 +231,7 @@ class AudioProcess:
         if restarted:
             opts["record"] = None  # a restarted child would truncate the recording
         config = dict(opts, level=self.level, model_path=self.model_path, card=self.card, gain=self._gain,
-                      ceiling=self._ceiling, terrain=self._terrain, fade_in=restarted)
+                      ceiling=self._ceiling, terrain=self._terrain, fade_in=restarted, controls=self._controls)
         child = _Child(self._ctx, config, self._listener, self.card.latent_dim)
         with _sigint_ignored():  # inherited: a Ctrl+C while the child boots is no traceback there
             self._spawner.run(child.proc.start)
@@ -253,6 +256,14 @@ class AudioProcess:
             time.sleep(0.02)
         self._pump()
 
+    def _warn_streaming(self, card: ModelCard) -> None:
+        """A model that is not a streaming export plays, with a warning (memoire/audio/card.py)."""
+        text = streaming_warning(card)
+        if text is not None and text not in self._warned:
+            self._warned.add(text)
+            log.warning(text)
+            self._events.append(AudioEvent(EVENT_WARNING, text))
+
     def _pump(self) -> None:
         """Take the child's events into ``self._events``."""
         child = self._child
@@ -272,6 +283,10 @@ class AudioProcess:
                     if text == self.silent_reason:
                         continue  # a restarted child saying it again
                     self.silent_reason = text
+                elif kind == EVENT_WARNING:
+                    if text in self._warned:
+                        continue
+                    self._warned.add(text)
                 self._events.append(AudioEvent(kind, text))
 
     def _watch(self) -> None:
@@ -381,6 +396,7 @@ class AudioProcess:
         build_zone_blend(self.level, card)
         self.card = card
         self.model_path = Path(model_path)
+        self._warn_streaming(card)
         self._send("model", self.model_path, card)
 
     def set_gain(self, gain: float, ceiling: float | None = None) -> None:
@@ -392,6 +408,17 @@ class AudioProcess:
         if ceiling is not None:
             self._ceiling = float(ceiling)
         self._send("gain", self._gain, None if ceiling is None else self._ceiling)
+
+    def set_zone_gains(self, gains: dict[str, float]) -> None:
+        """Per-zone gains 0..1 on the zones' weights (memoire/world/field.py ``FieldControls``),
+        set over the earlier ones; glided, kept over reloads and restarts."""
+        self._controls = self._controls.with_gains(gains)
+        self._send("controls", self._controls)
+
+    def set_latent(self, latent) -> None:
+        """Play this latent (latent_dim numbers) instead of the field's, until ``set_latent(None)``."""
+        self._controls = self._controls.with_latent(latent)
+        self._send("controls", self._controls)
 
     def poll_events(self) -> list[AudioEvent]:
         """Events since the last call; also replaces a child that ended or froze."""
@@ -551,6 +578,8 @@ def _child_main(config: dict, listener, stats, commands, events) -> None:
                              decode_ahead=simulated)
         if config["terrain"] is not None:
             engine.set_terrain(config["terrain"])
+        if config.get("controls") is not None:
+            engine.set_controls(config["controls"])
     except BaseException as e:  # reported to the game, which shows it; the game plays on silently
         say(EVENT_ERROR, f"audio engine failed to start: {e}")
         return
@@ -629,6 +658,8 @@ def _child_main(config: dict, listener, stats, commands, events) -> None:
                         say(EVENT_ERROR, f"level not applied to the sound: {e}")
                 elif kind == "terrain":
                     engine.set_terrain(cmd[1])
+                elif kind == "controls":
+                    engine.set_controls(cmd[1])
                 elif kind == "gain":
                     supervisor.set_gain(cmd[1])
                     if cmd[2] is not None:

@@ -6,6 +6,13 @@
 - the synth thread: dead (an exception) or stalled (no heartbeat for ``stall_s``). It is replaced
   (``engine.replace_synth()``: a fresh core and thread writing a new ring) and the gain stage
   fades in over ``fade_in_s``. Repeated failures back off (1, 2, 4 ... 30 s) instead of spinning.
+- the model: a decode that raised, returned NaN/Inf or the wrong shape (a ``ModelFault``, kept by
+  the synth thread, which has already faded out and plays silence). It is said once (a "fault"
+  event naming the file), and the synth is restarted with fresh copies of the model after the
+  backoff, each try logged ("retry"); after ``model_fault_limit`` failures in a row (a restart
+  that plays ``model_ok_after_s`` without failing ends the row, "recovered") it gives up and
+  stays silent, saying so once. A decode slower than real time (the synth's measure) is said
+  once ("warning").
 - the output: a device stream that stopped by itself (PortAudio's finished callback, an inactive
   stream) or stopped consuming for ``stall_s`` is closed and replaced by the silent clock, so the
   synth keeps its pace; the device is reopened with backoff (1, 2, 4 ... 30 s), PortAudio's
@@ -29,7 +36,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from memoire.audio.client import EVENT_FAULT, EVENT_RECOVERED, EVENT_RESTART, EVENT_RETRY
+from memoire.audio.client import EVENT_FAULT, EVENT_RECOVERED, EVENT_RESTART, EVENT_RETRY, EVENT_WARNING
 
 log = logging.getLogger("memoire.audio")
 
@@ -43,6 +50,11 @@ fade_in_s = 0.5
 retry_backoff_s = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 # Failures further apart than this are not "repeated": the backoff starts again from its first step.
 backoff_reset_s = 60.0
+# A model that fails this many times in a row is given up (the sound stays off): the first try and
+# two restarts with fresh copies, 1 + 2 s apart. A restart that plays this long without a fault
+# ends the row.
+model_fault_limit = 3
+model_ok_after_s = 10.0
 
 
 @dataclass
@@ -75,6 +87,11 @@ class AudioSupervisor:
         self._device_fail = _Backoff()
         self._synth_retry_at: float | None = None
         self._device_retry_at: float | None = None
+        self._model_failures = 0  # model faults in a row
+        self._model_retry_quiet = False  # the pending synth restart is a model retry (said as "retry")
+        self._synth_started_at = self.clock()  # when the current synth began (ends a row of faults)
+        self._gave_up_on = None  # the model path given up on (the synth stays silent), or None
+        self._slow_said = False
         self._played_seen = (-1, time.perf_counter())  # (frames_played, real time it last moved)
         if fade_in:
             engine.cut_output()
@@ -126,6 +143,28 @@ class AudioSupervisor:
             return
         s = self.engine.synth_state()
         real = time.perf_counter()
+        if s.slow_rtf is not None and not self._slow_said:
+            self._slow_said = True
+            name = self.engine.model_path.name
+            text = (f"the model {name} runs at {s.slow_rtf:.1f}x real time on this machine: the sound will break "
+                    "up; use a smaller model or --torch-threads N")
+            self.report(EVENT_WARNING, text)
+            log.warning(text)
+        if self._gave_up_on is not None:
+            if self.engine.model_path == self._gave_up_on:
+                return  # silent until another model is chosen
+            self._gave_up_on = None  # another model: try it
+            self._model_failures = 0
+            self._restart_synth(now)
+            return
+        if s.fault is not None and s.error is None and s.alive:
+            self._model_fault(now, s.fault)
+            return
+        if (self._model_failures and now - self._synth_started_at >= model_ok_after_s):
+            self._model_failures = 0
+            name = self.engine.model_path.name
+            self.report(EVENT_RECOVERED, f"the model {name} plays again")
+            log.info("the model %s plays again", name)
         if s.error is not None or not s.alive:
             why = f"the synth stopped ({s.error!r})" if s.error is not None else "the synth thread ended"
         elif real - s.heartbeat_s > self.stall_s:
@@ -142,12 +181,40 @@ class AudioSupervisor:
         if self._synth_retry_at is None:
             self._restart_synth(now)
 
+    def _model_fault(self, now: float, fault) -> None:
+        """The model failed (the synth has faded out and plays silence): say it, retry, give up."""
+        self._model_failures += 1
+        n = self._model_failures
+        if n >= model_fault_limit:
+            self._gave_up_on = self.engine.model_path
+            text = (f"model {fault}: it failed {n} times in a row, so the sound stays off (the game plays on); "
+                    "fix the model file or play another one (--model FILE)")
+            self.report(EVENT_FAULT, text)
+            log.error(text)
+            return
+        wait = max(retry_backoff_s[min(n - 1, len(retry_backoff_s) - 1)], fade_in_s)
+        if n == 1:
+            text = f"model {fault}; the sound fades out; trying the model again in {wait:g} s"
+            self.report(EVENT_FAULT, text)
+        else:
+            text = f"model {fault} again; try {n + 1} of {model_fault_limit} in {wait:g} s"
+            self.report(EVENT_RETRY, text)
+        log.warning(text)
+        # The synth thread already ended the sound with a fade and plays silence: no cut here (it
+        # could click on the audio still queued); the restart waits until the fade has played.
+        self._synth_retry_at = now + wait
+        self._model_retry_quiet = True
+
     def _restart_synth(self, now: float) -> None:
         self.engine.cut_output()
+        self.engine.stop_synth()  # one that faulted is still running (playing silence)
         self.engine.replace_synth()
         self.stats.synth_restarts += 1
+        self._synth_started_at = now
         self._fade_from = now
-        self.report(EVENT_RESTART, f"synth restarted ({self.stats.synth_restarts} so far)")
+        kind = EVENT_RETRY if self._model_retry_quiet else EVENT_RESTART
+        self._model_retry_quiet = False
+        self.report(kind, f"synth restarted ({self.stats.synth_restarts} so far)")
         log.info("synth restarted (%d restarts so far)", self.stats.synth_restarts)
 
     def _watch_output(self, now: float) -> None:

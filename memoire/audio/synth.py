@@ -29,12 +29,35 @@ import numpy as np
 
 from memoire.world.field import LatentField
 from memoire.world.card import ModelCard
+from memoire.audio.faults import ModelFault
 from memoire.audio.ring import Ring
 
 if TYPE_CHECKING:  # torch lives there: this module loads without it (the decoders come from a factory)
     from memoire.audio.model import NeuralDecoder
 
 output_channels = 2  # stereo out; the model's mono signal is panned toward the zones
+
+# When the model fails (memoire/audio/faults.py ModelFault), the synth thread ends the sound with a
+# fade of this length made from the last good block played back and forth (ping-pong: each turn
+# starts on the sample the previous one ended on, so no sample jumps), then writes silence.
+fault_fade_s = 0.1
+# Slower than real time: the decode's real-time factor (audio seconds per decode second) over the
+# last ``slow_window_s`` of wall time, judged once the synth has run that long, below this.
+slow_rtf_limit = 1.0
+slow_window_s = 3.0
+
+
+def fade_tail(last: np.ndarray | None, frames: int) -> np.ndarray:
+    """``frames`` of audio that continue ``last`` (n, channels) without a jump and fade to zero:
+    ``last`` read backwards from its end, then forwards, and so on, under a raised-cosine fade.
+    Empty when nothing played before."""
+    if last is None or len(last) == 0 or frames <= 0:
+        return np.zeros((0, output_channels), np.float32)
+    n = len(last)
+    m = np.arange(frames) % (2 * n)
+    idx = np.where(m < n, n - 1 - m, m - n)
+    fade = 0.5 * (1.0 + np.cos(np.pi * (np.arange(frames) + 1) / frames))
+    return (last[idx] * fade[:, None]).astype(np.float32)
 
 
 # Motion playback (see MotionPlayer): segments of 128 latent frames (5.9 s at 2048 samples,
@@ -156,8 +179,15 @@ class SynthCore:
         z0, _ = field_.target(start.x_m, start.y_m)
         self.voice = _Voice(make_decoder(), z0.astype(np.float64))
         self.spare: "NeuralDecoder | None" = make_decoder()
-        for decoder in (self.voice.decoder, self.spare):
-            decoder.warm_up()
+        # The model's first failure (ModelFault): from then on every render raises it; the synth
+        # thread plays silence instead, the supervisor decides what next, an offline render stops.
+        self.fault: ModelFault | None = None
+        self._pending_fault: ModelFault | None = None  # a model switch whose load failed (loader thread)
+        try:
+            for decoder in (self.voice.decoder, self.spare):
+                decoder.warm_up()
+        except ModelFault as e:  # a model that fails within its first calls: said at the first render
+            self.fault = e
         self.fade: _Fade | None = None
         self._teleport = start.teleport
         self._field_version = field_.version
@@ -185,6 +215,11 @@ class SynthCore:
         tuple is one slot, written once, taken by the synth thread."""
         self._pending_model = (info, first, second, field_)
 
+    def set_model_failed(self, fault: ModelFault) -> None:
+        """A model switch whose loading failed (its warm-up decode): the next render raises it.
+        May be called from a loader thread (one slot, written once)."""
+        self._pending_fault = fault
+
     # -- rendering -------------------------------------------------------------------------------
 
     def _reset_motion(self, listener: Listener) -> None:
@@ -193,7 +228,7 @@ class SynthCore:
         motions = list(blend.motions) + [blend.rest_motion]
         self._players = [MotionPlayer(m, seed=i) if m is not None else None for i, m in enumerate(motions)]
         self._weights = self._target_weights(listener)
-        self._motion_for = blend
+        self._motion_for = self.field.plain  # live controls (new ``zones``, same ``plain``) keep the players
 
     def _target_weights(self, listener: Listener) -> np.ndarray:
         w, rest = self.field.zones.weights(np.array([[listener.x_m, listener.y_m]]))
@@ -285,9 +320,25 @@ class SynthCore:
             self._reset_motion(listener)
 
     def render(self, listener: Listener) -> np.ndarray:
-        """Decode one block for ``listener``: float32 (frames_per_block * hop, 2)."""
+        """Decode one block for ``listener``: float32 (frames_per_block * hop, 2), always finite.
+        Raises ``ModelFault`` when the model misbehaves (then on every later call too)."""
+        if self._pending_fault is not None:
+            self.fault, self._pending_fault = self._pending_fault, None
+        if self.fault is not None:
+            raise self.fault
+        try:
+            out = self._render(listener)
+        except ModelFault as e:
+            self.fault = e
+            raise
+        if not np.isfinite(out).all():  # finite decode values that overflowed in the gain or the pan
+            self.fault = ModelFault(self.info.path, "the decoded sound overflowed to Inf (values near 1e38)")
+            raise self.fault
+        return out
+
+    def _render(self, listener: Listener) -> np.ndarray:
         self._check_jumps(listener)
-        if self.field.zones is not self._motion_for:
+        if self.field.plain is not self._motion_for:
             self._reset_motion(listener)
         n = self.settings.frames_per_block
         # the zone weights at the listener, once per block: the target, the motion and the pan use them
@@ -407,6 +458,13 @@ class SynthThread:
             self._recorder = Recorder(record_path, core.sample_rate_hz, output_channels)
         self._thread = threading.Thread(target=self._run, name="memoire-synth", daemon=True)
         self.heartbeat_s = time.perf_counter()  # synth thread only
+        # Written by the synth thread only, read by the control loop (the supervisor):
+        self.fault: ModelFault | None = None  # the model failed: this thread plays silence from then on
+        self.slow_rtf: float | None = None  # set once when the decode is slower than real time, sustained
+        self._last_good: np.ndarray | None = None  # the last block rendered (for the fade on a fault)
+        self._owed = np.zeros((0, output_channels), np.float32)  # audio to queue before anything else
+        self._speed: collections.deque = collections.deque()  # (wall end, decode s, audio s) per block
+        self._first_render_s: float | None = None
         # Fault injection (tests, the soak): ("crash", 0) or ("stall", seconds) for the next render.
         # A take-slot like the field: the control thread puts, the synth thread takes it once.
         self._fault: tuple[str, float] | None = None
@@ -480,12 +538,51 @@ class SynthThread:
                     time.sleep(fault[1])  # a stall: then the render goes on (or the thread ends if stopped)
                     if self._stop.is_set():
                         break
-                audio = self.core.render(listener)
+                audio = self._next_block(listener, block)
                 self.ring.write(audio, prime_frames=self.target_fill)
                 if self._recorder is not None:
                     self._recorder.write(audio)
         except BaseException as e:  # the supervisor (memoire/audio/supervisor.py) reads it and restarts the synth
             self.error = e
+
+    def _next_block(self, listener: Listener, block: int) -> np.ndarray:
+        """The next audio to queue: owed fade audio first, silence after a model fault, else a
+        rendered block. A ModelFault ends the sound with ``fade_tail`` and is kept in ``fault``
+        (the supervisor reports it); the thread goes on writing silence, so the output keeps its
+        pace and nothing the model returned reaches the ring."""
+        if len(self._owed):
+            audio, self._owed = self._owed[:block], self._owed[block:]
+            return audio
+        if self.fault is not None:
+            return np.zeros((block, output_channels), np.float32)
+        before = self.core.stats.decode_s
+        try:
+            audio = self.core.render(listener)
+        except ModelFault as e:
+            tail = fade_tail(self._last_good, round(fault_fade_s * self.core.sample_rate_hz))
+            self._last_good = None
+            self.fault = e
+            self._owed = tail[block:]
+            return tail[:block] if len(tail) else np.zeros((block, output_channels), np.float32)
+        self._last_good = audio
+        self._measure(self.core.stats.decode_s - before, len(audio) / self.core.sample_rate_hz)
+        return audio
+
+    def _measure(self, decode_s: float, audio_s: float) -> None:
+        """Judge the decode's speed over the last ``slow_window_s`` of wall time (see slow_rtf)."""
+        now = time.perf_counter()
+        if self._first_render_s is None:
+            self._first_render_s = now - decode_s
+        q = self._speed
+        q.append((now, decode_s, audio_s))
+        while q and q[0][0] < now - slow_window_s:
+            q.popleft()
+        if self.slow_rtf is not None or now - self._first_render_s < slow_window_s or not q:
+            return
+        spent = sum(d for _, d, _ in q)
+        made = sum(a for _, _, a in q)
+        if spent > 0 and made / spent < slow_rtf_limit:
+            self.slow_rtf = made / spent
 
 
 def offline_listener_sequence(poses: Callable[[float], tuple[float, float, float]], core: SynthCore,

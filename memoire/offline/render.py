@@ -3,6 +3,10 @@
 `memoire render LEVEL --tour NAME --out FILE.wav [--seconds S]` writes the sound a visitor
 walking that tour would hear; with --out FILE.mp4 it also renders the picture offscreen and
 muxes both (see memoire/offline/video.py).
+
+A model that fails while rendering (its decode raises, returns NaN/Inf or the wrong shape:
+memoire/audio/faults.py ``ModelFault``) stops the render with a UserError: no sound file is
+written (never a file of NaN). A model that is not a streaming export renders, with a warning.
 """
 
 from __future__ import annotations
@@ -44,13 +48,20 @@ def build_field(level: Level, info, *, train_terrain: bool = True, log=print):
 
 def render_tour(level: Level, tour_name: str, model_path: Path, seconds: float | None = None,
                 torch_threads: int = 1, progress: bool = True) -> TourRender:
+    """Raises UserError for a model that cannot be used or that fails mid-render (nothing written)."""
+    from memoire.audio.card import streaming_warning
+    from memoire.audio.faults import ModelFault
     from memoire.audio.model import NeuralDecoder, inspect_model, set_torch_threads
     from memoire.audio.synth import Listener, SynthCore, SynthSettings
+    from memoire.world.errors import UserError
 
     set_torch_threads(torch_threads)
     tour = level.tour(tour_name)
     plan = plan_tour(level, tour)
     info = inspect_model(model_path)
+    warning = streaming_warning(info)
+    if warning is not None:
+        print(f"memoire: warning: {warning}", file=sys.stderr)
     field = build_field(level, info, log=(lambda m: print(m, file=sys.stderr)) if progress else (lambda m: None))
     settings = SynthSettings(gain_db=level.sound.gain_db)
     x, y, h = pose_at(plan, 0.0)
@@ -68,23 +79,34 @@ def render_tour(level: Level, tour_name: str, model_path: Path, seconds: float |
         bar = tqdm(total=blocks, unit="block", desc=f"render {tour_name}", file=sys.stderr, leave=False)
     t0 = time.perf_counter()
     n = settings.frames_per_block * core.hop
-    for b in range(blocks):
-        poses[b] = pose_at(plan, times[b])
-        out[b * n:(b + 1) * n] = core.render(Listener(*poses[b], seq=b))
+    try:
+        for b in range(blocks):
+            poses[b] = pose_at(plan, times[b])
+            out[b * n:(b + 1) * n] = core.render(Listener(*poses[b], seq=b))
+            if bar is not None:
+                bar.update(1)
+    except ModelFault as e:
+        raise UserError(f"{model_path}: the model failed at {b * block_s:.2f} s of the render: {e.what}; "
+                        "no sound file written. Fix the model (or export an earlier checkpoint) and render "
+                        "again") from None
+    finally:
         if bar is not None:
-            bar.update(1)
+            bar.close()
     wall = time.perf_counter() - t0
-    if bar is not None:
-        bar.close()
     samples = int(round(total_s * core.sample_rate_hz))
     return TourRender(out[:samples], core.sample_rate_hz, times, poses,
                       (samples / core.sample_rate_hz) / max(wall, 1e-9), core.hop)
 
 
 def write_audio(path: Path, audio: np.ndarray, sample_rate_hz: int) -> None:
-    """Write atomically (memoire.world.files.atomic_output): the old file or the whole new one."""
+    """Write atomically (memoire.world.files.atomic_output): the old file or the whole new one.
+    Refuses audio that is not finite (UserError): never a file of NaN."""
     import soundfile as sf
 
+    from memoire.world.errors import UserError
+
+    if not np.isfinite(audio).all():
+        raise UserError(f"{path}: the rendered sound holds NaN or Inf values; no file written")
     fmt = "FLAC" if path.suffix.lower() == ".flac" else "WAV"
     with atomic_output(path) as tmp:
         sf.write(str(tmp), audio, sample_rate_hz, subtype="PCM_16", format=fmt)

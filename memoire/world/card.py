@@ -30,6 +30,11 @@ class ModelCard:
     # the synth plays a class anchor as this motion around the class mean, so sparse sounds
     # (a bell, a bird, a call) keep their events; a static mean of such a class is near silence.
     class_frames: np.ndarray | None = None
+    # The load-time test decode (memoire/audio/model.py check_decode): False when decoding in two
+    # calls differs from decoding in one (a non-streaming export: it clicks at every block edge);
+    # streaming_error is that difference, max |halves - whole| / RMS(whole).
+    streaming: bool = True
+    streaming_error: float = 0.0
 
     def class_index(self, name: str) -> int | None:
         try:
