@@ -49,10 +49,11 @@ person_radius_m = 0.25
 # A level file is text written by hand; the default is 11 KB, a 200 x 200 grid about 40 KB.
 max_level_file_bytes = 4 * 2**20
 # Grid: the picture and the physics build a few objects per cell (the default's 1,104 cells build
-# in well under a second); 200 x 200 cells take a few seconds, more is a long wait at every load.
+# in a fraction of a second); 40,000 cells, walls everywhere, took 8 s to mesh on a 2-core machine:
+# 25,000 (23 times the default, a long lane 400 x 60) keeps the worst load to about 5 s.
 max_grid_columns = 400
 max_grid_rows = 400
-max_grid_cells = 40_000
+max_grid_cells = 25_000
 # One cell: 10 cm (a fine grid of small cells) to 20 m (a whole house block as one character).
 min_cell_m = 0.1
 max_cell_m = 20.0
@@ -401,6 +402,9 @@ def load_level(path: str | Path, *, allow_outside: bool | None = None) -> Level:
 def parse_level(text: str, path: Path, *, allow_outside: bool | None = None) -> Level:
     """Validate level source ``text`` (from ``path``, used in messages and for relative files)."""
     text = clean_text(text)
+    if len(text) > max_level_file_bytes:  # text from the editor: the same limit as a file's
+        raise LevelError([Problem(path, 0, "", f"the level is {len(text) / 2**20:.1f} MiB of text; a level file is at "
+                                               f"most {max_level_file_bytes / 2**20:g} MiB (docs/levels.md, Limits)")])
     data = parse_toml(text, path, LevelError)
     r = TomlReader(path, text)
     r.unknown_keys(data, _TOP_KEYS, (), "")
