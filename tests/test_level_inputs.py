@@ -345,6 +345,11 @@ def test_terrain_file_that_is_not_a_terrain(tmp_path):
     np.savez(tmp_path / "h.terrain.npz", header=np.frombuffer(huge, dtype=np.uint8))
     with pytest.raises(UserError, match="width is 1000000000"):
         check_terrain_file(tmp_path / "h.terrain.npz")
+    from memoire.world.paths import ROOT
+
+    with pytest.raises(UserError, match="not an nn.terrain checkpoint"):  # the sound model as a terrain
+        check_terrain_file(ROOT / "assets" / "models" / "hutong.ts")
+    check_terrain_file(ROOT / "levels" / "hutong.terrain.npz")  # a saved terrain passes
 
 
 @pytest.mark.parametrize("make", ["absolute", "dotdot", "symlink"])
