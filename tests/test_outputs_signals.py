@@ -433,3 +433,30 @@ def test_encode_writes_a_finite_trajectory_atomically(tmp_path, tiny_codec_path)
     z = np.load(tmp_path / "tone.npy")
     assert z.shape == (44100 // 2048, 4) and np.isfinite(z).all()
     assert not list(tmp_path.glob(".tone.npy*"))
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_training_exits_130_with_one_line_and_no_torn_checkpoint(tmp_path):
+    from rave_tiny import write_tiny_corpus
+
+    write_tiny_corpus(tmp_path / "corpus")
+    run = tmp_path / "run"
+    proc, err = _start(["train", "--data", str(tmp_path / "corpus"), "--out", str(run), "--steps", "100000",
+                        "--quiet", "--threads", "1"], tmp_path)
+    try:
+        time.sleep(10.0)  # torch imported, the corpus loaded, training
+        assert proc.poll() is None, (tmp_path / "stderr.txt").read_text()
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    err.seek(0)
+    stderr = err.read()
+    assert proc.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "memoire: interrupted (Ctrl+C)" and "Traceback" not in stderr
+    assert not list(run.glob(".*.part*"))  # no temporary left; a checkpoint there is a whole one
+    if (run / "checkpoint.pt").exists():
+        import torch
+
+        torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)

@@ -3,6 +3,11 @@
 A temporary file in the same folder, fsync, then ``os.replace`` over the target (atomic on POSIX
 and Windows when both are on one file system), then the folder fsynced so the rename survives a
 power cut. A crash or a full disk leaves the old file (or none), never a torn one.
+
+And the checks every command makes of an output a user names, before any work: never one of its
+inputs (``check_output_path``, by inode: symlinks and hard links count), never a folder or a
+device, in a folder it can write; and a failed write said in words (``cannot_write``: "cannot
+write walk.wav: the disk is full (No space left on device); free some space or write elsewhere").
 """
 
 from __future__ import annotations
