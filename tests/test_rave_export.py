@@ -70,3 +70,50 @@ def test_export_rejects_mismatched_statistics(tmp_path):
     with pytest.raises(ValueError):
         export_torchscript(AutoEncoder(TINY_MODEL), tmp_path / "x.ts", ["a", "b"],
                            torch.zeros(3, TINY_MODEL.latent_dim), torch.ones(3, TINY_MODEL.latent_dim))
+
+
+def test_every_advertised_attribute_has_nn_tilde_accessors(exported):
+    """nn~ needs <name>_params, get_<name> and set_<name> for each advertised attribute
+    (tests/test_nn_tilde.py runs nn~'s own calls on them)."""
+    path, _, names, _, _ = exported
+    m = torch.jit.load(str(path))
+    assert m.get_attributes() == ["sampling_rate", "latent_class_names"]
+    assert m.sampling_rate_params.tolist() == [1]  # nn_tilde's type code for int
+    assert m.latent_class_names_params.tolist() == [3] * len(names)  # str, one per class
+    assert m.get_sampling_rate() == (44100,)
+    assert m.get_latent_class_names() == tuple(names)
+    assert m.set_sampling_rate(44100) == 0 and m.set_sampling_rate(48000) == -1
+    assert m.set_latent_class_names(*names) == 0 and m.set_latent_class_names(*names[::-1]) == -1
+    assert m.sampling_rate == 44100 and list(m.latent_class_names) == names
+
+
+def test_export_without_classes_advertises_only_the_rate(tmp_path):
+    d = TINY_MODEL.latent_dim
+    m = export_torchscript(AutoEncoder(TINY_MODEL).eval(), tmp_path / "x.ts", [], torch.zeros(0, d), torch.ones(0, d))
+    assert m.get_attributes() == ["sampling_rate"]
+    assert list(m.latent_class_names) == []
+
+
+def test_exports_with_different_class_counts_keep_their_own_setters(tmp_path):
+    d = TINY_MODEL.latent_dim
+    for names in (["a", "b"], ["a", "b", "c", "d"], ["a", "b"]):
+        n = len(names)
+        m = export_torchscript(AutoEncoder(TINY_MODEL).eval(), tmp_path / f"{n}.ts", names, torch.zeros(n, d), torch.ones(n, d))
+        m = torch.jit.load(str(tmp_path / f"{n}.ts"))
+        assert len(m._c._get_method("set_latent_class_names").schema.arguments) == 1 + n
+        assert m.set_latent_class_names(*names) == 0
+
+
+def test_reexport_keeps_weights_statistics_and_output(exported, tmp_path):
+    from memoire.rave.export import load_exported, reexport
+
+    path, cfg, names, mean, std = exported
+    old = torch.jit.load(str(path))
+    new = reexport(path, tmp_path / "again.ts", cfg)
+    assert list(new.latent_class_names) == names and torch.equal(new.latent_class_mean, mean)
+    z, x = torch.randn(1, cfg.latent_dim, 3), torch.randn(1, 1, 3 * HOP)
+    with torch.no_grad():
+        assert torch.equal(old.decode(z), new.decode(z)) and torch.equal(old.decode(z), new.decode(z))
+        assert torch.equal(old.encode(x), new.encode(x))
+    with pytest.raises(ValueError, match="differing tensors"):
+        load_exported(path)  # the tiny file is not the default architecture
