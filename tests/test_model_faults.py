@@ -344,3 +344,74 @@ def test_a_slow_model_is_reported_once(models, lane_path, card_cache):
         assert not [e for e in seen if e.kind in ("fault", "restart")], seen
     finally:
         audio.close()
+
+
+# -- the supervisor's rules, on a stand-in engine ---------------------------------------------------
+
+
+class _Engine:
+    """What AudioSupervisor asks of memoire/audio/engine.py LocalEngine, for its model-fault rules."""
+
+    def __init__(self):
+        from memoire.audio.engine import SynthState
+
+        self.SynthState = SynthState
+        self.model_path = Path("/models/flaky.ts")
+        self.fault = None
+        self.replaced = 0
+        self.output_gain_target = 1.0
+        self.output_frames_played = 0
+        self.output_name = "test output"
+        self.output_is_fallback = False
+
+    def synth_state(self):
+        return self.SynthState(True, None, time.perf_counter(), self.fault, None)
+
+    def replace_synth(self):
+        self.replaced += 1
+        self.fault = None
+
+    def check_output(self):
+        self.output_frames_played += 512  # the output keeps playing
+        return None
+
+    def stop_synth(self): pass
+    def cut_output(self): pass
+    def set_output_gain(self, gain): pass
+    def replace_output(self, factory=None): pass
+
+
+def test_supervisor_retries_a_failed_model_gives_up_and_tries_the_next_one():
+    from memoire.audio.faults import ModelFault
+    from memoire.audio.supervisor import AudioSupervisor, model_fault_limit, model_ok_after_s
+
+    now = [0.0]
+    said = []
+    engine = _Engine()
+    sup = AudioSupervisor(engine, clock=lambda: now[0], report=lambda kind, text: said.append((kind, text)))
+
+    def run(seconds, fault=None):
+        end = now[0] + seconds
+        while now[0] < end:
+            if fault is not None and engine.fault is None:
+                engine.fault = ModelFault(engine.model_path, fault)
+            sup.poll()
+            now[0] += 0.01
+
+    # one failure, then the restarted copy plays: the row ends, "recovered"
+    run(0.05, "decode returned NaN or Inf values")
+    assert said[-1][0] == "fault" and "flaky.ts: decode returned NaN" in said[-1][1]
+    run(1.1)
+    assert engine.replaced == 1
+    run(model_ok_after_s)
+    assert said[-1] == ("recovered", "the model flaky.ts plays again")
+    # failing every time: given up after the limit, said once, then no more restarts
+    said.clear()
+    run(30.0, "decode raised an error (boom)")
+    assert engine.replaced == 1 + model_fault_limit - 1
+    assert [k for k, _ in said] == ["fault", "retry", "retry", "retry", "fault"], said
+    assert "failed 3 times in a row" in said[-1][1]
+    # another model chosen: it is tried at once
+    engine.model_path = Path("/models/other.ts")
+    run(0.05)
+    assert engine.replaced == model_fault_limit + 1
