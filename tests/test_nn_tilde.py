@@ -28,8 +28,9 @@ from rave_tiny import TINY_MODEL
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_MODEL = ROOT / "assets" / "models" / "hutong.ts"
 
-# nn_tilde's type codes (nn_tilde.TYPE_HASH) and how nn~ parses a message argument for each.
-PARSE = {0: lambda s: s in ("true", "1"), 1: int, 2: float, 3: str}
+# nn_tilde's type codes (nn_tilde.TYPE_HASH) and how nn~ parses a message argument for each
+# (parsing_utils.cpp: stoi, which stops at the point of Pd's "44100.000000", stof, boolalpha).
+PARSE = {0: lambda s: s.lower() == "true", 1: lambda s: int(s.split(".")[0]), 2: float, 3: str}
 PYTHON_TYPE = {0: bool, 1: int, 2: float, 3: str}
 SCHEMA_TYPE = {0: "bool", 1: "int", 2: "float", 3: "str"}
 
@@ -100,6 +101,7 @@ def test_every_advertised_attribute_has_params_getter_and_setter(model):
 
 def test_attribute_values_as_nn_tilde_prints_them(model):
     assert nn_get_as_string(model, "sampling_rate") == "44100"
+    nn_set(model, "sampling_rate", ["44100.000000"])  # Pd's [set sampling_rate 44100( sends a float
     assert nn_get_as_string(model, "latent_class_names") == " ".join(model.latent_class_names)
 
 
