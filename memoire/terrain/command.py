@@ -3,6 +3,7 @@
     memoire terrain sample SOURCE --points FILE.csv     one latent vector per point, as CSV
     memoire terrain train LEVEL [--model FILE]           train and save beside the level
     memoire terrain plot SOURCE --out FILE.png           the field as a picture
+    memoire terrain export LEVEL --out FILE.pt           the level's terrain as an nn.terrain checkpoint
 
 SOURCE is an nn.terrain checkpoint (.pt), a saved terrain (.terrain.npz) or a level (.toml).
 Points are in the source's own coordinates: control space for a checkpoint or saved terrain,
@@ -227,6 +228,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--model", type=Path, help="model file for the zone latents (a level's [sound] model by default)")
     p.add_argument("--examples", action="store_true", help="for a level: dot the training positions")
 
+    p = sub.add_parser("export", help="write a level's terrain as an nn.terrain checkpoint (.pt) for Max",
+                       description="Write a level's latent terrain (its saved <level>.terrain.npz, trained first "
+                                   "when missing or out of date) as an nn.terrain checkpoint: load it in Max with "
+                                   "[nn.terrain~ FILE.pt]. Control coordinates are the level's metres through its "
+                                   "[terrain] map_from/map_to (docs/terrain.md, Exporting to nn.terrain).")
+    p.add_argument("level", type=Path, help="level file (.toml), or a saved .terrain.npz / nn.terrain .pt")
+    p.add_argument("--out", type=Path, required=True, help="checkpoint file to write (FILE.pt)")
+    p.add_argument("--model", type=Path, help="model file for the zone latents (the level's [sound] model by default)")
+    p.add_argument("--no-train", action="store_true",
+                   help="never train: refuse when the saved terrain is missing or out of date")
+    p.add_argument("--map-to", type=float, nargs=4, metavar=("X0", "Y0", "X1", "Y1"),
+                   help="control rectangle the level's whole map covers in the checkpoint (corner 0,0 m -> X0,Y0; "
+                        "the far corner -> X1,Y1), e.g. -16 -4 16 4; default: the terrain's own control space")
+
 
 def run(args: argparse.Namespace) -> int:
     """Run a `memoire terrain` action. Returns the exit status; raises UserError for bad input."""
@@ -237,7 +252,9 @@ def run(args: argparse.Namespace) -> int:
         return _train(args)
     if action == "plot":
         return _plot(args)
-    raise UserError(f"unknown terrain action '{action}'; use sample, train or plot")
+    if action == "export":
+        return _export(args)
+    raise UserError(f"unknown terrain action '{action}'; use sample, train, plot or export")
 
 
 def _is_level(path: Path) -> bool:
@@ -269,11 +286,12 @@ def _progress_printer(steps_total: int):
     return report
 
 
-def _level_terrain(level_path: Path, model: Path | None, *, force: bool = False) -> tuple["Terrain", "Level"]:
+def _level_terrain(level_path: Path, model: Path | None, *, force: bool = False,
+                   level: "Level | None" = None) -> tuple["Terrain", "Level"]:
     from memoire.terrain import terrain as T
     from memoire.world.level import load_level
 
-    level = load_level(level_path)
+    level = level if level is not None else load_level(level_path)
     if level.terrain is None:
         raise UserError(f"{level_path}: the level has no [terrain] table (add one: docs/terrain.md)")
     if level.terrain.source != "train":
@@ -388,3 +406,93 @@ def _plot(args: argparse.Namespace) -> int:
         raise cannot_write(args.out, e) from None
     print(f"wrote {args.out} ({img.width} x {img.height} px)", file=sys.stderr)
     return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    """`memoire terrain export`: the level's terrain as an nn.terrain checkpoint (memoire/terrain/export.py)."""
+    from memoire.world.files import cannot_write, check_output_path, level_inputs
+
+    out = args.out
+    if out.suffix.lower() != ".pt":
+        raise UserError(f"--out {out}: nn.terrain checkpoints are .pt files (nn.terrain~ adds .pt to a name "
+                        "without it); name it FILE.pt")
+    if args.map_to is not None and not all(np.isfinite(args.map_to)):
+        raise UserError("--map-to: give four finite numbers X0 Y0 X1 Y1")
+    from memoire.terrain import terrain as T
+
+    source = args.level
+    level = None
+    if _is_level(source):
+        from memoire.world.level import load_level
+
+        level = load_level(source)
+        inputs = [*level_inputs(level, args.model), ("the level's saved terrain", T.saved_terrain_path(level))]
+        check_output_path(out, inputs, flag="--out")
+        if level.terrain is None:
+            raise UserError(f"{source}: the level has no [terrain] table, so it has no latent terrain to export; add "
+                            f"one (docs/terrain.md) and run `memoire terrain train {source}`")
+        terrain = _terrain_for_export(level, args.model, train=not args.no_train)
+        map_m = level.tiles.size_m
+    else:
+        check_output_path(out, [("the terrain source", source)], flag="--out")
+        terrain = T.load_terrain_file(source)
+        map_m = None
+        if args.map_to is not None:
+            raise UserError("--map-to needs a level (.toml): a terrain file alone does not say how big the map is")
+    if terrain.in_dim != 2:
+        raise UserError(f"{source}: the terrain has {terrain.in_dim} control dimensions; export takes a level's 2-D "
+                        "terrain")
+    from memoire.terrain.export import export_control_map, write_checkpoint
+
+    net, cmap = export_control_map(terrain, map_m, tuple(args.map_to) if args.map_to is not None else None) \
+        if map_m is not None else (terrain.net, terrain.control_map)
+    note = {
+        "written_by": "memoire terrain export",
+        "latent_dim": net.out_dim, "in_dim": net.in_dim, "cmax": net.width, "mapping_size": net.mapping_size,
+        "gauss": net.gauss if net.mapping_size else 0.0,
+        "control_from_metres": {"scale": list(cmap.scale), "offset": list(cmap.offset),
+                                "rule": "control = metres * scale + offset, per axis (x east, y south)"},
+        "fingerprint": terrain.fingerprint,
+    }
+    bounds = None
+    if level is not None:
+        w, h = map_m
+        corners = cmap.apply(np.array([[0.0, 0.0], [w, h]]))
+        bounds = (float(corners[0, 0]), float(corners[0, 1]), float(corners[1, 0]), float(corners[1, 1]))
+        note.update({"level": level.name, "level_file": Path(level.path).name, "map_m": [w, h],
+                     "map_in_control": {"x0": bounds[0], "y0": bounds[1], "x1": bounds[2], "y1": bounds[3]}})
+        model = args.model or level.sound.model
+        if model is not None:
+            note["model"] = Path(model).name
+    try:
+        write_checkpoint(net, out, note)
+    except OSError as e:
+        raise cannot_write(out, e) from None
+    feats = f"{net.mapping_size} features, gauss {net.gauss:g}" if net.mapping_size else "no Fourier features"
+    print(f"wrote {out}: nn.terrain checkpoint, {net.in_dim} control -> {net.out_dim} latent dimensions "
+          f"(cmax {net.width}, {feats})", file=sys.stderr)
+    if bounds is not None:
+        x0, y0, x1, y1 = bounds
+        print(f"control space: the map's corner (0, 0) m is ({x0:g}, {y0:g}), its far corner ({map_m[0]:g}, "
+              f"{map_m[1]:g}) m is ({x1:g}, {y1:g}); in Max: [nn.terrain~ {out.name}], and for nn.terrain.gui "
+              f"plot_interval {min(x0, x1):g} {max(x0, x1):g} 600 {min(y0, y1):g} {max(y0, y1):g} "
+              f"{max(1, round(600 * abs(y1 - y0) / abs(x1 - x0)))}", file=sys.stderr)
+    return 0
+
+
+def _terrain_for_export(level: "Level", model: Path | None, *, train: bool) -> "Terrain":
+    """The level's terrain: the file [terrain] source names, or the saved terrain when up to date,
+    or (``train``) trained and saved now; without ``train`` a stale or missing one is a UserError."""
+    from memoire.terrain import terrain as T
+
+    if level.terrain.source != "train" or train:
+        return _level_terrain(Path(level.path), model, level=level)[0]
+    zone_latents, rest = _zone_latents(level, model)
+    t = T.cached_level_terrain(level, zone_latents, rest)
+    if t is None:
+        saved = T.saved_terrain_path(level)
+        why = "is out of date (the zones, the model or [terrain] changed)" if saved.exists() else "does not exist"
+        raise UserError(f"{level.path}: the saved terrain {saved.name} {why}; run `memoire terrain train "
+                        f"{level.path}` first (or export without --no-train)")
+    print(f"terrain: {T.saved_terrain_path(level)} is up to date", file=sys.stderr)
+    return t
