@@ -10,6 +10,13 @@ so inside one zone the sound is that zone's, where no zone reaches it is the res
 blend is continuous everywhere (every term is continuous in p).
 The latent time constant blends the same way: zones' fade_s, and [sound] smoothing_s for the rest.
 
+Live controls (``FieldControls``, from OSC: memoire/game/osc.py, docs/osc.md) change a field
+without a level edit: a gain g_i in 0..1 per zone multiplies its curve value, c_i -> g_i * c_i,
+before the shares and the coverage are taken (so a zone at gain 0 is as if it were not there and
+its place sounds of the rest latent; the blend stays continuous); a latent override replaces the
+target everywhere (the zones' and the rest's weights are 0, their motion fades out, the terrain
+is not mixed) until it is released.
+
 A terrain (memoire/terrain/terrain.py) may replace or mix with the blend ([sound] field = zones|terrain|mix);
 the synth receives a ``LatentField`` snapshot and calls ``target(x, y)`` on its own thread.
 Pure numpy: no torch here.
@@ -96,6 +103,35 @@ class GridSampler(Protocol):
     def sample(self, xy: np.ndarray) -> np.ndarray: ...
 
 
+# A latent override is reached with this time constant (the synth's speed cap still applies).
+override_fade_s = 0.0
+
+
+@dataclass(frozen=True)
+class FieldControls:
+    """Live controls over a field from outside the level (immutable): a gain on each named zone's
+    weight (0..1; a zone not named keeps 1) and a latent that replaces the field's target while
+    it is held (None: the field plays)."""
+
+    zone_gains: tuple[tuple[str, float], ...] = ()
+    latent: tuple[float, ...] | None = None
+
+    def with_gains(self, gains: dict[str, float]) -> "FieldControls":
+        """These controls with ``gains`` (zone name -> 0..1) set over the current ones."""
+        merged = dict(self.zone_gains)
+        merged.update({str(k): min(1.0, max(0.0, float(v))) for k, v in gains.items()})
+        return replace(self, zone_gains=tuple(sorted(merged.items())))
+
+    def with_latent(self, latent) -> "FieldControls":
+        return replace(self, latent=None if latent is None else tuple(float(v) for v in latent))
+
+    def gains_for(self, names: tuple[str, ...]) -> np.ndarray | None:
+        """Per-zone gains in the order of ``names``; None when every one is 1."""
+        gains = dict(self.zone_gains)
+        g = np.array([gains.get(n, 1.0) for n in names], dtype=np.float64)
+        return None if np.all(g == 1.0) else g
+
+
 @dataclass(frozen=True)
 class ZoneBlend:
     """The zones of a level, resolved against a model (immutable)."""
@@ -112,6 +148,18 @@ class ZoneBlend:
     # Per zone, then the rest: the anchor's motion around its latent, (frames, latent_dim), or None.
     motions: tuple = ()
     rest_motion: np.ndarray | None = None
+    # Live controls (FieldControls, via ``controlled``): per-zone gains on the curve values, (n,)
+    # or None (all 1); a latent override (latent_dim,) or None.
+    gains: np.ndarray | None = None
+    override: np.ndarray | None = None
+
+    def controlled(self, controls: "FieldControls") -> "ZoneBlend":
+        """This blend under ``controls``: zone gains by name (zones the level lacks are ignored),
+        and the override when it has the blend's latent size (another size is ignored)."""
+        override = None
+        if controls.latent is not None and len(controls.latent) == len(self.rest_latent):
+            override = np.asarray(controls.latent, dtype=np.float64)
+        return replace(self, gains=controls.gains_for(self.names), override=override)
 
     def coverage(self, xy: np.ndarray) -> np.ndarray:
         """Curve values c_i at points (k, 2) -> (k, n)."""
@@ -122,11 +170,15 @@ class ZoneBlend:
         for shape, falloff, curve in zip(self.shapes, self.falloff_m, self.curves):
             u = 1.0 - shape.distance_outside(xy) / falloff
             cols.append(curve_value(curve, u))
-        return np.stack(cols, axis=1)
+        c = np.stack(cols, axis=1)
+        return c if self.gains is None else c * self.gains[None]
 
     def weights(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(zone weights (k, n) normalised among zones, rest weight (k,)); each row sums to 1."""
+        """(zone weights (k, n) normalised among zones, rest weight (k,)); each row sums to 1,
+        but under a latent override, where every weight is 0 (the override is the target)."""
         c = self.coverage(xy)
+        if self.override is not None:
+            return np.zeros_like(c), np.zeros(len(c))
         if c.shape[1] == 0:
             return c, np.ones(len(c))
         w = c * self.priority[None]
@@ -139,6 +191,9 @@ class ZoneBlend:
                ) -> tuple[np.ndarray, np.ndarray]:
         """(target latents (k, latent_dim), time constants (k,) seconds) at points (k, 2);
         ``weights`` = ``self.weights(xy)`` when the caller has them already."""
+        if self.override is not None:
+            k = len(np.atleast_2d(xy))
+            return np.repeat(self.override.astype(np.float32)[None], k, axis=0), np.full(k, override_fade_s)
         w, rest = weights if weights is not None else self.weights(xy)
         z = w @ self.latents + rest[:, None] * self.rest_latent[None]
         tau = w @ self.fade_s + rest * self.rest_fade_s
@@ -193,10 +248,24 @@ class LatentField:
     terrain: GridSampler | None = None
     terrain_mix: float = 0.0  # 0 = zones only, 1 = terrain only
     version: int = 0  # bumped by the game on level reload: the synth crossfades on a change
+    # The zones before live controls (``with_controls``); None: ``zones`` has none. A control
+    # change is a new ``zones`` with the same ``plain``: the synth keeps its motion players.
+    plain_zones: ZoneBlend | None = None
+    controls: FieldControls = FieldControls()
 
     @property
     def latent_dim(self) -> int:
         return int(self.zones.rest_latent.shape[0])
+
+    @property
+    def plain(self) -> ZoneBlend:
+        """The level's zone blend without live controls."""
+        return self.plain_zones if self.plain_zones is not None else self.zones
+
+    def with_controls(self, controls: FieldControls) -> "LatentField":
+        """This field under ``controls`` (replacing earlier ones); same version: glided, no crossfade."""
+        plain = self.plain
+        return replace(self, zones=plain.controlled(controls), plain_zones=plain, controls=controls)
 
     def target(self, x_m: float, y_m: float, weights: tuple[np.ndarray, np.ndarray] | None = None
                ) -> tuple[np.ndarray, float]:
@@ -205,13 +274,13 @@ class LatentField:
         xy = np.array([[x_m, y_m]])
         z, tau = self.zones.target(xy, weights)
         z = z[0]
-        if self.terrain is not None and self.terrain_mix > 0:
+        if self.terrain is not None and self.terrain_mix > 0 and self.zones.override is None:
             zt = np.asarray(self.terrain.sample(xy), dtype=np.float32)[0]
             z = (1.0 - self.terrain_mix) * z + self.terrain_mix * zt
         return z.astype(np.float32), float(tau[0])
 
     def with_terrain(self, terrain: GridSampler | None, mix: float) -> "LatentField":
-        return LatentField(self.zones, terrain, mix if terrain is not None else 0.0, self.version)
+        return replace(self, terrain=terrain, terrain_mix=mix if terrain is not None else 0.0)
 
 
 def field_mix(level: Level) -> float:
