@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from memoire.world.errors import UserError
-from memoire.world.paths import DEFAULT_LEVEL, default_model
+from memoire.world.paths import DEFAULT_LEVEL
 
 
 # Subcommands whose code lives in other packages: (name, module, help). Each module offers
@@ -132,7 +132,7 @@ def cmd_play(args: argparse.Namespace) -> int:
         record=Path(args.record) if args.record else None, trace=Path(args.trace) if args.trace else None,
         headless=args.headless, mute=args.mute,
         size_px=tuple(args.size), fullscreen=args.fullscreen, kiosk=args.kiosk, config=args.config,
-        torch_threads=args.torch_threads,
+        torch_threads=args.torch_threads, allow_outside_paths=args.allow_outside_paths,
     )
     if opts.kiosk:
         from memoire.kiosk.run import run_kiosk
@@ -228,10 +228,6 @@ def main(argv: list[str] | None = None) -> int:
         if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
             argv = ["play", *argv]
         args = parser.parse_args(argv)
-        from memoire.world.level import set_outside_paths_allowed
-
-        # every level this run loads (the game's reloads, the editor's, the kiosk's) follows the flag
-        set_outside_paths_allowed(bool(getattr(args, "allow_outside_paths", False)))
         try:
             return int(args.func(args) or 0)
         except UserError as e:

@@ -33,12 +33,12 @@ def test_build_demo_writes_a_self_contained_folder(tmp_path, shipped_level, tiny
     out = tmp_path / "demo"
     assert main(["build-demo", str(shipped_level), "--out", str(out), "--model", str(tiny_model_path)]) == 0
     for name in ("start.sh", "install.sh", "memoire-demo.service", "kiosk.toml", "README.md",
-                 "levels/hutong.toml", "models/tiny.ts", "app/memoire/kiosk/run.py", "app/memoire/audio/synth.py",
+                 "levels/hutong.toml", "assets/models/tiny.ts", "app/memoire/kiosk/run.py", "app/memoire/audio/synth.py",
                  "app/pyproject.toml"):
         assert (out / name).exists(), name
     assert os.access(out / "start.sh", os.X_OK) and os.access(out / "install.sh", os.X_OK)
     level = load_level(out / "levels" / "hutong.toml")
-    assert level.sound.model == (out / "models" / "tiny.ts").resolve()
+    assert level.sound.model == (out / "assets" / "models" / "tiny.ts").resolve()
     config = load_kiosk_config(out / "kiosk.toml")
     assert config.log_dir == out / "logs" and config.tour == "gallery"
     unit = (out / "memoire-demo.service").read_text()

@@ -24,7 +24,8 @@ def make_editor(tiny_model_path):
     made = []
 
     def make(path: Path, **kw) -> tuple[Editor, Driver]:
-        ed = Editor(path, model_path=tiny_model_path, mute=True, size_px=SIZE, **kw)
+        # the tiny model lives in another temporary folder: as `memoire edit --model M --allow-outside-paths`
+        ed = Editor(path, model_path=tiny_model_path, mute=True, size_px=SIZE, allow_outside=True, **kw)
         ed.open_window()
         made.append(ed)
         return ed, Driver(ed)
@@ -67,7 +68,7 @@ def test_new_level_draw_move_undo_redo_save(tmp_path, make_editor):
 
     d.ctrl(pygame.K_s)
     assert path.exists() and not ed.doc.dirty
-    level = load_level(path)
+    level = load_level(path, allow_outside=True)  # its model is the tiny one in another folder
     assert len(level.zones) == 1
     assert isinstance(level.zones[0].shape, Circle)
     assert level.zones[0].shape.center == pytest.approx((14.0, 10.0), abs=0.1)

@@ -25,7 +25,7 @@ def _wait(ed, cond, timeout_s: float = 10.0) -> bool:
 
 @pytest.mark.slow  # spawns the audio process (~2.5 s) and waits for the latent to glide
 def test_space_plays_the_mouse_position_and_follows_edits(tmp_path, tiny_model_path):
-    ed = Editor(tmp_path / "yard.toml", model_path=tiny_model_path, mute=True, size_px=(1000, 700))
+    ed = Editor(tmp_path / "yard.toml", model_path=tiny_model_path, mute=True, size_px=(1000, 700), allow_outside=True)
     ed.open_window()
     d = Driver(ed)
     try:

@@ -43,7 +43,7 @@ def session(tmp_path, tiny_model_path):
 
 @pytest.fixture
 def editor(tmp_path, tiny_model_path):
-    ed = Editor(tmp_path / "yard.toml", model_path=tiny_model_path, mute=True, size_px=SIZE)
+    ed = Editor(tmp_path / "yard.toml", model_path=tiny_model_path, mute=True, size_px=SIZE, allow_outside=True)
     ed.open_window()
     yield ed
     ed.close()

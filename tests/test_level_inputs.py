@@ -179,7 +179,7 @@ def test_long_lines_and_many_problems_stay_fast_and_short():
     t = time.perf_counter()
     found = problems(GOOD + "\n[a" + " " * 1_000_000 + "\n")
     assert time.perf_counter() - t < 2.0 and "not valid TOML" in found[0]
-    many = GOOD + "".join(f"\n[[props]]\nkind = \"rock\"\nat = [3.0, 3.0]\n" for _ in range(200))
+    many = GOOD + "".join("\n[[props]]\nkind = \"rock\"\nat = [3.0, 3.0]\n" for _ in range(200))
     with pytest.raises(LevelError) as e:
         parse_level(many, Path("levels/test.toml"))
     assert len(e.value.problems) == 200 and "... and 150 more" in str(e.value)

@@ -69,13 +69,14 @@ class Editor(EditorSession):
     """The editor's window and input on top of its state. ``open_window`` before ``handle``/``draw``."""
 
     def __init__(self, path: str | Path, *, model_path: str | Path | None = None, mute: bool = False,
-                 size_px: tuple[int, int] = (1280, 800)):
+                 size_px: tuple[int, int] = (1280, 800), allow_outside: bool = False):
         self.tiles_tool = TilesTool()
         self.zones_tool = ZonesTool()
         self.eraser_tool = EraserTool()
         tools = [self.tiles_tool, self.zones_tool, self.eraser_tool, PathsTool(), SpawnTool()]
         self.tool_keys = {t.shortcut: t.name for t in tools}
-        super().__init__(path, tools=tools, model_path=model_path, mute=mute, size_px=size_px)
+        super().__init__(path, tools=tools, model_path=model_path, mute=mute, size_px=size_px,
+                         allow_outside=allow_outside)
         self.file = FileSync(self.path)
         self.rows: list[Row] = []  # the panel's rows, as last laid out (PageUp/PageDown move among them)
         self.screen = None

@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     if args.screenshot and Path(args.screenshot).suffix.lower() != ".png":
         raise UserError(f"--screenshot {args.screenshot}: give a .png file")
     editor = Editor(Path(args.level), model_path=Path(args.model) if args.model else None, mute=args.mute,
-                    size_px=tuple(args.size))
+                    size_px=tuple(args.size), allow_outside=getattr(args, "allow_outside_paths", False))
     try:
         return editor.run(args.frames, args.screenshot)
     except Exception as e:  # pygame cannot open a window (no display)

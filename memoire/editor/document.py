@@ -54,8 +54,9 @@ class LevelDocument:
     write only through the methods below, inside ``edit``/``begin``..``commit``.
     """
 
-    def __init__(self, path: Path, text: str, *, saved_text: str | None = None):
+    def __init__(self, path: Path, text: str, *, saved_text: str | None = None, allow_outside: bool = False):
         self.path = Path(path)
+        self.allow_outside = allow_outside  # --allow-outside-paths: validated as the game will load it
         self.doc = tomlkit.parse(text)
         self.saved_text = saved_text  # None: never saved (a new file)
         self._undo: list[tuple[str, str]] = []  # (text before, label)
@@ -81,7 +82,7 @@ class LevelDocument:
     def validate(self) -> tuple[Level | None, list[Problem]]:
         """(the Level, []) when the text is a valid level, else (None, every problem)."""
         try:
-            return parse_level(self.text(), self.path), []
+            return parse_level(self.text(), self.path, allow_outside=self.allow_outside), []
         except LevelError as e:
             return None, list(e.problems)
 

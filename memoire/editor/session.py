@@ -103,8 +103,9 @@ class EditorSession:
     """The level being edited and everything the editor knows about it (no window)."""
 
     def __init__(self, path: str | Path, *, tools: Sequence[SessionTool], model_path: str | Path | None = None,
-                 mute: bool = False, size_px: tuple[int, int] = (1280, 800)):
+                 mute: bool = False, size_px: tuple[int, int] = (1280, 800), allow_outside: bool = False):
         self.path = Path(path)
+        self.allow_outside = allow_outside  # --allow-outside-paths
         if self.path.suffix.lower() != ".toml":
             raise UserError(f"{self.path}: a level file ends in .toml (e.g. levels/yard.toml)")
         if not self.path.parent.exists():
@@ -118,7 +119,7 @@ class EditorSession:
             self.model_path = Path(model_path) if model_path else self._default_model()
             self._load_model()
             text = new_level_text(self.path, Path(model_path) if model_path else None, self._rest_for_new())
-            self.doc = LevelDocument(self.path, text, saved_text=None)
+            self.doc = LevelDocument(self.path, text, saved_text=None, allow_outside=allow_outside)
             self.say(f"new level: nothing is written until you save (Ctrl+S creates {self.path.name})")
         else:
             try:
@@ -126,7 +127,7 @@ class EditorSession:
             except (OSError, UnicodeDecodeError) as e:
                 raise UserError(f"{self.path}: cannot read the level file: {e}") from None
             try:
-                self.doc = LevelDocument(self.path, text, saved_text=text)
+                self.doc = LevelDocument(self.path, text, saved_text=text, allow_outside=allow_outside)
             except Exception as e:  # tomlkit's parse errors carry the line
                 raise UserError(f"{self.path} is not valid TOML ({e}); fix that line in a text editor "
                                 f"(`memoire check {self.path}` lists every problem), then edit it here") from None

@@ -69,6 +69,7 @@ class PlayOptions:
     kiosk: bool = False
     config: str | None = None
     torch_threads: int = 1
+    allow_outside_paths: bool = False  # the level may name files outside its folder (docs/levels.md, Paths)
 
 
 @dataclass
@@ -105,7 +106,7 @@ class Game:
     def __init__(self, opts: PlayOptions, mode: Mode | None = None, *, window=None,
                  make_audio: Callable[["Game", float], AudioClient] | None = None):
         self.opts = opts
-        self.level: Level = load_level(opts.level_path)  # raises LevelError (a UserError)
+        self.level: Level = load_level(opts.level_path, allow_outside=opts.allow_outside_paths)  # LevelError
         self.model_path = default_model(self.level, opts.model_path)
         self.mode = mode if mode is not None else PlayMode(opts)
         self.messages: deque = deque(maxlen=6)  # (text, until perf_counter s)
@@ -322,7 +323,7 @@ class Game:
             return
         self._mtime = mtime
         try:
-            level = load_level(self.opts.level_path)
+            level = load_level(self.opts.level_path, allow_outside=self.opts.allow_outside_paths)
             model = default_model(level, self.opts.model_path)
             if model != self.model_path:  # the level names another model: crossfade to it
                 self.engine.set_model(model)

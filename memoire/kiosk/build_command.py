@@ -5,8 +5,9 @@
       install.sh            venue set-up: a venv with the dependencies, the systemd user unit
       memoire-demo.service  systemd user unit (Restart=always, WatchdogSec; the game notifies)
       kiosk.toml            kiosk settings (idle time, tour, volume, quit key, logs)
-      levels/LEVEL.toml     the level, its model path pointing into models/; its saved terrain
-      models/MODEL.ts       the neural model
+      levels/LEVEL.toml     the level, its model path pointing into assets/models/; its saved terrain
+      assets/models/MODEL.ts  the neural model (the project's own layout: the level's paths stay
+                            inside its folder or the assets/ beside it, docs/levels.md Paths)
       app/                  Memoire's source (memoire/, pyproject.toml)
       README.md             one page for the venue technician
       logs/                 rotating logs (made at first start)
@@ -79,17 +80,18 @@ def build_demo(level_path: Path, out: Path, *, model: Path | None = None, config
     from memoire.world.files import check_output_path, level_inputs
 
     inputs = [*level_inputs(level, model_path), ("the kiosk config", config_path)]
-    for dest in (out / "levels" / level_path.name, out / "models" / model_path.name, out / "kiosk.toml"):
+    models = out / "assets" / "models"
+    for dest in (out / "levels" / level_path.name, models / model_path.name, out / "kiosk.toml"):
         check_output_path(dest, inputs, flag="--out", folder_made=True)  # --force over the inputs: refused
 
     (out / "levels").mkdir(parents=True, exist_ok=True)
-    (out / "models").mkdir(exist_ok=True)
+    models.mkdir(parents=True, exist_ok=True)
     # the model, and the level pointing at it
-    shutil.copy2(model_path, out / "models" / model_path.name)
+    shutil.copy2(model_path, models / model_path.name)
     doc = tomlkit.parse(level_path.read_text(encoding="utf-8"))
     if "sound" not in doc:
         doc["sound"] = tomlkit.table()
-    doc["sound"]["model"] = f"../models/{model_path.name}"
+    doc["sound"]["model"] = f"../assets/models/{model_path.name}"
     level_out = out / "levels" / level_path.name
     level_out.write_text(tomlkit.dumps(doc), encoding="utf-8")
     from memoire.terrain.grid import saved_suffix
@@ -272,6 +274,6 @@ the screen says which; it retries every {kiosk.retry_s:g} s).
 
 ## Files
 
-`levels/` the level, `models/{model_name}` the sound model, `kiosk.toml` the settings,
+`levels/` the level, `assets/models/{model_name}` the sound model, `kiosk.toml` the settings,
 `app/` the program, `start.sh` the launcher, `memoire-demo.service` the service.
 """

@@ -26,7 +26,7 @@ def render_command(args: argparse.Namespace) -> int:
         raise UserError(f"--out {out}: give a .wav or .flac file for sound, or .mp4 for sound and picture")
     if args.seconds is not None and args.seconds <= 0:
         raise UserError(f"--seconds must be > 0, got {args.seconds:g}")
-    level = load_level(args.level)
+    level = load_level(args.level, allow_outside=getattr(args, "allow_outside_paths", False))
     model = default_model(level, args.model)
     check_output_path(out, level_inputs(level, model), flag="--out")  # never over an input; a folder we can write
     if suffix == ".mp4":

@@ -98,23 +98,6 @@ max_terrain_anchor_samples = 4096  # training points per zone (x max_zones: 400,
 # --allow-outside-paths (``allow_outside=True``): a level from elsewhere cannot make Memoire read,
 # or run as a model, a file the user did not put beside it. See docs/levels.md, Paths.
 OUTSIDE_PATHS_FLAG = "--allow-outside-paths"
-_outside_paths_allowed: bool | None = None  # set by the memoire command (set_outside_paths_allowed)
-
-
-def set_outside_paths_allowed(allowed: bool) -> None:
-    """The process's rule for levels loaded without ``allow_outside`` (the game's reloads, the
-    editor, the kiosk): the memoire command sets it from --allow-outside-paths before it starts."""
-    global _outside_paths_allowed
-    _outside_paths_allowed = bool(allowed)
-
-
-def outside_paths_allowed() -> bool:
-    """True when levels may name files outside their folders. The memoire command sets it for every
-    run (False unless --allow-outside-paths); code that loads levels without the command (tests,
-    tools in tools/) gets True unless it sets it or passes ``allow_outside``."""
-    return True if _outside_paths_allowed is None else _outside_paths_allowed
-
-
 def allowed_roots(level_path: Path) -> tuple[Path, ...]:
     """The folders a level's paths may point into (see OUTSIDE_PATHS_FLAG)."""
     folder = Path(level_path).parent.resolve()
@@ -391,15 +374,15 @@ def read_level_text(path: str | Path) -> str:
                           f"{path}: no such level file (levels live in levels/, e.g. levels/hutong.toml)")
 
 
-def load_level(path: str | Path, *, allow_outside: bool | None = None) -> Level:
+def load_level(path: str | Path, *, allow_outside: bool = False) -> Level:
     """Read and validate a level file. Raises ``LevelError`` listing every problem found (a
     UserError for a file that cannot be read). ``allow_outside``: may the level name files outside
-    its folders (OUTSIDE_PATHS_FLAG; None: ``outside_paths_allowed()``)."""
+    its folders (OUTSIDE_PATHS_FLAG); every caller passes what its user asked for."""
     path = Path(path)
     return parse_level(read_level_text(path), path, allow_outside=allow_outside)
 
 
-def parse_level(text: str, path: Path, *, allow_outside: bool | None = None) -> Level:
+def parse_level(text: str, path: Path, *, allow_outside: bool = False) -> Level:
     """Validate level source ``text`` (from ``path``, used in messages and for relative files)."""
     text = clean_text(text)
     if len(text) > max_level_file_bytes:  # text from the editor: the same limit as a file's
@@ -409,8 +392,7 @@ def parse_level(text: str, path: Path, *, allow_outside: bool | None = None) -> 
     r = TomlReader(path, text)
     r.unknown_keys(data, _TOP_KEYS, (), "")
     base = path.parent
-    outside = outside_paths_allowed() if allow_outside is None else allow_outside
-    r.files = _Files(base, None if outside else allowed_roots(path))
+    r.files = _Files(base, None if allow_outside else allowed_roots(path))
 
     # [level]
     level_t = _table(r, data, "level")

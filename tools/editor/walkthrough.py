@@ -30,7 +30,7 @@ def session(level: Path, out: Path, model: Path | None, size=(1280, 800)) -> Pat
     if level.exists():
         raise UserError(f"{level} exists; the walkthrough starts from a new, empty file")
     out.mkdir(parents=True, exist_ok=True)
-    ed = Editor(level, model_path=model, mute=True, size_px=size)
+    ed = Editor(level, model_path=model, mute=True, size_px=size, allow_outside=True)
     ed.open_window()
     d = Driver(ed)
 
@@ -170,7 +170,7 @@ def live_change(level: Path, out: Path, model: Path | None, frames: int = 100_00
     started = time.perf_counter()  # the synth opened its recording: the sound starts about now
     time.sleep(4.0)
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    ed = Editor(level, model_path=model, mute=True, size_px=(1000, 700))
+    ed = Editor(level, model_path=model, mute=True, size_px=(1000, 700), allow_outside=True)
     ed.open_window()
     d = Driver(ed)
     try:
