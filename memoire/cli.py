@@ -133,6 +133,7 @@ def cmd_play(args: argparse.Namespace) -> int:
         headless=args.headless, mute=args.mute,
         size_px=tuple(args.size), fullscreen=args.fullscreen, kiosk=args.kiosk, config=args.config,
         torch_threads=args.torch_threads, allow_outside_paths=args.allow_outside_paths,
+        osc_in=args.osc_in, osc_out=args.osc_out,
     )
     if opts.kiosk:
         from memoire.kiosk.run import run_kiosk
@@ -169,6 +170,10 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     play.add_argument("--kiosk", action="store_true", help="festival kiosk mode (see docs/kiosk.md)")
     play.add_argument("--config", help="kiosk config file (TOML)")
     play.add_argument("--torch-threads", type=int, default=1, help="threads for the neural decoder (default 1)")
+    play.add_argument("--osc-in", metavar="[HOST:]PORT", help="take OSC here: /memoire/listener, zone gains, "
+                      "latent, volume, tour (default host 127.0.0.1; see docs/osc.md)")
+    play.add_argument("--osc-out", metavar="HOST:PORT", help="send /memoire/pose, /memoire/zones and "
+                      "/memoire/latent there once per latent frame (see docs/osc.md)")
     _outside_flag(play)
     play.set_defaults(func=cmd_play)
 

@@ -70,6 +70,8 @@ class PlayOptions:
     config: str | None = None
     torch_threads: int = 1
     allow_outside_paths: bool = False  # the level may name files outside its folder (docs/levels.md, Paths)
+    osc_in: str | None = None  # --osc-in [HOST:]PORT: OSC in (memoire/game/osc.py, docs/osc.md)
+    osc_out: str | None = None  # --osc-out HOST:PORT: pose, zones and latent out
 
 
 @dataclass
@@ -132,6 +134,7 @@ class Game:
         self.renderer = None
         self.hud = None
         self.trace = None
+        self.osc = None  # memoire/game/osc.py OscBridge: --osc-in/--osc-out, or the kiosk's config
 
     # -- setup ------------------------------------------------------------------------------------
 
@@ -157,6 +160,10 @@ class Game:
             from memoire.game.trace import TraceWriter
 
             self.trace = TraceWriter.open(self.opts.trace, self.level)  # a bad path: UserError, before anything
+        if self.opts.osc_in is not None or self.opts.osc_out is not None:
+            from memoire.game.osc import OscBridge
+
+            self.osc = OscBridge.open(self.opts.osc_in, self.opts.osc_out)  # a port in use: UserError
         self.engine = self._make_audio(self, self.mode.start_gain)
         if self.engine.card.rate_assumed:
             self.say(f"{self.model_path.name} does not state its sample rate; assuming "
@@ -260,7 +267,10 @@ class Game:
         tour pose need not be computed)."""
         self.prev = self.state
         self.sim_time_s += dt_s
-        self.mode.step(self, dt_s, pose)
+        if self.osc is not None:  # OSC steers while a listener stream arrives, else the mode's step
+            self.osc.step(self, dt_s, pose)
+        else:
+            self.mode.step(self, dt_s, pose)
 
     def walk(self, dt_s: float) -> None:
         """One step of the player walking by the held keys, against the walls (pymunk)."""
@@ -285,6 +295,8 @@ class Game:
         self.engine.set_listener(s.x_m, s.y_m, s.heading_rad, teleport=self.teleport_pending)
         self.teleport_pending = False
         self._poll_audio_events()
+        if self.osc is not None:
+            self.osc.poll(self, now_s)  # OSC in applied, OSC out sent (memoire/game/osc.py)
         self.mode.background(self, now_s)
         self._poll_terrain()
         if now_s >= self._next_reload_check_s:
@@ -404,6 +416,8 @@ class Game:
         print(f"memoire: screenshot saved to {path}", file=sys.stderr)
 
     def close(self) -> None:
+        if self.osc is not None:
+            self.osc.close()  # its counts stay readable for the session line
         if self.terrain_trainer is not None:
             self.terrain_trainer.cancel()
             self.terrain_trainer = None
@@ -506,6 +520,10 @@ class Mode:
     def reloaded(self, game: Game) -> None:
         """The level was hot-reloaded (``game.level`` is the new one)."""
 
+    def start_tour(self, game: Game, name: str) -> None:
+        """Walk the level's tour ``name`` from its start (OSC /memoire/tour). Raises UserError."""
+        raise UserError("this mode walks no tours")
+
     def draws(self, game: Game) -> bool:
         """Whether this frame is drawn."""
         return True
@@ -539,6 +557,8 @@ class PlayMode(Mode):
         self.show_minimap = True
         self.show_zones = False
         self._tour_lap = 0
+        self.tour_name = opts.tour
+        self._tour_origin_s = 0.0  # sim time at the tour's start (OSC /memoire/tour starts one anew)
 
     def attach(self, game: Game) -> None:
         if self.opts.tour:
@@ -586,20 +606,29 @@ class PlayMode(Mode):
         if plan is None:
             game.walk(dt_s)
             return
-        lap = int(game.sim_time_s // plan.duration_s)
+        t_s = game.sim_time_s - self._tour_origin_s
+        lap = int(t_s // plan.duration_s)
         jump = lap != self._tour_lap  # back from the end to the start: a jump, crossfaded
         self._tour_lap = lap
         if pose or jump:
-            x, y, h = pose_at(plan, game.sim_time_s % plan.duration_s)
+            x, y, h = pose_at(plan, t_s % plan.duration_s)
             game.place(PlayerState(x, y, h, game.state.pitch_rad), jump=jump)
 
     def reloaded(self, game: Game) -> None:
         if self.tour_plan is None:
             return
         try:
-            self.tour_plan = plan_tour(game.level, game.level.tour(self.opts.tour))
+            self.tour_plan = plan_tour(game.level, game.level.tour(self.tour_name))
         except UserError as e:
             game.say(f"the tour keeps its old path: {e}")
+
+    def start_tour(self, game: Game, name: str) -> None:
+        self.tour_plan = plan_tour(game.level, game.level.tour(name))
+        self.tour_name = name
+        self._tour_origin_s, self._tour_lap = game.sim_time_s, 0
+        x, y, h = pose_at(self.tour_plan, 0.0)
+        game.place(PlayerState(x, y, h, game.state.pitch_rad), jump=True)
+        game.say(f"walking the tour '{name}'")
 
     def say(self, game: Game, text: str) -> None:
         game.show(text)
@@ -622,7 +651,8 @@ def session_line(game: Game, audio: AudioStats) -> str:
     restarts = f", synth restarts {audio.synth_restarts}, audio process restarts {audio.process_restarts}"
     return (f"{game.stats.frames} frames, frame time {frame}, {game.sim_time_s:.1f} s simulated in "
             f"{game.wall_s:.1f} s, audio underruns {audio.underruns} (device {audio.device_underflows}){restarts}, "
-            f"synth {rtf}, motion-to-sound latency {latency} ({audio.output})")
+            f"synth {rtf}, motion-to-sound latency {latency} ({audio.output})"
+            f"{game.osc.summary() if game.osc is not None else ''}")
 
 
 def check_play_options(opts: PlayOptions) -> None:
@@ -635,6 +665,10 @@ def check_play_options(opts: PlayOptions) -> None:
         raise UserError(f"--record {opts.record}: give a .wav or .flac file")
     if opts.trace is not None and opts.trace.suffix.lower() != ".csv":
         raise UserError(f"--trace {opts.trace}: give a .csv file")
+    if opts.osc_in is not None or opts.osc_out is not None:
+        from memoire.game.osc import check_osc_options
+
+        check_osc_options(opts.osc_in, opts.osc_out)
 
 
 def run_game(opts: PlayOptions) -> int:

@@ -13,6 +13,8 @@
     retry_s = 30             # a level or model that fails to load is retried this often
     trace = true             # visitors' walks, one CSV a day: log_dir/traces/YYYY-MM-DD.csv
     trace_hz = 10            # at most this many trace rows a second (about 25 MB for a 12-hour day)
+    osc_in = 9000            # take OSC on this port ([HOST:]PORT text too; docs/osc.md); absent: off
+    osc_out = "127.0.0.1:9001"  # send pose, zones and latent there, once per latent frame; absent: off
 
 Every problem is reported with file:line: [kiosk]: message, all at once, as a ``UserError``.
 """
@@ -32,7 +34,7 @@ _CHORD_KEY = re.compile(r"^([a-z0-9]|f([1-9]|1[0-2])|escape|backspace|delete|end
 # A kiosk config is a dozen lines; 1 MiB is a wrong file, refused before it is read.
 max_config_file_bytes = 2**20
 KIOSK_KEYS = ("idle_s", "tour", "volume_db", "volume_limit_db", "quit_key", "fade_s", "log_dir", "log_max_bytes",
-              "log_backups", "retry_s", "trace", "trace_hz")
+              "log_backups", "retry_s", "trace", "trace_hz", "osc_in", "osc_out")
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ class KioskConfig:
     retry_s: float = 30.0
     trace: bool = True  # per-day traces in log_dir/traces/ (memoire/kiosk/logs.py day_trace_path)
     trace_hz: float = 10.0
+    osc_in: str | None = None  # "[HOST:]PORT" (memoire/game/osc.py); None: no OSC in
+    osc_out: str | None = None  # "HOST:PORT"; None: no OSC out
 
     @property
     def volume_gain(self) -> float:
@@ -124,13 +128,36 @@ def parse_kiosk_config(text: str, path: Path) -> KioskConfig:
         r.problem((*kp, "trace"), where, f"trace must be true or false (no quotes), got {trace!r}")
         trace = d.trace
     trace_hz = r.number(t, "trace_hz", kp, where, default=d.trace_hz, unit="rows/s", minimum=0.1, maximum=1000.0)
+    osc_in = _osc_endpoint(r, t, "osc_in", where, port_alone=True)
+    osc_out = _osc_endpoint(r, t, "osc_out", where, port_alone=False)
     if r.problems:
         raise ConfigError(r.problems)
     return KioskConfig(path=path, idle_s=float(idle), tour=tour, volume_db=float(volume),
                        volume_limit_db=float(limit), quit_chord=chord or d.quit_chord, fade_s=float(fade),
                        log_dir=(path.parent / Path(log_dir).expanduser()) if log_dir else None,
                        log_max_bytes=int(max_bytes),
-                       log_backups=int(backups), retry_s=float(retry), trace=trace, trace_hz=float(trace_hz))
+                       log_backups=int(backups), retry_s=float(retry), trace=trace, trace_hz=float(trace_hz),
+                       osc_in=osc_in, osc_out=osc_out)
+
+
+def _osc_endpoint(r: TomlReader, t: dict, key: str, where: str, *, port_alone: bool) -> str | None:
+    """[kiosk] osc_in (a port, or "HOST:PORT") / osc_out ("HOST:PORT"), checked as --osc-in/--osc-out
+    are; a problem is reported at its line. None when absent."""
+    from memoire.game.osc import default_in_host, parse_endpoint
+
+    if key not in t:
+        return None
+    v = t[key]
+    kinds = "a port number or \"HOST:PORT\"" if port_alone else "\"HOST:PORT\", e.g. \"127.0.0.1:9001\""
+    if isinstance(v, bool) or not isinstance(v, (int, str)):
+        r.problem(("kiosk", key), where, f"{key} must be {kinds}, got {v!r}")
+        return None
+    try:
+        host, port = parse_endpoint(v, what=key, default_host=default_in_host if port_alone else None)
+    except UserError as e:
+        r.problem(("kiosk", key), where, str(e))
+        return None
+    return f"{host}:{port}"
 
 
 def default_config_path() -> Path:

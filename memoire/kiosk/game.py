@@ -76,7 +76,22 @@ class KioskMode(Mode):
         log.info("kiosk: playing %s, tour '%s' (%.0f s), model %s", game.level.name, self._tour_name(game.level),
                  self.plan.duration_s, game.model_path)
         self._open_trace(game)
+        self._open_osc(game)
         self.watchdog.ready("playing")
+
+    def _open_osc(self, game: Game) -> None:
+        """OSC in and out ([kiosk] osc_in, osc_out; --osc-in/--osc-out win over them). A port in
+        use is a UserError: the kiosk shows it and tries again. /memoire/volume is folded into the
+        kiosk's own gain (``background``), under the config's peak ceiling."""
+        if game.osc is None and (self.config.osc_in or self.config.osc_out):
+            from memoire.game.osc import OscBridge
+
+            where = self.config.path or "the kiosk config"
+            game.osc = OscBridge.open(self.config.osc_in, self.config.osc_out, in_flag=f"[kiosk] osc_in in {where}",
+                                      out_flag=f"[kiosk] osc_out in {where}")
+            log.info("kiosk: OSC in %s, out %s", self.config.osc_in or "off", self.config.osc_out or "off")
+        if game.osc is not None:
+            game.osc.owns_gain = False
 
     def _open_trace(self, game: Game) -> None:
         """The day's visitor trace in the log folder ([kiosk] trace, trace_hz)."""
@@ -124,7 +139,7 @@ class KioskMode(Mode):
     # -- audio ------------------------------------------------------------------------------------
 
     def background(self, game: Game, now_s: float) -> None:
-        gain = self.config.volume_gain * self.director.level
+        gain = self.config.volume_gain * self.director.level * (game.osc.volume if game.osc is not None else 1.0)
         real = time.perf_counter()
         if abs(gain - self.sent_gain[0]) > gain_resend_step or real - self.sent_gain[1] > gain_resend_s:
             game.engine.set_gain(gain, self.config.peak_ceiling)
@@ -145,6 +160,18 @@ class KioskMode(Mode):
             return
         self.director.plan = self.plan
         self.director.tour_t_s = min(self.director.tour_t_s, self.plan.duration_s)
+
+    def start_tour(self, game: Game, name: str) -> None:
+        """OSC /memoire/tour: the attract tour is ``name`` from now on; while the tour walks, it
+        starts from its start at once (a jump, crossfaded); a visitor walking keeps walking."""
+        level = game.level
+        self.plan = plan_tour(level, level.tour(name))
+        self.director.plan = self.plan
+        self.config = replace(self.config, tour=name)
+        if self.director.attract:
+            self.director.tour_t_s = 0.0
+            game.place(PlayerState(*pose_at(self.plan, 0.0), game.state.pitch_rad), jump=True)
+        log.info("kiosk: OSC: the attract tour is now '%s'", name)
 
     def draws(self, game: Game) -> bool:
         return self.draw_enabled
