@@ -29,6 +29,7 @@ DELEGATED = (
     ("edit", "memoire.editor.command", "the level editor: zones, walls, anchors, Bezier paths"),
     ("build-demo", "memoire.kiosk.build_command", "write a self-contained festival demo folder"),
     ("trace", "memoire.offline.trace_plot", "visitor traces: plot a heat map of where they walked and lingered"),
+    ("level", "memoire.offline.from_clips", "make a level: from-clips DIR --model M.ts --out L.toml (an artist's clips as zones)"),
 )
 
 
