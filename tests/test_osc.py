@@ -213,15 +213,18 @@ def test_the_bridge_steers_through_walls_releases_and_counts_bad_messages(yard_p
         _wait_for(lambda: bridge._slot is not None)
         t = _run(bridge, game, 0.0, 0.1)
         assert bridge.drives
-        t = _run(bridge, game, t, 0.8, on_frame=lambda t: client.send_message("/memoire/listener", [6.0, 4.0, 180.0]))
+        def listener(x, y, h):  # sent, and in the slot before the next frame (the loop clock runs ahead of real time)
+            client.send_message("/memoire/listener", [x, y, h])
+            _wait_for(lambda: bridge._slot is not None and (bridge._slot.x_m, bridge._slot.y_m) == (x, y))
+
+        t = _run(bridge, game, t, 0.8, on_frame=lambda t: listener(6.0, 4.0, 180.0))
         assert (game.state.x_m, game.state.y_m) == pytest.approx((6.0, 4.0), abs=0.02)
         assert game.state.heading_rad == pytest.approx(math.pi)
         # a point inside the north wall (row 0 is y 0..1.5): walked toward, stopped at the wall
-        t = _run(bridge, game, t, 1.0, on_frame=lambda t: client.send_message("/memoire/listener", [6.0, 0.5, 0.0]))
+        t = _run(bridge, game, t, 1.0, on_frame=lambda t: listener(6.0, 0.5, 0.0))
         assert 1.5 < game.state.y_m < 1.5 + 0.3
         # a far walkable point: a jump (placed at once, crossfaded)
-        client.send_message("/memoire/listener", [25.0, 4.5, 90.0])
-        _wait_for(lambda: bridge._slot is not None)
+        listener(25.0, 4.5, 90.0)
         t = _run(bridge, game, t, 1 / 60)
         game.teleport_pending = False
         t = _run(bridge, game, t, 1 / 60)
@@ -257,8 +260,10 @@ def test_the_bridge_steers_through_walls_releases_and_counts_bad_messages(yard_p
             t = _run(bridge, game, t, 1 / 60)  # the listener is latest-wins: each bad one its own frame
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as raw:
             raw.sendto(b"hello, not OSC", ("127.0.0.1", bridge.port))
-        time.sleep(0.1)
-        t = _run(bridge, game, t, 1 / 60)
+        deadline = time.perf_counter() + 3.0
+        while sum(bridge.bad.values()) < 13 and time.perf_counter() < deadline:  # datagrams still in flight
+            time.sleep(0.01)
+            t = _run(bridge, game, t, 1 / 60)
         assert dict(bridge.bad) == {"unknown address": 2, "wrong argument count": 3, "wrong type": 2,
                                     "not a number": 1, "out of range": 2, "unknown zone": 1, "unknown tour": 1,
                                     "not OSC": 1}
@@ -418,3 +423,22 @@ def test_an_osc_session_drives_a_headless_game_and_gets_its_latents_back(tmp_pat
           f"got back {counts}; latent rate {rate:.2f} Hz (latent frame rate {1 / period:.2f} Hz), "
           f"gaps median {np.median(gaps):.1f} ms p99 {np.percentile(gaps, 99):.1f} ms max {gaps.max():.1f} ms; "
           f"game: {game.osc.received} taken; {line}")
+
+
+def test_the_kiosk_opens_the_bridge_from_its_config_and_folds_the_volume_into_its_gain():
+    from memoire.kiosk.config import KioskConfig
+    from memoire.kiosk.game import KioskMode
+
+    mode = KioskMode(KioskConfig(None, osc_in="127.0.0.1:0"), window=None)
+    game = SimpleNamespace(osc=None)
+    mode._open_osc(game)
+    try:
+        assert game.osc is not None and game.osc.port and not game.osc.owns_gain
+        first = game.osc
+        mode._open_osc(game)  # the command line's bridge (or this one) is kept
+        assert game.osc is first
+    finally:
+        game.osc.close()
+    none = SimpleNamespace(osc=None)
+    KioskMode(KioskConfig(None), window=None)._open_osc(none)
+    assert none.osc is None
