@@ -7,6 +7,10 @@ reports every problem at once, each with file, line and field, and what would be
 
 Units: metres, seconds, compass degrees (0 = north = up the grid, 90 = east). x grows east
 (right along a grid row), y grows south (down the grid rows).
+
+One long job, so one module past the ~600-line guide: the format's data model, its limits and
+the reader that checks every table against them belong together (a field's type, its limit and
+its message change as one). The TOML reading itself is world/tomlfile.py.
 """
 
 from __future__ import annotations
