@@ -58,6 +58,7 @@ def test_read_card_errors_are_inspect_models(cache, tmp_path):
     assert not list(cache.glob("*.npz"))  # failures are not cached
 
 
+@pytest.mark.slow  # a fresh interpreter and the probe subprocess (~2 s)
 def test_client_and_read_card_leave_torch_out(tmp_path, tiny_model_path):
     code = f"""
 import sys

@@ -106,6 +106,7 @@ def test_render_command_refuses_a_broken_model_without_a_traceback(models, lane_
     assert not out.exists()
 
 
+@pytest.mark.slow  # probes the model in subprocesses (~5-10 s)
 def test_read_card_carries_the_streaming_check_and_its_cache_is_versioned(models, card_cache, tiny_model_path):
     from memoire.audio.card import card_format, card_to_npz, file_sha256, read_card, streaming_warning
     from memoire.audio.model import inspect_model, streaming_tolerance
@@ -260,6 +261,7 @@ def _poll(audio):
     return audio.seen
 
 
+@pytest.mark.slow  # starts the audio process for each bad model (~3-5 s)
 @pytest.mark.parametrize("name, says", [
     ("nan_later", "decode returned NaN or Inf values"),
     ("raise3", "decode raised an error (RuntimeError: the decoder's cache overflowed)"),
