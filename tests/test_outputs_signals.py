@@ -460,3 +460,27 @@ def test_ctrl_c_during_training_exits_130_with_one_line_and_no_torn_checkpoint(t
         import torch
 
         torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)
+
+
+def test_train_and_corpus_outputs_never_land_on_their_inputs(tmp_path, capsys):
+    """`memoire train` into its own data folder, or --export over one of its training files, and
+    `memoire corpus --out` over its voice clips' folder: refused before any work, exit 2."""
+    import soundfile as sf
+
+    from memoire.cli import main
+
+    data = tmp_path / "audio"
+    data.mkdir()
+    clip = data / "bells_train.wav"
+    sf.write(clip, np.zeros(4410, np.float32) + 0.1, 44100)
+    before = clip.read_bytes()
+    assert main(["train", "--data", str(data), "--out", str(data), "--steps", "1", "--quiet"]) == 2
+    assert "training data folder" in capsys.readouterr().err
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "run"), "--export", str(clip),
+                 "--steps", "1", "--quiet"]) == 2
+    assert "a training file" in capsys.readouterr().err
+    assert clip.read_bytes() == before and not (tmp_path / "run").exists()
+    voice = tmp_path / "voice"
+    voice.mkdir()
+    assert main(["corpus", "--out", str(voice), "--voice-dir", str(voice), "--classes", "bells"]) == 2
+    assert "voice clips' folder" in capsys.readouterr().err

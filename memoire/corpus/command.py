@@ -53,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--test-seconds must be 0 or more, got {args.test_seconds}")
     for name in args.classes:
         check_class_name(name)
+    if not args.render_voice and Path(args.voice_dir).resolve() == Path(args.out).resolve():
+        raise UserError(f"--out {args.out} is the voice clips' folder (--voice-dir): the corpus is written beside "
+                        "its inputs, not over them; give another --out")
     if args.render_voice:
         from memoire.corpus.voice import render_voice_clips
         written = render_voice_clips(args.voice_dir)

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 from memoire.world.errors import UserError
+from memoire.world.files import atomic_output, check_output_path
 from memoire.world.paths import CORPUS_DIR, RUNS_DIR
 
 DEFAULT_DATA = CORPUS_DIR
@@ -50,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--device cuda: torch sees no CUDA device here. Use --device cpu.")
     run_dir = Path(args.out)
     export_path = run_dir / "model.ts"
+    _check_outputs(Path(args.data), run_dir, Path(args.export) if args.export else None)
     if args.export_only:
         state = load_checkpoint(run_dir / "checkpoint.pt")
         model = model_from_checkpoint(state)
@@ -63,11 +65,23 @@ def run(args: argparse.Namespace) -> int:
               f"last loss {float(state['history']['stft'][-1]):.3f}; curves in {run_dir / 'losses.png'}")
     if args.export:
         Path(args.export).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(export_path, args.export)
+        with atomic_output(Path(args.export)) as tmp:  # a running game's model file is never torn
+            shutil.copyfile(export_path, tmp)
         print(f"model written to {args.export}")
     else:
         print(f"model written to {export_path}")
     return 0
+
+
+def _check_outputs(data: Path, run_dir: Path, export: Path | None) -> None:
+    """Outputs never overwrite inputs: the run folder is not the training audio's folder, and
+    --export is not one of the training files. Raises UserError before any training."""
+    if data.exists() and run_dir.exists() and run_dir.resolve() == data.resolve():
+        raise UserError(f"--out {run_dir} is the training data folder (--data); give the run its own folder "
+                        "(default runs/hutong)")
+    if export is not None:
+        inputs = [("a training file", p) for p in data.rglob("*") if p.is_file()] if data.is_dir() else [data]
+        check_output_path(export, inputs, flag="--export", folder_made=True)
 
 
 if __name__ == "__main__":  # python -m memoire.rave.train_command (same as `memoire train`)
