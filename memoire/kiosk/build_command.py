@@ -397,7 +397,7 @@ EOF
   "$PY" -m venv venv || fail "$PY cannot make a venv: install its venv module (sudo apt install python@TAG@-venv) and run ./install.sh again"
   echo "memoire install: installing Memoire's libraries from ./wheels (offline; a few minutes)"
   venv/bin/python -m pip install --quiet --no-index --find-links wheels memoire \
-    || fail "pip found no fitting wheel in ./wheels for this computer (see above): rebuild the demo on a computer like this one (same distribution, Python @TAG@), or build it with --no-wheels"
+    || fail "pip found no fitting wheel in ./wheels for this computer (see above): if one is missing, copy the whole folder again; else rebuild the demo on a computer like this one (same distribution, Python @TAG@), or build it with --no-wheels"
   PYGAME_HIDE_SUPPORT_PROMPT=1 venv/bin/python -c "import torch, numpy, scipy, pygame, moderngl, pymunk, soundfile" \
     || fail "the libraries installed but do not load (see above); the system libraries they need: sudo apt install libegl1 libgl1 libportaudio2"
   venv/bin/python -c "import sounddevice" 2>/dev/null \
@@ -449,9 +449,8 @@ def _readme(level_name: str, tour: str, model_name: str, kiosk, *, system: Built
     ./install.sh              # makes ./venv from ./wheels (a few minutes; no download)
     ./install.sh --service    # also: start at login, restart on any failure (systemd user service)
 
-This folder was built on **{system.distro}** with **Python {system.python}** ({system.machine},
-{system.libc}). Its libraries (`wheels/`, {wheel_mb:.0f} MB; ./venv takes about 1.4 GB once
-installed) fit that Python on that kind of machine: the same distribution release is safest.
+This folder's libraries (`wheels/`, {wheel_mb:.0f} MB; ./venv takes about 1.4 GB once installed)
+were made for the system above: Python {tag} on {system.machine}; the same distribution release is safest.
 install.sh checks first and says so if this computer's Python differs (it names both); then
 either install Python {tag} from the distribution (`sudo apt install python{tag} python{tag}-venv`,
 then `PYTHON=python{tag} ./install.sh`), or rebuild the demo with `memoire build-demo` on a
