@@ -1,8 +1,8 @@
 """The `memoire` command (same as `python -m memoire`): one entry, a subcommand per job.
 
-    memoire play [LEVEL] [--model FILE] [--tour NAME] [--frames N] [--screenshot PNG] [--record WAV]
+    memoire play [LEVEL] [--model FILE] [--tour NAME [--start S | --start-zone Z]] [--frames N] [--screenshot PNG]
     memoire check LEVEL...          validate level files (exit 1 on any problem)
-    memoire render LEVEL --tour NAME --out FILE.wav [--seconds S]
+    memoire render LEVEL --tour NAME --out FILE.wav [--start S | --start-zone Z] [--seconds S]
     memoire corpus | train | encode | terrain ...
 
 A user's mistake (``UserError``) is printed without a traceback and exits with status 2.
@@ -129,6 +129,7 @@ def cmd_play(args: argparse.Namespace) -> int:
 
     opts = PlayOptions(
         level_path=Path(args.level), model_path=Path(args.model) if args.model else None, tour=args.tour,
+        start_s=args.start, start_zone=args.start_zone,
         frames=args.frames, screenshot=Path(args.screenshot) if args.screenshot else None,
         record=Path(args.record) if args.record else None, trace=Path(args.trace) if args.trace else None,
         headless=args.headless, mute=args.mute,
@@ -160,6 +161,7 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     play.add_argument("level", nargs="?", default=str(DEFAULT_LEVEL), help="level file (default: levels/hutong.toml)")
     play.add_argument("--model", help="TorchScript model file (default: the level's [sound] model)")
     play.add_argument("--tour", help="walk this tour of the level by itself")
+    _start_flags(play)
     play.add_argument("--frames", type=int, help="quit after N frames")
     play.add_argument("--screenshot", help="save the last frame to this PNG")
     play.add_argument("--record", help="also write what is played to this WAV file")
@@ -188,7 +190,8 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     render.add_argument("level", help="level file")
     render.add_argument("--tour", required=True, help="tour name in the level")
     render.add_argument("--out", required=True, help="output .wav (or .mp4)")
-    render.add_argument("--seconds", type=float, help="length (default: the whole tour)")
+    _start_flags(render)
+    render.add_argument("--seconds", type=float, help="length (default: the tour from its start to its end)")
     render.add_argument("--model", help="TorchScript model file (default: the level's)")
     render.add_argument("--size", type=int, nargs=2, default=(1280, 720), metavar=("W", "H"), help="video size")
     render.add_argument("--fps", type=float, default=30.0, help="video frame rate")
@@ -212,6 +215,11 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
             _outside_flag(sp)
         sp.set_defaults(func=mod.run)
     return p
+
+
+def _start_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--start", type=float, metavar="SECONDS", help="start the tour this many seconds into it")
+    parser.add_argument("--start-zone", metavar="NAME", help="start the tour where its loudest zone first is NAME")
 
 
 def _outside_flag(parser: argparse.ArgumentParser) -> None:

@@ -58,6 +58,8 @@ class PlayOptions:
     level_path: Path
     model_path: Path | None = None
     tour: str | None = None
+    start_s: float | None = None  # --start SECONDS: the tour starts at that moment of it
+    start_zone: str | None = None  # --start-zone NAME: ...at the first moment its dominant zone is NAME
     frames: int | None = None
     screenshot: Path | None = None
     record: Path | None = None
@@ -107,6 +109,7 @@ class Game:
 
     def __init__(self, opts: PlayOptions, mode: Mode | None = None, *, window=None,
                  make_audio: Callable[["Game", float], AudioClient] | None = None):
+        self.born_s = time.perf_counter()  # the session's start: first frame and first sound count from here
         self.opts = opts
         self.level: Level = load_level(opts.level_path, allow_outside=opts.allow_outside_paths)  # LevelError
         self.model_path = default_model(self.level, opts.model_path)
@@ -135,6 +138,11 @@ class Game:
         self.hud = None
         self.trace = None
         self.osc = None  # memoire/game/osc.py OscBridge: --osc-in/--osc-out, or the kiosk's config
+        self.time_to_first_frame_s: float | None = None  # real seconds from born_s to the first frame on screen
+        self.time_to_first_sound_s: float | None = None  # ...to the first frame at which the output has played sound
+        self.loading: list[tuple[str, float]] = []  # (step, seconds) of open(): the title card's steps
+        self.title_pixels: np.ndarray | None = None  # headless: the last title card drawn, as read back
+        self._step: tuple[str, float] | None = None  # open()'s step under way, since perf_counter s
 
     # -- setup ------------------------------------------------------------------------------------
 
@@ -154,7 +162,10 @@ class Game:
             return 0.0
 
     def open(self) -> None:
-        """Start the audio process (the model loads there), open the window and the renderer."""
+        """Open the window and show the title card (memoire/game/title.py), then, with the card
+        saying which: load the model (the audio process's card, its anchors checked), build the
+        level's picture, start the sound (the audio process loads the model and plays). Each step
+        is one line on the terminal with its seconds."""
         self.check_outputs()
         if self.opts.trace is not None:
             from memoire.game.trace import TraceWriter
@@ -164,27 +175,74 @@ class Game:
             from memoire.game.osc import OscBridge
 
             self.osc = OscBridge.open(self.opts.osc_in, self.opts.osc_out)  # a port in use: UserError
-        self.engine = self._make_audio(self, self.mode.start_gain)
-        if self.engine.card.rate_assumed:
-            self.say(f"{self.model_path.name} does not state its sample rate; assuming "
-                     f"{self.engine.card.sample_rate_hz} Hz")
-        self._start_terrain()
         if self.window is None:
             from memoire.game.window import open_window
 
             self.window = open_window(self.opts.size_px, headless=self.opts.headless,
                                       fullscreen=self.opts.fullscreen or self.opts.kiosk,
                                       title=f"Memoire - {self.level.name}")
-        from memoire.game.hud import Hud
-        from memoire.render.renderer import Renderer
+        from memoire.game import title
 
-        self.renderer = Renderer(self.window.ctx, self.level, self.window.size_px)
-        self.hud = Hud(self.level, minimap_px_per_m)
-        s = self.state
-        self.engine.set_listener(s.x_m, s.y_m, s.heading_rad)
-        self.engine.start()
+        card = self._title_card()
+        try:
+            self._loading_step(card, title.STEP_MODEL)
+            self.engine = self._make_audio(self, self.mode.start_gain)
+            self._loading_step(card, title.STEP_LEVEL)
+            if self.engine.card.rate_assumed:
+                self.say(f"{self.model_path.name} does not state its sample rate; assuming "
+                         f"{self.engine.card.sample_rate_hz} Hz")
+            self._start_terrain()
+            from memoire.game.hud import Hud, minimap_scale
+            from memoire.render.renderer import Renderer
+
+            self.renderer = Renderer(self.window.ctx, self.level, self.window.size_px)
+            self.hud = Hud(self.level, minimap_scale(self.window.size_px, minimap_px_per_m))
+            self._loading_step(card, title.STEP_SOUND)
+            s = self.state
+            self.engine.set_listener(s.x_m, s.y_m, s.heading_rad)
+            self.engine.start()
+            self._loading_step(card, None)
+        finally:
+            if card is not None:
+                card.release()
         self._poll_audio_events()
         self.mode.opened(self)
+
+    def _title_card(self):
+        """The title card on this window, or None where it cannot be drawn (the game goes on without)."""
+        from memoire.game.title import TitleCard
+
+        try:
+            return TitleCard(self.window.ctx, self.window.size_px)
+        except Exception as e:  # a GL without what the card needs: the card is a nicety
+            print(f"memoire: no title card ({e})", file=sys.stderr)
+            return None
+
+    def _loading_step(self, card, step: str | None) -> None:
+        """The step under way finished (one terminal line, with its seconds); ``step`` starts: on the card."""
+        now = time.perf_counter()
+        if self._step is not None:
+            name, started = self._step
+            self.loading.append((name, now - started))
+            print(f"memoire: {name} {now - started:.1f} s", file=sys.stderr)
+        self._step = (step, now) if step is not None else None
+        if card is None or step is None:
+            return
+        from memoire.game.title import card_rgba
+
+        try:
+            card.draw(card_rgba(self.window.size_px, self.loading, step, level_name=self.level.name))
+            headless = getattr(self.window, "pg", None) is None
+            picture_to = os.environ.get("MEMOIRE_TITLE_PNG")
+            if headless or picture_to:
+                self.title_pixels = card.read_pixels()  # before the swap: after it the buffer may be undefined
+                if picture_to:
+                    from PIL import Image
+
+                    Image.fromarray(self.title_pixels).save(picture_to)
+            self.window.flip()
+        except Exception as e:
+            print(f"memoire: the title card failed ({e})", file=sys.stderr)
 
     def _start_terrain(self) -> None:
         if not self.level.uses_terrain:
@@ -235,6 +293,8 @@ class Game:
             if last and self.opts.screenshot is not None:
                 self.save_screenshot(self.opts.screenshot)  # before the swap: after it the buffer may be undefined
             self.window.flip()
+        if self.time_to_first_frame_s is None and draw and self.mode.draws(self):
+            self.time_to_first_frame_s = time.perf_counter() - self.born_s
         if self.trace is not None and self.mode.traces(self):
             self._trace_row(now_s)
         self.mode.frame_done(self)
@@ -295,6 +355,8 @@ class Game:
         self.engine.set_listener(s.x_m, s.y_m, s.heading_rad, teleport=self.teleport_pending)
         self.teleport_pending = False
         self._poll_audio_events()
+        if self.time_to_first_sound_s is None and self.engine.stats().frames_played > 0:
+            self.time_to_first_sound_s = time.perf_counter() - self.born_s  # the listener's sound has reached the output
         if self.osc is not None:
             self.osc.poll(self, now_s)  # OSC in applied, OSC out sent (memoire/game/osc.py)
         self.mode.background(self, now_s)
@@ -558,15 +620,23 @@ class PlayMode(Mode):
         self.show_zones = False
         self._tour_lap = 0
         self.tour_name = opts.tour
-        self._tour_origin_s = 0.0  # sim time at the tour's start (OSC /memoire/tour starts one anew)
+        self._tour_origin_s = 0.0  # sim time at the tour's time 0 (OSC /memoire/tour starts one anew)
+        self.moved = False  # the visitor pressed a key or clicked: the controls hint is gone
+        self.zone_line: str | None = None  # with Z: the zone the player stands in, "pigeons (0.85)"
+        self._blend = None  # the level's zone weights (memoire/world/zones.py), for the zone line
 
     def attach(self, game: Game) -> None:
         if self.opts.tour:
+            from memoire.world.tour_start import tour_start_s
+
             self.tour_plan = plan_tour(game.level, game.level.tour(self.opts.tour))
+            start = tour_start_s(game.level, self.tour_plan, self.opts.tour, start_s=self.opts.start_s,
+                                 start_zone=self.opts.start_zone)  # UserError names the zones, the length
+            self._tour_origin_s = -start  # sim time 0 is the tour's ``start``
 
     def start_pose(self, game: Game) -> PlayerState:
         if self.tour_plan is not None:
-            return PlayerState(*pose_at(self.tour_plan, 0.0))
+            return PlayerState(*pose_at(self.tour_plan, -self._tour_origin_s))
         x, y = game.level.spawn_xy
         return PlayerState(x, y, math.radians(game.level.spawn_facing_deg))
 
@@ -575,6 +645,8 @@ class PlayMode(Mode):
 
     def handle(self, game: Game, event: tuple) -> bool:
         kind = event[0]
+        if (kind == "key" and event[2]) or kind == "click":
+            self.moved = True
         if kind == "quit":
             game.running = False
         elif kind == "key" and event[2] and event[1] == "escape":
@@ -615,6 +687,7 @@ class PlayMode(Mode):
             game.place(PlayerState(x, y, h, game.state.pitch_rad), jump=jump)
 
     def reloaded(self, game: Game) -> None:
+        self._blend = None
         if self.tour_plan is None:
             return
         try:
@@ -633,32 +706,69 @@ class PlayMode(Mode):
     def say(self, game: Game, text: str) -> None:
         game.show(text)
 
+    #: shown until the visitor's first key or click (not while a tour walks)
+    controls_hint = "click to look, WASD to walk"
+
     def overlays(self, game: Game, player: PlayerState, window_px: tuple[int, int]):
+        self.zone_line = self.zone_text(game, player) if self.show_zones else None
+        hint = None if self.moved or self.tour_plan is not None else [(self.controls_hint, 1.0)]
         return game.hud.overlays(player, window_px, show_minimap=self.show_minimap, messages=game.screen_messages(),
-                                 terrain_progress=game.terrain_progress())
+                                 terrain_progress=game.terrain_progress(), zone_line=self.zone_line, hint=hint)
+
+    def zone_text(self, game: Game, player: PlayerState) -> str:
+        """The zone whose sound is loudest where ``player`` stands, with its weight: "pigeons (0.85)"."""
+        from memoire.world.zones import dominant_zone, weight_blend
+
+        if self._blend is None:
+            self._blend = weight_blend(game.level)
+        name, weight = dominant_zone(self._blend, player.x_m, player.y_m)
+        if not name:
+            rest = game.level.sound.rest
+            return "no zone here" + (f" (the rest: {rest.class_name})" if getattr(rest, "class_name", None) else "")
+        return f"{name} ({weight:.2f})"
 
     def summary(self, game: Game, audio: AudioStats) -> None:
         print(f"memoire: session: {session_line(game, audio)}")
 
 
+def _figure(value: float | None, fmt: str, scale: float = 1.0) -> str:
+    """``value`` (times ``scale``) formatted, or "n/a" where there is none: None, NaN or infinite."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return format(value * scale, fmt)
+
+
 def session_line(game: Game, audio: AudioStats) -> str:
-    """The session in one line: frames and frame times, simulated against loop time, and the
-    audio's counts (accumulated over every restart). A figure with no samples reads "n/a"."""
+    """The session in one line: time to the first frame and to the first sound (from the start),
+    frames and frame times, simulated against loop time, and the audio's counts (accumulated over
+    every restart). Every figure with no samples reads "n/a", never "nan"."""
     mean_ms, p99_ms = game.stats.summary()
-    frame = "n/a" if math.isnan(mean_ms) else f"mean {mean_ms:.1f} ms p99 {p99_ms:.1f} ms"
-    rtf = "n/a" if audio.synth_rtf is None else f"{audio.synth_rtf:.1f}x real time"
-    latency = "n/a" if audio.latency_s is None else f"{audio.latency_s * 1000:.0f} ms"
+    frame = "n/a" if not math.isfinite(mean_ms) else f"mean {mean_ms:.1f} ms p99 {_figure(p99_ms, '.1f')} ms"
+    rtf = _figure(audio.synth_rtf, ".1f")
+    rtf = rtf if rtf == "n/a" else f"{rtf}x real time"
+    latency = _figure(audio.latency_s, ".0f", 1000.0)
+    latency = latency if latency == "n/a" else f"{latency} ms"
+    first_frame = _figure(game.time_to_first_frame_s, ".1f")
+    first_sound = _figure(game.time_to_first_sound_s, ".1f")
+    starts = (f"first frame {first_frame}{'' if first_frame == 'n/a' else ' s'}, "
+              f"first sound {first_sound}{'' if first_sound == 'n/a' else ' s'}")
     restarts = f", synth restarts {audio.synth_restarts}, audio process restarts {audio.process_restarts}"
-    return (f"{game.stats.frames} frames, frame time {frame}, {game.sim_time_s:.1f} s simulated in "
-            f"{game.wall_s:.1f} s, audio underruns {audio.underruns} (device {audio.device_underflows}){restarts}, "
-            f"synth {rtf}, motion-to-sound latency {latency} ({audio.output})"
-            f"{game.osc.summary() if game.osc is not None else ''}")
+    return (f"{starts}, {game.stats.frames} frames, frame time {frame}, {_figure(game.sim_time_s, '.1f')} s "
+            f"simulated in {_figure(game.wall_s, '.1f')} s, audio underruns {audio.underruns} "
+            f"(device {audio.device_underflows}){restarts}, synth {rtf}, motion-to-sound latency {latency} "
+            f"({audio.output}){game.osc.summary() if game.osc is not None else ''}")
 
 
 def check_play_options(opts: PlayOptions) -> None:
     """The play options a user typed, checked before anything starts. Raises UserError."""
     if opts.frames is not None and opts.frames < 1:
         raise UserError(f"--frames must be at least 1, got {opts.frames}")
+    if opts.start_s is not None or opts.start_zone is not None:
+        flag = "--start" if opts.start_s is not None else "--start-zone"
+        if opts.kiosk:
+            raise UserError(f"{flag} starts a --tour; the kiosk's attract tour starts at its start")
+        if not opts.tour:
+            raise UserError(f"{flag} starts a tour: give --tour NAME too (e.g. --tour gallery)")
     if opts.screenshot is not None and opts.screenshot.suffix.lower() != ".png":
         raise UserError(f"--screenshot {opts.screenshot}: give a .png file")
     if opts.record is not None and opts.record.suffix.lower() not in (".wav", ".flac"):

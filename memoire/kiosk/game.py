@@ -4,7 +4,9 @@
 input, the visitor until ``idle_s`` without input, fades between them), reads input through
 ``KioskInput`` (activity, the quit chord, swallowed quits), sends the output gain (the config's
 volume times the director's level, under the config's peak ceiling), logs instead of showing
-messages, draws the invitation and the fade, and pings the systemd watchdog every frame.
+messages, draws the invitation (large, centred low, on a soft backdrop), the piece's title and
+credit while the tour walks, the controls for a few seconds after a visitor takes over, and the
+fade, and pings the systemd watchdog every frame.
 
 ``KioskGame`` is the game with that mode, sharing the window run.py opens for the whole session
 (the message screen uses it between tries). ``frame(now)`` is the game's own, so the soak harness
@@ -37,6 +39,11 @@ level_out_s = 0.8
 gain_resend_step = 1e-3
 gain_resend_s = 1.0
 invitation = "Move the mouse or press a key to walk"
+controls_hint = "mouse to look, WASD to walk"
+# The controls hint stays this long (loop-clock seconds) after a visitor takes over.
+controls_hint_s = 6.0
+# The title and credit sit in the top-left corner, this fraction of the window's height from its edges.
+title_margin = 0.04
 
 
 class KioskMode(Mode):
@@ -52,6 +59,8 @@ class KioskMode(Mode):
         self.draw_enabled = True
         self.sent_gain = (-1.0, 0.0)  # (gain, perf_counter when sent): the last set_gain
         self._dark: np.ndarray | None = None
+        self.hint_until_s = -1.0  # loop-clock time (game.wall_s) until which the controls hint shows
+        self._title: tuple[tuple[int, int], np.ndarray] | None = None  # (window size, picture)
 
     def _tour_name(self, level) -> str:
         return self.config.tour or level.tours[0].name
@@ -114,6 +123,7 @@ class KioskMode(Mode):
         if activity:
             if self.director.attract:
                 log.info("kiosk: a visitor takes over")
+                self.hint_until_s = game.wall_s + controls_hint_s
             self.director.input()
         return events
 
@@ -177,10 +187,20 @@ class KioskMode(Mode):
         return self.draw_enabled
 
     def overlays(self, game: Game, player: PlayerState, window_px: tuple[int, int]) -> list:
-        """No minimap or technical messages; the invitation while the tour walks; the fade to
-        dark as a full-window overlay drawn last."""
-        lines = [invitation] if self.director.attract else []
-        out = game.hud.overlays(player, window_px, show_minimap=False, messages=lines, terrain_progress=None)
+        """No minimap or technical messages; while the tour walks the title and credit (top left)
+        and the invitation (centred low); the controls for ``controls_hint_s`` after a takeover;
+        the fade to dark as a full-window overlay drawn last."""
+        hint = None
+        if self.director.attract:
+            hint = [(invitation, 1.0)]
+        elif game.wall_s < self.hint_until_s:
+            hint = [(controls_hint, 1.0)]
+        out = game.hud.overlays(player, window_px, show_minimap=False, messages=[], terrain_progress=None,
+                                hint=hint)
+        if self.director.attract:
+            title = self._title_picture(window_px)
+            m = round(window_px[1] * title_margin)
+            out.append((title, m, m))
         level = self.director.level
         if level < 1.0:
             w, h = window_px
@@ -189,6 +209,16 @@ class KioskMode(Mode):
             self._dark[:, :, 3] = round(255 * (1.0 - level))
             out.append((self._dark, 0, 0))
         return out
+
+    def _title_picture(self, window_px: tuple[int, int]) -> np.ndarray:
+        """The piece's name, subtitle and credit on a soft backdrop (made once per window size)."""
+        if self._title is None or self._title[0] != tuple(window_px):
+            from memoire.game.hud import banner_rgba
+            from memoire.game.title import CREDIT, SUBTITLE, TITLE
+
+            picture = banner_rgba([(TITLE, 1.7), (SUBTITLE, 0.62), (CREDIT, 0.45)], window_px, backdrop=120)
+            self._title = (tuple(window_px), picture)
+        return self._title[1]
 
     def say(self, game: Game, text: str) -> None:
         log.info(text)

@@ -7,6 +7,7 @@ for sound, memoire/offline/video.py for picture and sound.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -29,15 +30,16 @@ def render_command(args: argparse.Namespace) -> int:
     level = load_level(args.level, allow_outside=getattr(args, "allow_outside_paths", False))
     model = default_model(level, args.model)
     check_output_path(out, level_inputs(level, model), flag="--out")  # never over an input; a folder we can write
+    start_s = _start(level, args)
     if suffix == ".mp4":
         try:
             return render_video(level, args.tour, model, out, seconds=args.seconds, size_px=tuple(args.size),
-                                fps=args.fps, torch_threads=args.torch_threads)
+                                fps=args.fps, torch_threads=args.torch_threads, start_s=start_s)
         except OSError as e:
             if is_write_failure(e):  # a full disk, a read-only one: said as such (the MP4 is written whole or not)
                 raise cannot_write(out, e) from None
             raise
-    result = render_tour(level, args.tour, model, args.seconds, torch_threads=args.torch_threads)
+    result = render_tour(level, args.tour, model, args.seconds, torch_threads=args.torch_threads, start_s=start_s)
     try:
         write_audio(out, result.audio, result.sample_rate_hz)  # atomic: whole or not at all
     except (OSError, RuntimeError) as e:  # soundfile's LibsndfileError is a RuntimeError
@@ -47,3 +49,18 @@ def render_command(args: argparse.Namespace) -> int:
     print(f"{out}: {len(result.audio) / result.sample_rate_hz:.1f} s, rms {20 * np.log10(max(rms, 1e-12)):.1f} dBFS, "
           f"peak {20 * np.log10(max(peak, 1e-12)):.1f} dBFS, rendered {result.realtime_factor:.1f}x faster than real time")
     return 0
+
+
+def _start(level, args: argparse.Namespace) -> float:
+    """--start / --start-zone as a tour time (0 without them); said on the terminal when not 0."""
+    start_s, start_zone = getattr(args, "start", None), getattr(args, "start_zone", None)
+    if start_s is None and start_zone is None:
+        return 0.0
+    from memoire.world.tour import plan_tour
+    from memoire.world.tour_start import tour_start_s
+
+    t = tour_start_s(level, plan_tour(level, level.tour(args.tour)), args.tour, start_s=start_s, start_zone=start_zone)
+    if start_zone is not None:
+        print(f"memoire: the tour '{args.tour}' first stands in '{start_zone}' at {t:.1f} s: starting there",
+              file=sys.stderr)
+    return t

@@ -1,7 +1,7 @@
 """Offline rendering of a tour: the synth driven by the tour walker, faster than real time.
 
-`memoire render LEVEL --tour NAME --out FILE.wav [--seconds S]` writes the sound a visitor
-walking that tour would hear; with --out FILE.mp4 it also renders the picture offscreen and
+`memoire render LEVEL --tour NAME --out FILE.wav [--start S | --start-zone Z] [--seconds S]` writes the
+sound a visitor walking that tour would hear (from ``start_s`` into it: memoire/world/tour_start.py); with --out FILE.mp4 it also renders the picture offscreen and
 muxes both (see memoire/offline/video.py).
 
 A model that fails while rendering (its decode raises, returns NaN/Inf or the wrong shape:
@@ -47,8 +47,10 @@ def build_field(level: Level, info, *, train_terrain: bool = True, log=print):
 
 
 def render_tour(level: Level, tour_name: str, model_path: Path, seconds: float | None = None,
-                torch_threads: int = 1, progress: bool = True) -> TourRender:
-    """Raises UserError for a model that cannot be used or that fails mid-render (nothing written)."""
+                torch_threads: int = 1, progress: bool = True, start_s: float = 0.0) -> TourRender:
+    """The sound of ``seconds`` of the tour from its moment ``start_s`` (default: to the tour's end;
+    past the end the walker stands at it). ``block_times_s`` count from the render's start.
+    Raises UserError for a model that cannot be used or that fails mid-render (nothing written)."""
     from memoire.audio.card import streaming_warning
     from memoire.audio.faults import ModelFault
     from memoire.audio.model import NeuralDecoder, inspect_model, set_torch_threads
@@ -64,9 +66,9 @@ def render_tour(level: Level, tour_name: str, model_path: Path, seconds: float |
         print(f"memoire: warning: {warning}", file=sys.stderr)
     field = build_field(level, info, log=(lambda m: print(m, file=sys.stderr)) if progress else (lambda m: None))
     settings = SynthSettings(gain_db=level.sound.gain_db)
-    x, y, h = pose_at(plan, 0.0)
+    x, y, h = pose_at(plan, start_s)
     core = SynthCore(lambda: NeuralDecoder(model_path, info), info, field, settings, Listener(x, y, h))
-    total_s = plan.duration_s if seconds is None else seconds
+    total_s = max(plan.duration_s - start_s, 0.0) if seconds is None else seconds
     block_s = settings.frames_per_block * core.frame_s
     blocks = max(1, math.ceil(total_s / block_s))
     out = np.empty((blocks * settings.frames_per_block * core.hop, 2), np.float32)
@@ -81,7 +83,7 @@ def render_tour(level: Level, tour_name: str, model_path: Path, seconds: float |
     n = settings.frames_per_block * core.hop
     try:
         for b in range(blocks):
-            poses[b] = pose_at(plan, times[b])
+            poses[b] = pose_at(plan, start_s + times[b])
             out[b * n:(b + 1) * n] = core.render(Listener(*poses[b], seq=b))
             if bar is not None:
                 bar.update(1)

@@ -1,6 +1,6 @@
 """Trailer recordings: a tour's picture rendered offscreen and its sound rendered offline, muxed to MP4.
 
-`memoire render LEVEL --tour NAME --out FILE.mp4 [--size W H] [--fps F] [--seconds S]`
+`memoire render LEVEL --tour NAME --out FILE.mp4 [--size W H] [--fps F] [--start S | --start-zone Z] [--seconds S]`
 
 1. the sound: ``memoire.offline.render.render_tour`` (the synth driven by the tour walker, faster than real
    time), written to a temporary WAV beside the output;
@@ -9,7 +9,8 @@
    imageio-ffmpeg bundles (H.264, yuv420p for players everywhere), which adds the WAV as AAC;
 3. written to a temporary file and renamed, so a failed render leaves no half MP4.
 
-Sound and picture share the walker and t = 0, so they are in sync by construction.
+Sound and picture share the walker and its start (``start_s`` into the tour: --start, --start-zone), so
+they are in sync by construction.
 """
 
 from __future__ import annotations
@@ -46,20 +47,22 @@ def _check(size_px, fps: float) -> tuple[int, int]:
 
 
 def render_video(level: Level, tour_name: str, model_path: Path, out: Path, *, seconds: float | None = None,
-                 size_px=(1280, 720), fps: float = 30.0, torch_threads: int = 1, progress: bool = True) -> int:
+                 size_px=(1280, 720), fps: float = 30.0, torch_threads: int = 1, progress: bool = True,
+                 start_s: float = 0.0) -> int:
     """Render ``tour_name`` of ``level`` to ``out`` (.mp4). Raises UserError for bad input."""
     w, h = _check(size_px, fps)
     out = Path(out)
     plan = plan_tour(level, level.tour(tour_name))  # UserError names the level's tours
-    duration_s = plan.duration_s if seconds is None else float(seconds)
+    duration_s = max(plan.duration_s - start_s, 0.0) if seconds is None else float(seconds)
 
     t0 = time.perf_counter()
-    sound = render_tour(level, tour_name, model_path, duration_s, torch_threads=torch_threads, progress=progress)
+    sound = render_tour(level, tour_name, model_path, duration_s, torch_threads=torch_threads, progress=progress,
+                        start_s=start_s)
     wav = out.with_name(f".{out.stem}.sound.wav")
     write_audio(wav, sound.audio, sound.sample_rate_hz)
     try:
         with atomic_output(out) as part:
-            frames = _write_frames(level, plan, part, wav, (w, h), fps, duration_s, progress)
+            frames = _write_frames(level, plan, part, wav, (w, h), fps, duration_s, progress, start_s)
     finally:
         if wav.exists():
             wav.unlink()
@@ -70,7 +73,7 @@ def render_video(level: Level, tour_name: str, model_path: Path, out: Path, *, s
 
 
 def _write_frames(level: Level, plan, part: Path, wav: Path, size_px: tuple[int, int], fps: float,
-                  duration_s: float, progress: bool) -> int:
+                  duration_s: float, progress: bool, start_s: float = 0.0) -> int:
     import imageio_ffmpeg
 
     from memoire.render.camera import Camera
@@ -94,7 +97,7 @@ def _write_frames(level: Level, plan, part: Path, wav: Path, size_px: tuple[int,
     try:
         writer.send(None)  # start ffmpeg
         for k in range(frames):
-            x, y, heading = pose_at(plan, min(k / fps, plan.duration_s))
+            x, y, heading = pose_at(plan, min(start_s + k / fps, plan.duration_s))
             renderer.draw(Camera(x_m=x, y_m=y, heading_rad=heading, pitch_rad=0.0))
             writer.send(renderer.read_pixels())
             if bar is not None:

@@ -20,9 +20,12 @@ from memoire.render.zones import pixel_centres, zone_colour, zone_fields, zone_t
 # sRGB 0..255 colours of the map: tiles and props from the shared palette (also the editor's)
 PLAYER_RGB = (255, 214, 40)  # bright yellow: visible on paving, grass and every zone colour
 OUTLINE_RGB = (20, 20, 20)
-MAP_ALPHA = 225  # the map is slightly see-through over the 3D view
-FIELD_ALPHA = 0.55
-ZONE_FILL_SCALE = 0.6  # zone fills at 60 % of the 3D hint's opacity  # default opacity of a latent-field picture over the walkable ground
+MAP_ALPHA = 245  # nearly opaque: the map reads over any picture (a hint of the view shows through)
+FIELD_ALPHA = 0.55  # default opacity of a latent-field picture over the walkable ground
+ZONE_FILL_SCALE = 0.6  # zone fills at 60 % of the 3D hint's opacity
+FRAME_RGB = (245, 240, 225)  # a thin light frame around the map, and the north marker's letter
+NORTH_DISC_RGB = (24, 22, 30)
+LABEL_STROKE_RGB = (16, 14, 20)
 TREE_RADIUS_M = 1.1
 LANTERN_RADIUS_M = 0.35
 BENCH_RADIUS_M = 0.45
@@ -60,11 +63,15 @@ def _disc(rgb: np.ndarray, xy_m: tuple[float, float], radius_m: float, px_per_m:
 
 
 def minimap_image(level: Level, px_per_m: float, *, zones: bool = True, names: bool = False,
-                  field_rgb: np.ndarray | None = None, field_alpha: float = FIELD_ALPHA) -> np.ndarray:
+                  field_rgb: np.ndarray | None = None, field_alpha: float = FIELD_ALPHA,
+                  north: bool = False) -> np.ndarray:
     """The level seen from above, (h, w, 4) uint8 RGBA at ``px_per_m`` pixels per metre.
 
     zones: draw each sound zone in its colour (as the 3D zone hint), stronger in its inner region.
-    names: write zone names at their centres (Pillow's built-in font).
+    names: write zone names at their centres, in a light tint of the zone's colour with a dark
+        outline (``label_box`` says where each goes).
+    north: a north marker (an arrow and "N" on a dark disc) in the top-left corner and a thin
+        frame around the map (``north_marker_box``).
     field_rgb: an (fh, fw, 3) uint8 picture of the latent field over the whole level rectangle
         (row 0 = north), drawn over the walkable ground under the zones, at ``field_alpha``.
     """
@@ -101,7 +108,49 @@ def minimap_image(level: Level, px_per_m: float, *, zones: bool = True, names: b
     out = np.concatenate([np.clip(rgb.round(), 0, 255).astype(np.uint8), alpha[..., None]], axis=-1)
     if names and level.zones:
         out = _write_names(out, level, px_per_m)
+    if north:
+        out = _frame_and_north(out, px_per_m)
     return out
+
+
+def label_px(px_per_m: float) -> int:
+    """The zone labels' letter size: 12 px on the 4 px/m map, growing with it."""
+    return max(10, round(3.0 * px_per_m))
+
+
+def _label_font(px_per_m: float):
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=label_px(px_per_m))  # Pillow's scalable font (FreeType)
+    except (TypeError, OSError):  # an old Pillow or one without FreeType: the small bitmap font
+        return ImageFont.load_default()
+
+
+def zone_centre(zone) -> tuple[float, float]:
+    """Where a zone's label goes (level metres): a circle's centre, a polygon's bounding box's."""
+    if isinstance(zone.shape, Circle):
+        return tuple(zone.shape.center)
+    x0, y0, x1, y1 = zone.shape.bounds()
+    return (x0 + x1) / 2, (y0 + y1) / 2
+
+
+def label_box(level: Level, px_per_m: float, index: int) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) pixels of zone ``index``'s label on the map."""
+    from PIL import Image, ImageDraw
+
+    zone = level.zones[index]
+    draw = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
+    font = _label_font(px_per_m)
+    stroke = _stroke_px(px_per_m)
+    l, t, r, b = draw.textbbox((0, 0), zone.name, font=font, stroke_width=stroke)
+    cx, cy = zone_centre(zone)
+    x, y = round(cx * px_per_m - (r - l) / 2 - l), round(cy * px_per_m - (b - t) / 2 - t)
+    return x + l, y + t, x + r, y + b
+
+
+def _stroke_px(px_per_m: float) -> int:
+    return max(1, round(label_px(px_per_m) / 7))
 
 
 def _write_names(img: np.ndarray, level: Level, px_per_m: float) -> np.ndarray:
@@ -109,16 +158,47 @@ def _write_names(img: np.ndarray, level: Level, px_per_m: float) -> np.ndarray:
 
     pic = Image.fromarray(img, "RGBA")
     draw = ImageDraw.Draw(pic)
+    font = _label_font(px_per_m)
+    stroke = _stroke_px(px_per_m)
     for i, zone in enumerate(level.zones):
-        if isinstance(zone.shape, Circle):
-            cx, cy = zone.shape.center
-        else:
-            x0, y0, x1, y1 = zone.shape.bounds()
-            cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        colour = tuple(int(c * 255 * 0.4) for c in zone_colour(i)) + (255,)
-        px, py = cx * px_per_m, cy * px_per_m
-        box = draw.textbbox((0, 0), zone.name)
-        draw.text((px - (box[2] - box[0]) / 2, py - (box[3] - box[1]) / 2), zone.name, fill=colour)
+        # the zone's colour, lightened toward white: it names its colour on the map and reads on it
+        fill = tuple(int(round(255 * (0.45 * c + 0.55))) for c in zone_colour(i)) + (255,)
+        left, top, _, _ = label_box(level, px_per_m, i)
+        l, t, _, _ = draw.textbbox((0, 0), zone.name, font=font, stroke_width=stroke)
+        draw.text((left - l, top - t), zone.name, fill=fill, font=font, stroke_width=stroke,
+                  stroke_fill=(*LABEL_STROKE_RGB, 255))
+    return np.asarray(pic).copy()
+
+
+def north_marker_box(px_per_m: float) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) pixels of the north marker's disc in the top-left corner."""
+    r = max(8, round(2.6 * px_per_m))
+    m = max(3, round(r / 3))
+    return m, m, m + 2 * r, m + 2 * r
+
+
+def _frame_and_north(img: np.ndarray, px_per_m: float) -> np.ndarray:
+    from PIL import Image, ImageDraw, ImageFont
+
+    out = img.copy()
+    out[[0, -1], :] = (*FRAME_RGB, 255)
+    out[:, [0, -1]] = (*FRAME_RGB, 255)
+    pic = Image.fromarray(out, "RGBA")
+    draw = ImageDraw.Draw(pic)
+    l, t, r, b = north_marker_box(px_per_m)
+    draw.ellipse((l, t, r, b), fill=(*NORTH_DISC_RGB, 235), outline=(*FRAME_RGB, 255), width=1)
+    cx, size = (l + r) / 2, r - l
+    # an arrow up (north) in the disc's upper part, the letter N under it
+    tip, base = t + size * 0.12, t + size * 0.40
+    half = size * 0.16
+    draw.polygon([(cx, tip), (cx + half, base), (cx - half, base)], fill=(*FRAME_RGB, 255))
+    try:
+        font = ImageFont.load_default(size=max(8, round(size * 0.42)))
+    except (TypeError, OSError):
+        font = ImageFont.load_default()
+    bl, bt, br, bb = draw.textbbox((0, 0), "N", font=font)
+    draw.text((cx - (br - bl) / 2 - bl, t + size * 0.70 - (bb - bt) / 2 - bt), "N", font=font,
+              fill=(*FRAME_RGB, 255))
     return np.asarray(pic).copy()
 
 
