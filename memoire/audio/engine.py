@@ -34,14 +34,16 @@ import numpy as np
 from memoire.audio.faults import ModelFault
 from memoire.audio.output import ClockOutput, MasterGain, callback_block_frames, default_ceiling, open_output
 from memoire.audio.ring import Ring
-from memoire.audio.synth import Listener, SynthCore, SynthSettings, SynthThread, output_channels
+from memoire.audio.synth import Listener, SynthCore, SynthSettings, SynthThread, latency_bins, output_channels
 from memoire.world.card import ModelCard
 from memoire.world.errors import UserError
 from memoire.world.field import FieldControls, field_mix, level_field
 from memoire.world.level import Level
 
-# Queue depth: three latent frames (3 x 2048 = 6144 samples, 139 ms at 44.1 kHz) keep the
-# device fed through one slow decode while keeping motion-to-sound latency near 0.2 s.
+# Queue depth without just-in-time decoding (``just_in_time=False``, MEMOIRE_AUDIO_JIT=0): three
+# latent frames (3 x 2048 = 6144 samples, 139 ms at 44.1 kHz) keep the device fed through one
+# slow decode; motion-to-sound latency was 162 ms so. The default since issue "Play it live" is
+# the just-in-time queue (memoire/audio/synth.py LeadSizer), sized from what the decode measures.
 target_fill_latent_frames = 3
 ring_capacity_latent_frames = 12  # room for the queue above a device buffer of up to ~0.4 s
 
@@ -59,6 +61,19 @@ def target_fill_for(device_latency_s: float, info: ModelCard) -> int:
     device_frames = device_latency_s * info.sample_rate_hz + callback_block_frames
     frames = max(target_fill_latent_frames, math.ceil(device_frames / info.hop_samples) + 1)
     return frames * info.hop_samples
+
+
+def prime_frames_for(device_latency_s: float, device_block: int, info: ModelCard) -> int:
+    """What the just-in-time synth queues before playback counts as started: one latent frame more
+    than the device's buffer plus one callback block (PortAudio fills that buffer in a burst of
+    callbacks at start and after an xrun). From then on the queue falls to the lead."""
+    return int(info.hop_samples + math.ceil(device_latency_s * info.sample_rate_hz) + device_block)
+
+
+def _env_flag(name: str) -> bool:
+    import os
+
+    return os.environ.get(name, "1").strip().lower() not in ("0", "off", "no", "false")
 
 
 def settings_for(level: Level, base: SynthSettings = SynthSettings()) -> SynthSettings:
@@ -100,11 +115,16 @@ class LocalEngine:
                  device: int | str | None = None, settings: SynthSettings | None = None,
                  gain: float = 1.0, ceiling: float = default_ceiling,
                  open_device: OutputFactory | None = None, open_fallback: OutputFactory | None = None,
-                 decode_ahead: bool = False):
+                 decode_ahead: bool = False, just_in_time: bool | None = None, realtime: bool | None = None):
         """``open_device``/``open_fallback``: output factories (the soak's simulated device); by
         default the sound device (PortAudio) and the silent clock. ``decode_ahead``: keep the ring
         full rather than three frames queued (a simulated device that takes a whole frame's audio
-        at once). ``mute``: the silent clock from the start."""
+        at once). ``mute``: the silent clock from the start. ``just_in_time``: decode each frame
+        as late as it safely can (memoire/audio/synth.py ``LeadSizer``) rather than keep
+        ``target_fill_latent_frames`` queued; ``realtime``: the synth and the device callback at
+        real-time priority where allowed (memoire/audio/priority.py). Both default to on, unless
+        the environment says ``MEMOIRE_AUDIO_JIT=0`` / ``MEMOIRE_AUDIO_RT=0`` (the latency
+        benchmark's levers, tools/bench/latency.py)."""
         from memoire.audio.model import NeuralDecoder, inspect_model
 
         self.card: ModelCard = card or inspect_model(model_path)
@@ -118,11 +138,15 @@ class LocalEngine:
         self.gain = MasterGain(gain, ceiling)
         self._torch_threads = torch_threads
         self._decode_ahead = decode_ahead
+        self._just_in_time = _env_flag("MEMOIRE_AUDIO_JIT") if just_in_time is None else just_in_time
+        self._realtime = _env_flag("MEMOIRE_AUDIO_RT") if realtime is None else realtime
+        self._listener_source: Callable[[], Listener | None] | None = None
         self._open_fallback = open_fallback or (lambda ring, rate, g: ClockOutput(ring, rate, g))
         self._injected_failure: str | None = None
         # totals retired by restarts and swaps (the live objects' figures are added in counts())
         self._retired = dict(underruns=0, device_underflows=0, frames_played=0, decode_s=0.0, audio_s=0.0,
                              crossfades=0, latency_sum_s=0.0, latency_n=0)
+        self._retired_hist = np.zeros(latency_bins)
         self.ring = Ring(ring_capacity_latent_frames * self.card.hop_samples, output_channels)
         start = Listener(*level.spawn_xy)
         self._listener = start
@@ -143,12 +167,48 @@ class LocalEngine:
         self._thread = self._new_thread(self._core, self.ring, record)
 
     def _new_thread(self, core: SynthCore, ring: Ring, record: Path | None = None) -> SynthThread:
-        fill = ring.capacity if self._decode_ahead else target_fill_for(self._output.latency_s, self.card)
+        if self._decode_ahead:
+            fill, jit = ring.capacity, False
+        elif self._just_in_time:
+            fill, jit = prime_frames_for(self._output.latency_s, self._device_block(), self.card), True
+        else:
+            fill, jit = target_fill_for(self._output.latency_s, self.card), False
         thread = SynthThread(core, ring, target_fill_frames=fill, torch_threads=self._torch_threads,
                              record_path=record, played=lambda: ring.read_index,
-                             device_latency_s=lambda: self._output.latency_s)
+                             device_latency_s=lambda: self._output.latency_s, just_in_time=jit,
+                             device_block=self._device_block, listener_source=self._listener_source,
+                             realtime=self._realtime and not self._decode_ahead)
         thread.set_listener(self._listener)
         return thread
+
+    def _device_block(self) -> int:
+        return int(getattr(self._output, "block_frames", callback_block_frames))
+
+    def set_listener_source(self, source: Callable[[], Listener | None] | None) -> None:
+        """The synth reads the newest pose itself just before each decode (``source``: returns it,
+        or None when it has not changed); the control loop's ``set_listener`` still keeps the
+        pose a restarted synth starts from. Call before ``start``."""
+        self._listener_source = source
+        self._thread._listener_source = source
+
+    def boost_callback(self) -> str | None:
+        """Raise the device callback's thread to real-time priority once its first call has told
+        its thread id (memoire/audio/priority.py). Returns what it got, once per output; None
+        otherwise. The control loop calls it every poll."""
+        if not self._realtime:
+            return None
+        out = self._output
+        tid = getattr(out, "callback_tid", 0)
+        if not tid or getattr(out, "_boosted", False):
+            return None
+        from memoire.audio.priority import raise_priority
+
+        out._boosted = True
+        return raise_priority(tid)
+
+    @property
+    def synth_priority(self) -> str:
+        return self._thread.priority
 
     # -- the game's calls (relayed by the control loop) ---------------------------------------------
 
@@ -281,6 +341,7 @@ class LocalEngine:
         r["crossfades"] += core.stats.crossfades
         r["latency_sum_s"] += thread.latency.total_s
         r["latency_n"] += thread.latency.count
+        self._retired_hist += thread.latency.hist
 
     # -- the output (the supervisor's) --------------------------------------------------------------
 
@@ -342,4 +403,9 @@ class LocalEngine:
             latency_sum_s=r["latency_sum_s"] + lat.total_s,
             latency_n=r["latency_n"] + lat.count,
             heartbeat_s=thread.heartbeat_s,
+            lead_frames=thread.lead_frames,
         )
+
+    def latency_histogram(self) -> np.ndarray:
+        """Motion-to-sound latencies since start, over restarts: counts per 1 ms bin."""
+        return self._retired_hist + self._thread.latency.hist

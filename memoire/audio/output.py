@@ -27,17 +27,34 @@ import numpy as np
 
 from memoire.audio.ring import Ring
 
-# PortAudio block: 512 frames = 11.6 ms at 44.1 kHz, small next to one latent frame (2048).
+# The silent clock's and the simulated device's block: 512 frames = 11.6 ms at 44.1 kHz, small
+# next to one latent frame (2048).
 callback_block_frames = 512
-# Device buffer: 0.05 s. The synth runs in its own process (memoire/audio/engine.py), warms its model at
-# load and keeps the garbage collector out of its way, so a short buffer holds: measured under
-# Xvfb with llvmpipe drawing and a busy-loop process on the other core, 600 frames with 0
-# underruns and 0 device underflows. The synth's queue is sized from this buffer
-# (audio/engine.target_fill_for): PortAudio fills it in one burst at start.
-# Measured on PulseAudio's ALSA plugin, stream consumption rate over 6 s: 0.05 s -> 1.02x,
-# "high" (35 ms) -> 1.01x, 0.2 s -> 1.04x, but 0.1 s -> 0.67x and 0.15 s -> 0.75x (the plugin
-# keeps recovering): avoid those two.
-device_latency_s = 0.05
+# The sound device's block and buffer (issue "Play it live"): 256-frame callbacks (5.8 ms) and a
+# 10 ms buffer request, which PulseAudio's ALSA plugin grants as 11.6 ms (two blocks). The synth
+# decodes each latent frame just in time (memoire/audio/synth.py SynthThread), so the device
+# buffer is most of what stands between a step and its sound: measured on the null sink with the
+# shipped model, motion-to-sound latency 162 ms with 512/0.05 s and the fixed 3-frame queue
+# (docs/sound.md "Latency"). Stream consumption rate over 6 s on the plugin: 0.01 s/256 -> 1.002x,
+# 0.02 s/256 -> 1.003x (23.2 ms), 0.05 s/512 -> 1.005x (46.4 ms), each with 0 underflows; earlier,
+# 0.1 s -> 0.67x and 0.15 s -> 0.75x (the plugin keeps recovering): avoid those two.
+device_block_frames = 256
+device_latency_s = 0.01
+
+
+def device_settings() -> tuple[int, float]:
+    """(block frames, buffer seconds) for the device stream: the values above, unless the
+    environment sets ``MEMOIRE_AUDIO_BLOCK`` / ``MEMOIRE_AUDIO_LATENCY_S`` (tools/bench/latency.py
+    measures the levers with them; a machine whose device needs a larger buffer can set them)."""
+    import os
+
+    block, latency = device_block_frames, device_latency_s
+    try:
+        block = max(16, int(os.environ.get("MEMOIRE_AUDIO_BLOCK", block)))
+        latency = max(0.0, float(os.environ.get("MEMOIRE_AUDIO_LATENCY_S", latency)))
+    except ValueError:
+        pass
+    return block, latency
 # Master gain slew: a change of the whole range takes at least 50 ms, so a gain set once per
 # video frame (16-33 ms apart) is joined by ramps, never steps (no clicks).
 gain_slew_s = 0.05
@@ -150,11 +167,17 @@ class DeviceOutput:
         self.frames_played = 0  # consumer-side count (callback thread only)
         self.status_flags = 0  # PortAudio underflow flags seen (callback thread only)
         self.failed: str | None = None  # why the stream stopped by itself (PortAudio's thread)
+        self.block_frames, latency = device_settings()
+        # The callback thread's Linux thread id, stored by its first call (an int store): the
+        # control loop raises that thread's priority from outside (memoire/audio/priority.py).
+        self.callback_tid = 0
         self._closing = False
         self._rate = sample_rate_hz
 
         def callback(outdata: np.ndarray, frames: int, time_info, status) -> None:
-            if status.output_underflow:
+            if not self.callback_tid:
+                self.callback_tid = threading.get_native_id()
+            if status.output_underflow and self.ring.started:  # before the first queue: priming, as for underruns
                 self.status_flags += 1
             self.ring.read_into(outdata)
             if self.gain is not None:
@@ -168,7 +191,7 @@ class DeviceOutput:
                 self.failed = "the sound device stopped the stream (unplugged or reset?)"
 
         self.stream = sd.OutputStream(samplerate=sample_rate_hz, channels=ring.channels, dtype="float32",
-                                      blocksize=callback_block_frames, latency=device_latency_s, device=device,
+                                      blocksize=self.block_frames, latency=latency, device=device,
                                       callback=callback, finished_callback=finished)
         self.stream.start()
         self.name = str(sd.query_devices(self.stream.device)["name"])
@@ -204,6 +227,8 @@ class ClockOutput:
         self.gain = gain
         self.name = "silent clock"
         self.latency_s = 0.0
+        self.block_frames = callback_block_frames
+        self.callback_tid = 0  # its thread keeps the normal priority: nothing plays
         self.frames_played = 0
         self.status_flags = 0
         self.failed: str | None = None

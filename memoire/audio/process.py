@@ -54,6 +54,7 @@ from pathlib import Path
 from memoire.audio.card import read_card, streaming_warning
 from memoire.audio.client import (EVENT_ERROR, EVENT_RESTART, EVENT_SILENT, EVENT_WARNING, AudioEvent,
                                   AudioStats)
+from memoire.audio.synth import histogram_percentile, latency_bins
 from memoire.world.card import ModelCard
 from memoire.world.field import FieldControls, build_zone_blend
 from memoire.world.level import Level
@@ -62,10 +63,12 @@ log = logging.getLogger("memoire.audio")
 
 # Shared listener array: [seq lock, x_m, y_m, heading_rad, teleport, seq, stamp_s]
 _L_LOCK, _L_X, _L_Y, _L_H, _L_TELEPORT, _L_SEQ, _L_STAMP, _L_SIZE = range(8)
-# Shared statistics array, written by the child's control loop only; the latent follows _S_LATENT.
+# Shared statistics array, written by the child's control loop only; the latency histogram
+# (``latency_bins`` 1 ms bins) follows _S_HIST, the latent follows _S_LATENT.
 (_S_LOOP, _S_READY, _S_HEARTBEAT, _S_UNDERRUNS, _S_DEVICE_UF, _S_PLAYED, _S_DECODE_S, _S_AUDIO_S,
  _S_LAT_SUM, _S_LAT_N, _S_CROSSFADES, _S_SYNTH_RESTARTS, _S_DEVICE_LOSSES, _S_DEVICE_REOPENS,
- _S_DEVICE_ATTEMPTS, _S_GAIN, _S_SIM_SEQ, _S_SIM_FRAMES, _S_SIM_SUMSQ, _S_LATENT) = range(20)
+ _S_DEVICE_ATTEMPTS, _S_GAIN, _S_SIM_SEQ, _S_SIM_FRAMES, _S_SIM_SUMSQ, _S_LEAD, _S_HIST) = range(21)
+_S_LATENT = _S_HIST + latency_bins
 # Counters the parent adds up over children (the rest are the current child's own).
 _SUMMED = dict(underruns=_S_UNDERRUNS, device_underflows=_S_DEVICE_UF, frames_played=_S_PLAYED,
                decode_s=_S_DECODE_S, audio_s=_S_AUDIO_S, latency_sum_s=_S_LAT_SUM, latency_n=_S_LAT_N,
@@ -163,6 +166,9 @@ class _Child:
     def counts(self) -> dict:
         return {k: float(self.stats[i]) for k, i in _SUMMED.items()}
 
+    def histogram(self) -> list[float]:
+        return list(self.stats[_S_HIST:_S_HIST + latency_bins])
+
     def release(self) -> None:
         """Close the queues (the child is gone): no feeder thread or pipe outlives it."""
         try:
@@ -208,6 +214,8 @@ class AudioProcess:
         self._teleport = 0
         self._child: _Child | None = None
         self._base = {k: 0.0 for k in _SUMMED}  # finished children's totals
+        self._base_hist = [0.0] * latency_bins  # finished children's latency histograms
+        self.priority = ""  # the synth's scheduling as the child said it ("_priority" event)
         self._process_restarts = 0
         self._failures = 0  # children in a row that failed before they played
         self._restart_at: float | None = None
@@ -276,6 +284,10 @@ class AudioProcess:
                 break
             if kind == "_output":
                 self._output = text
+            elif kind == "_priority":
+                if text != self.priority:
+                    log.info("audio priority: %s", text)
+                self.priority = text
             elif kind == "_closed":
                 child.closed = True
             else:
@@ -347,6 +359,7 @@ class AudioProcess:
         self._pump()
         for k, v in child.counts().items():
             self._base[k] += v
+        self._base_hist = [a + b for a, b in zip(self._base_hist, child.histogram())]
         child.release()
         if self._child is child:
             self._child = None
@@ -433,9 +446,11 @@ class AudioProcess:
             return self._final
         child = self._child
         total = dict(self._base)
+        hist = self._base_hist
         if child is not None:
             for k, v in child.counts().items():
                 total[k] += v
+            hist = [a + b for a, b in zip(hist, child.histogram())]
         alive = child is not None and child.proc.is_alive()
         latent: tuple[float, ...] = ()
         heartbeat = gain = 0.0
@@ -451,7 +466,8 @@ class AudioProcess:
             synth_rtf=total["audio_s"] / total["decode_s"] if total["decode_s"] > 0 else None,
             latency_s=total["latency_sum_s"] / total["latency_n"] if total["latency_n"] > 0 else None,
             frames_played=int(total["frames_played"]), heartbeat_s=heartbeat, output=self._output,
-            alive=alive, latent=latent, gain=gain)
+            alive=alive, latent=latent, gain=gain, latency_p95_s=histogram_percentile(hist, 95.0),
+            priority=self.priority)
 
     def close(self) -> None:
         """Stop the child (its last figures kept in ``stats()``); idempotent."""
@@ -517,6 +533,27 @@ def _read_listener(listener) -> list[float]:
     return values
 
 
+class _ListenerReader:
+    """The newest pose from the shared listener array, for one reading thread (the synth's own,
+    just before each decode: memoire/audio/synth.py ``SynthThread``). Returns None while the
+    sequence number has not changed. A second reader of the sequence lock beside the control loop;
+    both only read."""
+
+    def __init__(self, listener):
+        self._array = listener
+        self._seq = -1.0
+
+    def __call__(self):
+        from memoire.audio.synth import Listener
+
+        values = _read_listener(self._array)
+        if values[_L_SEQ] == self._seq:
+            return None
+        self._seq = values[_L_SEQ]
+        return Listener(values[_L_X], values[_L_Y], values[_L_H], int(values[_L_TELEPORT]), int(values[_L_SEQ]),
+                        values[_L_STAMP])
+
+
 def _child_signals() -> None:
     """Ctrl+C reaches the whole process group: the child ignores SIGINT and lets the game stop it
     (the "stop" command: the recording closed, no traceback). SIGTERM (``kill``, systemd stopping
@@ -532,11 +569,34 @@ def _child_signals() -> None:
     signal.signal(signal.SIGTERM, on_term)
 
 
+# The child's Python threads share one interpreter lock: a device callback at real-time priority
+# still waits for the thread holding it. The control loop (and every thread it starts: they
+# inherit) runs niced by ``child_nice`` where allowed, so a busy machine does not preempt it while
+# it holds the lock, and the lock changes hands every ``child_switch_interval_s`` (Python's
+# default is 5 ms, half the device buffer).
+child_nice = -10
+child_switch_interval_s = 0.001
+
+
+def _child_priority() -> None:
+    import sys
+
+    sys.setswitchinterval(child_switch_interval_s)
+    if os.environ.get("MEMOIRE_AUDIO_RT", "1").strip().lower() in ("0", "off", "no", "false"):
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, child_nice)  # this thread (Linux: per thread), inherited
+    except (AttributeError, OSError):
+        pass  # not allowed: the default share
+
+
 def _child_main(config: dict, listener, stats, commands, events) -> None:
     """The audio process: a LocalEngine under an AudioSupervisor until told to stop or the parent
     goes away. Its main thread is the control loop: it relays commands, reads the listener, runs
     the supervisor and publishes the statistics (the only writer of ``stats``)."""
     _child_signals()
+    if not config["simulated"]:
+        _child_priority()
     from memoire.audio.engine import LocalEngine
     from memoire.audio.output import open_device, refresh_devices
     from memoire.audio.supervisor import AudioSupervisor
@@ -590,10 +650,14 @@ def _child_main(config: dict, listener, stats, commands, events) -> None:
     # what exists now (the model, the level) takes it out of every later pass.
     gc.collect()
     gc.freeze()
+    if not simulated:  # the simulated device's consumer is the control loop itself
+        engine.set_listener_source(_ListenerReader(listener))
     engine.start()
     supervisor = AudioSupervisor(engine, gain=config["gain"], open_device=open_dev, want_device=not mute,
                                  clock=clock, report=say, stall_s=config["stall_s"], fade_in=config["fade_in"])
     latent_slots = len(stats) - _S_LATENT
+    published_n = [-1.0]
+    priority_said, callback_priority, started_s = [False], ["normal"], time.perf_counter()
     last_seq = -1.0
     output_said = None
 
@@ -614,6 +678,10 @@ def _child_main(config: dict, listener, stats, commands, events) -> None:
         stats[_S_DEVICE_REOPENS] = st.device_reopens + (0 if engine.silent_reason else 1)  # the first open
         stats[_S_DEVICE_ATTEMPTS] = st.device_attempts
         stats[_S_GAIN] = supervisor.gain_target
+        stats[_S_LEAD] = c["lead_frames"]
+        if c["latency_n"] != published_n[0]:
+            published_n[0] = c["latency_n"]
+            stats[_S_HIST:_S_HIST + latency_bins] = engine.latency_histogram().tolist()
         latent = engine.latent()
         n = min(len(latent), latent_slots)
         stats[_S_LATENT:_S_LATENT + n] = [float(v) for v in latent[:n]]
@@ -696,6 +764,12 @@ def _child_main(config: dict, listener, stats, commands, events) -> None:
             elif not simulated:
                 supervisor.poll()
             publish()
+            boosted = engine.boost_callback()  # once per device output, after its first callback
+            if boosted is not None:
+                callback_priority[0] = boosted
+            if not priority_said[0] and (boosted is not None or time.perf_counter() - started_s > 2.0):
+                priority_said[0] = True  # said once: the synth's and the callback's scheduling
+                events.put(("_priority", f"synth {engine.synth_priority}, device callback {callback_priority[0]}"))
             if engine.output_name != output_said:
                 output_said = engine.output_name
                 events.put(("_output", output_said))

@@ -9,6 +9,8 @@ the buffer are index % capacity.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 
@@ -29,6 +31,10 @@ class Ring:
         # given to ``write``, default: the first write): shortfalls before that are priming, not
         # underruns. A device may pull its whole buffer in one burst at start.
         self.started = False
+        # (index of the first frame the last read took, index after it, time.perf_counter() of the
+        # read): one tuple stored at once (consumer only), so the latency meter knows when a frame
+        # left the ring without polling at that moment (memoire/audio/synth.py LatencyMeter).
+        self.last_read = (0, 0, 0.0)
 
     def available(self) -> int:
         """Frames written and not yet read."""
@@ -65,12 +71,14 @@ class Ring:
         n_out = out.shape[0]
         n = min(n_out, self.write_index - self.read_index)
         if n > 0:
-            start = self.read_index % self.capacity
+            index = self.read_index
+            start = index % self.capacity
             first = min(n, self.capacity - start)
             out[:first] = self.buffer[start : start + first]
             if n > first:
                 out[first:n] = self.buffer[: n - first]
-            self.read_index += n
+            self.last_read = (index, index + n, time.perf_counter())
+            self.read_index = index + n
         else:
             n = 0
         if n < n_out:

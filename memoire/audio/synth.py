@@ -399,29 +399,57 @@ class SynthCore:
         return out
 
 
+# The latency histogram: 1 ms bins; the last bin holds everything from 999 ms up.
+latency_bins = 1000
+
+
+def histogram_percentile(hist, q: float) -> float | None:
+    """The ``q``-th percentile (0..100) of a 1 ms histogram, in seconds (the bin's upper edge,
+    the way a percentile of whole milliseconds rounds up); None when it is empty."""
+    counts = np.asarray(hist, dtype=np.float64)
+    total = counts.sum()
+    if total <= 0:
+        return None
+    k = int(np.searchsorted(np.cumsum(counts), q / 100.0 * total - 1e-9))
+    return (min(k, len(counts) - 1) + 1) / 1000.0
+
+
 @dataclass
 class LatencyMeter:
-    """Motion-to-sound latency: from a listener change to when its first sample is played."""
+    """Motion-to-sound latency: from a listener change (the game's time stamp when it sent the
+    pose) to when the first sample computed from it reaches the speaker: the time the consumer
+    took that sample out of the ring (``Ring.last_read``: the callback's own time stamp) plus the
+    device's latency (its buffer after the callback)."""
 
     pending: collections.deque = field(default_factory=lambda: collections.deque(maxlen=256))
     samples_s: list = field(default_factory=list)
+    hist: np.ndarray = field(default_factory=lambda: np.zeros(latency_bins))
 
     def mark(self, sample_index: int, stamp_s: float) -> None:
         self.pending.append((sample_index, stamp_s))
 
     started_s: float | None = None  # when playback first advanced: earlier changes waited for start-up
 
-    def poll(self, played_index: int, now_s: float, device_latency_s: float) -> None:
+    def poll(self, played_index: int, now_s: float, device_latency_s: float,
+             last_read: tuple[int, int, float] | None = None, rate_hz: float = 0.0) -> None:
+        """``played_index``: frames the consumer has taken. ``last_read``: (first, end, time) of
+        its last read (memoire/audio/ring.py); with it a sample's time is the read that took it
+        (earlier ones: counted back at ``rate_hz``), without it ``now_s``."""
         if self.started_s is None:
             if played_index <= 0:
                 return
             self.started_s = now_s
-        while self.pending and self.pending[0][0] <= played_index:
-            _, stamp = self.pending.popleft()
+        while self.pending and self.pending[0][0] < played_index:
+            index, stamp = self.pending.popleft()
+            taken_s = now_s
+            if last_read is not None and rate_hz > 0 and last_read[2] > 0 and index < last_read[1]:
+                first, _, t = last_read
+                taken_s = t if index >= first else t - (first - index) / rate_hz
             if stamp >= self.started_s:
-                value = now_s - stamp + device_latency_s
+                value = taken_s - stamp + device_latency_s
                 self.total_s += value  # running totals: the control loop reads them at 100 Hz
                 self.count += 1
+                self.hist[min(max(int(value * 1000.0), 0), latency_bins - 1)] += 1
                 if len(self.samples_s) < 100_000:
                     self.samples_s.append(value)
 
@@ -432,16 +460,85 @@ class LatencyMeter:
     def mean_s(self) -> float:
         return self.total_s / self.count if self.count else float("nan")
 
+    @property
+    def p95_s(self) -> float | None:
+        return histogram_percentile(self.hist, 95.0)
+
+
+# Just-in-time decoding (SynthThread with ``just_in_time``): the synth decodes the next latent
+# frame when the queue has fallen to its *lead*: one device block, plus what the consumer took
+# between the queue reaching the lead and the new block landing in the ring (the decode, the
+# thread waking late, a callback falling in between), as its 99th percentile over the last
+# ``lead_window_s``, plus a guard. Never less than ``lead_min_margin_s`` above one device block.
+lead_window_s = 5.0
+lead_min_margin_s = 0.002
+lead_guard_s = 0.001
+lead_start_margin_s = 0.025  # until ``lead_min_samples`` renders are measured
+lead_min_samples = 20
+# An underrun raises the floor of the margin by one device block, for ``lead_underrun_hold_s``.
+lead_underrun_hold_s = 10.0
+
+
+class LeadSizer:
+    """The just-in-time queue: how many frames must still be queued when the synth starts the
+    next block. Synth thread only (``lead``/``add``/``underrun`` take the time as an argument)."""
+
+    def __init__(self, sample_rate_hz: int, capacity_frames: int, hop_frames: int):
+        self.rate = float(sample_rate_hz)
+        self.max_lead = max(1, capacity_frames - hop_frames)  # room for the block on top of it
+        self._samples: collections.deque = collections.deque()  # (time, frames consumed)
+        self._floor = 0  # extra frames after underruns
+        self._floor_until = 0.0
+        self._cached: tuple[float, int] | None = None  # (time, p99) recomputed a few times a second
+
+    def _p99(self, now_s: float) -> int:
+        q = self._samples
+        while q and q[0][0] < now_s - lead_window_s:
+            q.popleft()
+        if len(q) < lead_min_samples:
+            return math.ceil(lead_start_margin_s * self.rate)
+        if self._cached is None or now_s - self._cached[0] > 0.25:
+            values = np.fromiter((v for _, v in q), np.float64, len(q))
+            self._cached = (now_s, int(math.ceil(np.percentile(values, 99))))
+        return self._cached[1]
+
+    def lead(self, device_block: int, now_s: float) -> int:
+        if now_s > self._floor_until:
+            self._floor = 0
+        margin = max(math.ceil(lead_min_margin_s * self.rate), self._p99(now_s), self._floor)
+        lead = device_block + margin + math.ceil(lead_guard_s * self.rate)
+        return int(max(min(lead, self.max_lead), device_block))  # never below one device block
+
+    def add(self, consumed_frames: int, now_s: float) -> None:
+        """Frames the consumer took between the queue reaching the lead and the block landing."""
+        self._samples.append((now_s, max(0, int(consumed_frames))))
+
+    def underrun(self, device_block: int, now_s: float) -> None:
+        self._floor = max(self._floor, self._p99(now_s)) + device_block
+        self._floor_until = now_s + lead_underrun_hold_s
+
 
 class SynthThread:
-    """Runs a SynthCore on its own thread, keeping ``ring`` filled to ``target_fill_frames``."""
+    """Runs a SynthCore on its own thread, keeping ``ring`` filled to ``target_fill_frames``, or,
+    with ``just_in_time``, decoding each block as late as it safely can (``LeadSizer``) for the
+    pose read at that moment (``listener_source``: the newest pose, read by this thread)."""
 
     def __init__(self, core: SynthCore, ring: Ring, *, target_fill_frames: int, torch_threads: int = 1,
                  record_path: Path | None = None, played: Callable[[], int] | None = None,
-                 device_latency_s: Callable[[], float] | None = None):
+                 device_latency_s: Callable[[], float] | None = None, just_in_time: bool = False,
+                 device_block: Callable[[], int] | None = None,
+                 listener_source: Callable[[], "Listener | None"] | None = None, realtime: bool = False):
         self.core = core
         self.ring = ring
         self.target_fill = target_fill_frames
+        self.just_in_time = just_in_time
+        self._device_block = device_block or (lambda: 512)
+        self._listener_source = listener_source
+        self.lead = LeadSizer(core.sample_rate_hz, ring.capacity, core.settings.frames_per_block * core.hop)
+        self.lead_frames = 0  # the lead used for the last block (synth thread; statistics)
+        self._realtime = realtime
+        self.priority = "normal"  # what raise_priority got for this thread (memoire/audio/priority.py)
+        self.priority_said = False
         self.torch_threads = torch_threads
         self._listener = Listener(0.0, 0.0)
         self._field: LatentField | None = None
@@ -509,26 +606,53 @@ class SynthThread:
         from memoire.audio.model import set_torch_threads
 
         set_torch_threads(self.torch_threads)
+        if self._realtime:
+            from memoire.audio.priority import raise_priority
+
+            self.priority = raise_priority()
         block = self.core.settings.frames_per_block * self.core.hop
+        rate = self.core.sample_rate_hz
         last_seq = -1
         last_pos = None
+        underruns = self.ring.underruns
         try:
             while not self._stop.is_set():
-                self.heartbeat_s = time.perf_counter()
+                now = time.perf_counter()
+                self.heartbeat_s = now
                 self._wake.clear()  # before looking at the ring: a wake() from now on is not lost
-                self.latency.poll(self._played(), time.perf_counter(), self._device_latency())
+                ring = self.ring
+                self.latency.poll(self._played(), now, self._device_latency(), ring.last_read, rate)
                 if self._field is not None:
                     self.core.set_field(self._field)
                     self._field = None
-                if self.ring.available() + block > self.target_fill or self.ring.free() < block:
+                available = ring.available()
+                if self.just_in_time:
+                    device_block = self._device_block()
+                    if ring.underruns != underruns:
+                        underruns = ring.underruns
+                        self.lead.underrun(device_block, now)
+                    lead = self.lead.lead(device_block, now)
+                    if not ring.started:
+                        lead = max(lead, self.target_fill - block)  # prime the queue first
+                    if available > lead or ring.free() < block:
+                        # Sleep until the queue should reach the lead (the consumer drains at
+                        # the sample rate), at most a quarter of a block (11 ms at 2048 samples).
+                        wait = min(max((available - lead) / rate, 0.0005), block / rate / 4)
+                        self._wake.wait(wait)
+                        continue
+                elif available + block > self.target_fill or ring.free() < block:
                     # Enough queued: sleep about a quarter of a block (11 ms at 2048 samples).
-                    self._wake.wait(block / self.core.sample_rate_hz / 4)
+                    self._wake.wait(block / rate / 4)
                     continue
+                if self._listener_source is not None:
+                    newest = self._listener_source()
+                    if newest is not None:
+                        self._listener = newest
                 listener = self._listener
                 if listener.seq != last_seq:
                     pos = (listener.x_m, listener.y_m)
                     if last_pos is not None and pos != last_pos:
-                        self.latency.mark(self.ring.write_index, listener.stamp_s)
+                        self.latency.mark(ring.write_index, listener.stamp_s)
                     last_seq, last_pos = listener.seq, pos
                 fault = self._fault
                 if fault is not None:
@@ -539,7 +663,12 @@ class SynthThread:
                     if self._stop.is_set():
                         break
                 audio = self._next_block(listener, block)
-                self.ring.write(audio, prime_frames=self.target_fill)
+                if self.just_in_time:
+                    self.lead_frames = lead
+                    self.lead.add(lead - ring.available(), time.perf_counter())
+                    ring.write(audio, prime_frames=self.target_fill)
+                else:
+                    ring.write(audio, prime_frames=self.target_fill)
                 if self._recorder is not None:
                     self._recorder.write(audio)
         except BaseException as e:  # the supervisor (memoire/audio/supervisor.py) reads it and restarts the synth
@@ -583,6 +712,11 @@ class SynthThread:
         made = sum(a for _, _, a in q)
         if spent > 0 and made / spent < slow_rtf_limit:
             self.slow_rtf = made / spent
+            if self._realtime:  # a real-time thread that cannot keep up would starve the machine
+                from memoire.audio.priority import lower_priority
+
+                lower_priority()
+                self.priority = "normal (slower than real time)"
 
 
 def offline_listener_sequence(poses: Callable[[float], tuple[float, float, float]], core: SynthCore,
