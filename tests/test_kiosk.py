@@ -368,3 +368,72 @@ def test_an_edited_tour_is_walked_after_hot_reload(tmp_path, tiny_model_path):
     finally:
         game.close()
         window.close()
+
+
+@pytest.mark.gl
+def test_esc_and_the_chord_are_no_takeover_and_the_hint_follows_one(tmp_path):
+    """Esc and the quit chord's keys reach the kiosk as keys that are no visitor's; a real key
+    takes over and the controls hint shows for a few seconds; while the tour walks, the title
+    (top left) and the invitation (centred low, sized to the window) are on screen."""
+    from test_first_minute import FakeAudio
+
+    from memoire.game.app import PlayOptions
+    from memoire.game.window import HeadlessWindow
+    from memoire.kiosk.config import load_kiosk_config
+    from memoire.kiosk.game import controls_hint_s
+    from memoire.kiosk.game import KioskGame
+
+    (tmp_path / "lane.toml").write_text(SMALL_LEVEL)
+    (tmp_path / "kiosk.toml").write_text(KIOSK)
+    window = HeadlessWindow((320, 180))
+    game = KioskGame(PlayOptions(tmp_path / "lane.toml", headless=True, mute=True, kiosk=True),
+                     load_kiosk_config(tmp_path / "kiosk.toml"), window, make_audio=FakeAudio)
+    game.open()
+    try:
+        t = 1.0
+        for _ in range(40):
+            t += 0.05
+            game.frame(t, draw=False)
+        assert game.director.state == "attract"
+
+        def overlays():
+            return game.mode.overlays(game, game.state, window.size_px)
+
+        attract = overlays()
+        low = [(img, x, y) for img, x, y in attract if y > 180 * 0.55 and img.shape[1] < 320]
+        assert len(low) == 1 and low[0][0].shape[0] >= 180 / 18  # the invitation, its letters 1/18 of the height
+        assert any(x == y and x < 20 and img.shape[1] > 60 for img, x, y in attract)  # the title, top left
+        for event in (("key", "escape", True), ("key", "escape", False), ("key", "chord key", True),
+                      ("key", "chord key", False)):
+            game.input.inject(event)
+            t += 0.05
+            game.frame(t, draw=False)
+            assert game.director.state == "attract" and game.director.takeovers == 0, event
+        game.input.inject(("key", "other", True))
+        t += 0.05
+        game.frame(t, draw=False)
+        assert game.director.takeovers == 1
+        visitor = overlays()
+        hint = [(img, x, y) for img, x, y in visitor if y > 180 * 0.55 and img.shape[1] < 320]
+        assert len(hint) == 1 and hint[0][0].shape != low[0][0].shape  # the controls, not the invitation
+        assert not any(x == y and x < 20 for img, x, y in visitor)  # no title while a visitor walks
+        t += controls_hint_s + 0.1
+        game.frame(t, draw=False)
+        assert not [o for o in overlays() if o[2] > 180 * 0.55 and o[0].shape[1] < 320]
+    finally:
+        game.close()
+        window.close()
+
+
+def test_the_invitation_grows_with_the_screen():
+    from memoire.game.hud import banner_rgba, place_low
+    from memoire.kiosk.game import invitation
+
+    small = banner_rgba([(invitation, 1.0)], (1280, 720))
+    big = banner_rgba([(invitation, 1.0)], (1920, 1080))
+    assert big.shape[0] == pytest.approx(small.shape[0] * 1.5, rel=0.1)
+    assert big.shape[1] == pytest.approx(small.shape[1] * 1.5, rel=0.1)
+    x, y = place_low(big, (1920, 1080))
+    assert abs(x + big.shape[1] / 2 - 960) <= 1 and 0.7 * 1080 < y + big.shape[0] / 2 < 0.9 * 1080
+    assert big[0, 0, 3] == 0 and big[big.shape[0] // 2, big.shape[1] // 2, 3] > 100  # a soft backdrop
+    assert (big[..., :3].min(axis=2) > 220).sum() > 500  # light letters on it

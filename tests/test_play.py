@@ -84,6 +84,24 @@ def test_render_wav_offline(tmp_path, root, default_level_path, tiny_model_path)
     assert r.returncode == 2 and "give a .wav" in r.stderr
 
 
+def test_render_starts_where_asked(tmp_path, default_level_path, tiny_model_path):
+    """--start / --start-zone in the offline render: its first block is the walker at that moment."""
+    from memoire.offline.render import render_tour
+    from memoire.world.level import load_level
+    from memoire.world.tour import plan_tour, pose_at
+    from memoire.world.tour_start import tour_start_s
+
+    level = load_level(zones_only_level(tmp_path, default_level_path))
+    plan = plan_tour(level, level.tour("gallery"))
+    t = tour_start_s(level, plan, "gallery", start_zone="chatter")
+    r = render_tour(level, "gallery", tiny_model_path, seconds=2.0, progress=False, start_s=t)
+    assert r.audio.shape == (2 * 44100, 2)
+    assert r.block_poses[0] == pytest.approx(pose_at(plan, t))
+    assert r.block_poses[-1] == pytest.approx(pose_at(plan, t + r.block_times_s[-1]))
+    tail = render_tour(level, "gallery", tiny_model_path, progress=False, start_s=plan.duration_s - 1.5)
+    assert len(tail.audio) == pytest.approx(1.5 * 44100, abs=2)  # by default to the tour's end
+
+
 def test_no_output_device_falls_back_to_a_silent_clock():
     from memoire.audio.output import ClockOutput, open_output
     from memoire.audio.ring import Ring

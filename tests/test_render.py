@@ -265,6 +265,36 @@ def test_minimap_zones_and_field_layer(hutong):
         minimap_image(hutong, ppm, field_rgb=np.zeros((4, 4)))
 
 
+def test_minimap_north_marker_and_zone_names(hutong):
+    """The HUD's map: a north marker in its top-left corner (a light arrow and N on a dark disc),
+    a light frame, and every zone's name where its label goes (light letters, a dark outline)."""
+    from memoire.render.minimap import FRAME_RGB, label_box, north_marker_box
+
+    ppm = 4.0
+    plain = minimap_image(hutong, ppm)
+    hud = minimap_image(hutong, ppm, names=True, north=True)
+    assert hud.shape == plain.shape and (hud[..., 3] >= 240).mean() > 0.95  # opaque enough to read
+    assert tuple(hud[0, 10, :3]) == FRAME_RGB and tuple(hud[-1, -10, :3]) == FRAME_RGB
+    l, t, r, b = north_marker_box(ppm)
+    disc = hud[t:b, l:r, :3].astype(int)
+    light, dark = (disc.min(axis=2) > 220).sum(), (disc.max(axis=2) < 50).sum()
+    assert light > 15 and dark > 30  # letter and arrow on the disc
+    upper, lower = disc[: (b - t) // 2], disc[(b - t) // 2:]
+    assert (upper.min(axis=2) > 220).sum() > 3 and (lower.min(axis=2) > 220).sum() > 3  # the arrow over the N
+    for i, zone in enumerate(hutong.zones):
+        l, t, r, b = label_box(hutong, ppm, i)
+        assert 0 <= l < r <= hud.shape[1] and 0 <= t < b <= hud.shape[0], zone.name
+        assert (r - l) >= 3 * len(zone.name)  # letters of a readable size
+        box = hud[t:b, l:r, :3].astype(int)
+        assert (box.min(axis=2) > 150).sum() > 4 * len(zone.name), zone.name  # light letters...
+        assert (box.max(axis=2) < 40).sum() > 4 * len(zone.name), zone.name  # ...outlined dark
+        assert (hud[t:b, l:r] != plain[t:b, l:r]).any(), zone.name
+    untouched = minimap_image(hutong, ppm, names=True)
+    assert (untouched[t:b, l:r] == hud[t:b, l:r]).all()  # the labels are the same without the marker...
+    l, t, r, b = north_marker_box(ppm)
+    assert (untouched[t:b, l:r] == plain[t:b, l:r]).all()  # ...and north=False leaves the corner alone
+
+
 # -- the renderer (headless EGL) ---------------------------------------------------------------
 
 
