@@ -168,3 +168,29 @@ def test_jit_synth_decodes_for_the_pose_its_source_gives(default_level_path, tin
     assert BLOCK <= thread.lead_frames < ring.capacity - HOP
     # the queue held: on a quiet machine no underrun; on a loaded one the lead grows instead
     assert ring.underruns <= 2
+
+
+def test_the_pose_keeps_the_time_it_moved(default_level_path, tiny_model_path):
+    """A pose sent again unchanged (the game sends one every frame) keeps the time of the move:
+    the meter counts from the step, not from the latest resend."""
+    from memoire.audio.process import _L_MOVED, _L_STAMP, AudioProcess, _ListenerReader
+    from memoire.world.level import load_level
+
+    audio = AudioProcess(load_level(default_level_path), tiny_model_path)  # not started: no child
+    try:
+        a = audio._listener
+        audio.set_listener(5.0, 6.0, 0.0)
+        moved = a[_L_MOVED]
+        time.sleep(0.002)
+        audio.set_listener(5.0, 6.0, 0.4)  # turned on the spot: no move
+        assert a[_L_MOVED] == moved and a[_L_STAMP] > moved
+        reader = _ListenerReader(a)
+        got = reader()
+        assert got.moved_s == moved and got.stamp_s == a[_L_STAMP]
+        assert reader() is None  # nothing new since
+        time.sleep(0.002)
+        audio.set_listener(5.5, 6.0, 0.4)
+        assert a[_L_MOVED] == a[_L_STAMP] > moved
+        assert reader().moved_s == a[_L_MOVED]
+    finally:
+        audio.close()

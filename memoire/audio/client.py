@@ -72,7 +72,7 @@ class AudioStats:
     latent: tuple[float, ...] = ()  # the latent the synth decoded last (for displays and tests)
     gain: float = 0.0  # the output stage's gain target now (the game's gain x any restart fade-in)
     latency_p95_s: float | None = None  # 95th percentile of motion-to-sound latency (1 ms bins); None before any
-    priority: str = ""  # the synth thread's scheduling, in words ("real-time (SCHED_FIFO 20)", "normal")
+    priority: str = ""  # the synth thread's scheduling, in words ("real-time (SCHED_FIFO 4)", "normal")
 
 
 @runtime_checkable

@@ -201,9 +201,11 @@ class LocalEngine:
         tid = getattr(out, "callback_tid", 0)
         if not tid or getattr(out, "_boosted", False):
             return None
-        from memoire.audio.priority import raise_priority
+        from memoire.audio.priority import raise_priority, sound_server_threads
 
         out._boosted = True
+        for client in sound_server_threads():  # PulseAudio's client thread carries the audio on
+            raise_priority(client)
         return raise_priority(tid)
 
     @property

@@ -22,16 +22,17 @@ from __future__ import annotations
 
 import os
 
-# SCHED_FIFO priority 1..99: above every normal thread; below the kernel's own threads (50) and
-# PipeWire/JACK's usual 70-88, so the audio server stays in front of its clients.
-rt_priority = 20
+# SCHED_FIFO priority 1..99: above every normal thread, below the sound server's own real-time
+# threads (PulseAudio's default realtime-priority is 5: its null-sink thread runs SCHED_RR 5 here;
+# PipeWire and JACK use 70-88) and the kernel's (50, 99), so the server stays ahead of its clients.
+rt_priority = 4
 # The fallback: a nice value for the thread (root or CAP_SYS_NICE, or a raised RLIMIT_NICE).
 fallback_nice = -10
 
 
 def raise_priority(tid: int = 0) -> str:
     """Raise thread ``tid`` (0: this one): SCHED_FIFO, else nice, else unchanged. Returns what it
-    got, in words ("real-time (SCHED_FIFO 20)", "nice -10", "normal"). Never raises."""
+    got, in words ("real-time (SCHED_FIFO 4)", "nice -10", "normal"). Never raises."""
     try:
         os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(rt_priority))
         return f"real-time (SCHED_FIFO {rt_priority})"
@@ -43,6 +44,24 @@ def raise_priority(tid: int = 0) -> str:
     except (AttributeError, OSError, ValueError):
         pass
     return "normal"
+
+
+def sound_server_threads() -> list[int]:
+    """Thread ids of this process's sound-server client threads (PulseAudio's ``threaded-ml``
+    mainloop, which the ALSA pulse plugin uses to send the callback's audio to the server; it is
+    on the audio path too). Linux only; [] elsewhere."""
+    tids = []
+    try:
+        for task in os.listdir("/proc/self/task"):
+            try:
+                with open(f"/proc/self/task/{task}/comm") as f:
+                    if f.read().strip() in ("threaded-ml", "pulse-shm"):
+                        tids.append(int(task))
+            except OSError:
+                continue
+    except OSError:
+        return []
+    return tids
 
 
 def lower_priority(tid: int = 0) -> None:

@@ -61,8 +61,9 @@ from memoire.world.level import Level
 
 log = logging.getLogger("memoire.audio")
 
-# Shared listener array: [seq lock, x_m, y_m, heading_rad, teleport, seq, stamp_s]
-_L_LOCK, _L_X, _L_Y, _L_H, _L_TELEPORT, _L_SEQ, _L_STAMP, _L_SIZE = range(8)
+# Shared listener array: [seq lock, x_m, y_m, heading_rad, teleport, seq, stamp_s, moved_s]
+# (moved_s: the stamp of the first write at this position; the latency meter counts from it)
+_L_LOCK, _L_X, _L_Y, _L_H, _L_TELEPORT, _L_SEQ, _L_STAMP, _L_MOVED, _L_SIZE = range(9)
 # Shared statistics array, written by the child's control loop only; the latency histogram
 # (``latency_bins`` 1 ms bins) follows _S_HIST, the latent follows _S_LATENT.
 (_S_LOOP, _S_READY, _S_HEARTBEAT, _S_UNDERRUNS, _S_DEVICE_UF, _S_PLAYED, _S_DECODE_S, _S_AUDIO_S,
@@ -376,11 +377,15 @@ class AudioProcess:
 
     def _write_listener(self, x_m: float, y_m: float, heading_rad: float) -> None:
         a = self._listener
+        now = time.perf_counter()  # CLOCK_MONOTONIC: the same clock in both processes
+        moved = a[_L_X] != x_m or a[_L_Y] != y_m or a[_L_MOVED] == 0.0
         a[_L_LOCK] += 1.0  # odd: writing
         a[_L_X], a[_L_Y], a[_L_H] = x_m, y_m, heading_rad
         a[_L_TELEPORT] = self._teleport
         a[_L_SEQ] = self._seq
-        a[_L_STAMP] = time.perf_counter()  # CLOCK_MONOTONIC: the same clock in both processes
+        a[_L_STAMP] = now
+        if moved:
+            a[_L_MOVED] = now
         a[_L_LOCK] += 1.0  # even: done
 
     def set_listener(self, x_m: float, y_m: float, heading_rad: float, *, teleport: bool = False) -> None:
@@ -551,7 +556,7 @@ class _ListenerReader:
             return None
         self._seq = values[_L_SEQ]
         return Listener(values[_L_X], values[_L_Y], values[_L_H], int(values[_L_TELEPORT]), int(values[_L_SEQ]),
-                        values[_L_STAMP])
+                        values[_L_STAMP], values[_L_MOVED])
 
 
 def _child_signals() -> None:
@@ -601,7 +606,14 @@ def _child_main(config: dict, listener, stats, commands, events) -> None:
     from memoire.audio.output import open_device, refresh_devices
     from memoire.audio.supervisor import AudioSupervisor
     from memoire.audio.synth import Listener
+    import memoire.audio.model  # noqa: F401  (torch: its objects frozen below, before the device opens)
 
+    # Python's cyclic garbage collector pauses the whole process while it walks every object;
+    # with torch loaded a full pass took ~140 ms here. Torch's objects are frozen out of every
+    # later pass now, before the device stream runs (a pass while it runs holds the interpreter
+    # lock the callback needs); what the engine makes is frozen after it (a shorter pass).
+    gc.collect()
+    gc.freeze()
     parent = os.getppid()
     simulated = config["simulated"]
     device = config["device"]
@@ -645,10 +657,8 @@ def _child_main(config: dict, listener, stats, commands, events) -> None:
         return
     if engine.silent_reason:
         say(EVENT_SILENT, engine.silent_reason)
-    # Python's cyclic garbage collector pauses the whole process while it walks every object;
-    # with torch loaded a full pass took ~140 ms here, long enough to empty the ring. Freezing
-    # what exists now (the model, the level) takes it out of every later pass.
-    gc.collect()
+    # Freezing what exists now (the model, the level) takes it out of every later pass too.
+    gc.collect()  # measured: 0.7 ms (it was ~140 ms with torch's objects in it)
     gc.freeze()
     if not simulated:  # the simulated device's consumer is the control loop itself
         engine.set_listener_source(_ListenerReader(listener))
@@ -745,7 +755,7 @@ def _child_main(config: dict, listener, stats, commands, events) -> None:
             if values[_L_SEQ] != last_seq:
                 last_seq = values[_L_SEQ]
                 engine.set_listener(Listener(values[_L_X], values[_L_Y], values[_L_H], int(values[_L_TELEPORT]),
-                                             int(values[_L_SEQ]), values[_L_STAMP]))
+                                             int(values[_L_SEQ]), values[_L_STAMP], values[_L_MOVED]))
             if sim is not None:
                 _, seq, now_s, seconds = sim
                 sim_now[0] = now_s

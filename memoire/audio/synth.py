@@ -114,6 +114,9 @@ class Listener:
     teleport: int = 0  # bumped by the game on a jump the sound must crossfade over
     seq: int = 0  # bumped on every update
     stamp_s: float = 0.0  # time.perf_counter() when the game sent it
+    # time.perf_counter() when the game first sent this position (x, y): the motion's time. A pose
+    # sent again unchanged keeps it, so the latency counts from the step, not from the latest resend.
+    moved_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -652,7 +655,7 @@ class SynthThread:
                 if listener.seq != last_seq:
                     pos = (listener.x_m, listener.y_m)
                     if last_pos is not None and pos != last_pos:
-                        self.latency.mark(ring.write_index, listener.stamp_s)
+                        self.latency.mark(ring.write_index, listener.moved_s or listener.stamp_s)
                     last_seq, last_pos = listener.seq, pos
                 fault = self._fault
                 if fault is not None:
