@@ -34,9 +34,10 @@ def test_play_tour_headless_writes_screenshot_and_recording(tmp_path, root, defa
 
     level = zones_only_level(tmp_path, default_level_path)
     shot, rec = tmp_path / "shot.png", tmp_path / "walk.wav"
-    r = memoire("play", str(level), "--model", str(tiny_model_path), "--tour", "gallery", "--frames", "40",
-                "--headless", "--mute", "--screenshot", str(shot), "--record", str(rec), "--size", "480", "270",
-                root=root)
+    # from where the tour walks the lane east toward the vendors: sky above, paving below
+    r = memoire("play", str(level), "--model", str(tiny_model_path), "--tour", "gallery", "--start-zone", "vendors",
+                "--frames", "40", "--headless", "--mute", "--screenshot", str(shot), "--record", str(rec),
+                "--size", "480", "270", root=root)
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
     line = [ln for ln in r.stdout.splitlines() if "session:" in ln]

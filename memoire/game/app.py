@@ -47,7 +47,7 @@ max_frame_catchup_s = 0.25
 reload_poll_s = 0.5
 # Messages on screen stay this long.
 message_s = 6.0
-minimap_px_per_m = 4.0
+minimap_px_per_m = 4.0  # in a 720 px high window; the map follows the window's height (game/hud.py)
 # Of a frame's fixed steps only the last two are ever seen (the picture interpolates between
 # them), so a tour's pose is computed for those alone.
 drawn_steps = 2

@@ -23,9 +23,10 @@ banner_text_frac = 1 / 18  # 40 px at 720, 60 px at 1080: legible from a few met
 banner_centre = 0.8
 banner_alpha = 150
 banner_feather = 0.9
-# The minimap grows with the window: this many pixels per metre for each 180 px of height
-# (4 at 720: 288 px wide for the 72 m gallery; 6 at 1080), never under 4.
-minimap_px_per_m_per_180px = 1.0
+# The minimap follows the window's height: the game's pixels per metre at 720 px (4: 288 px wide
+# for the 72 m gallery), 6 at 1080, 1.5 at 270, never under ``minimap_least_px_per_m``.
+minimap_reference_height_px = 720
+minimap_least_px_per_m = 1.5
 
 _fonts: dict[int, object] = {}
 
@@ -146,9 +147,9 @@ def text_rgba(lines: list[str], width_limit_px: int) -> np.ndarray | None:
     return surface_rgba(surf)
 
 
-def minimap_scale(window_px: tuple[int, int], least_px_per_m: float = 4.0) -> float:
-    """Minimap pixels per metre for a window: larger windows get a larger map."""
-    return max(least_px_per_m, window_px[1] / 180.0 * minimap_px_per_m_per_180px)
+def minimap_scale(window_px: tuple[int, int], px_per_m_at_720: float = 4.0) -> float:
+    """Minimap pixels per metre for a window: the map keeps its share of the window's height."""
+    return max(minimap_least_px_per_m, px_per_m_at_720 * window_px[1] / minimap_reference_height_px)
 
 
 class _Cached:
@@ -177,7 +178,9 @@ class Hud:
         from memoire.render.minimap import minimap_image
 
         self.level = level
-        self.minimap_base = minimap_image(level, self.px_per_m, field_rgb=field_rgb, names=True, north=True)
+        # zone names where they fit: under 3 px/m (a window under ~540 px high) they would overlap
+        self.minimap_base = minimap_image(level, self.px_per_m, field_rgb=field_rgb, names=self.px_per_m >= 3.0,
+                                          north=True)
 
     def set_terrain(self, field_rgb: np.ndarray | None, level: Level) -> None:
         """Show the latent field (an (h, w, 3) uint8 picture over the level) under the minimap."""
