@@ -215,3 +215,44 @@ def test_toml_writer_round_trips_the_default_level():
     odd = {"map": {"grid": "ab\ncd\n", "legend": {"#": "wall", "x y": "tree"}}, "zones": [{"anchor": {"clip": "a\"b"}}],
            "sound": {"rest": [0.1, -2.0, 1e-05]}}
     assert tomllib.loads(FC.dump_toml(odd)) == odd
+
+
+@pytest.mark.slow
+@pytest.mark.pulse
+def test_a_48_khz_artist_model_plays_its_clips_at_its_rate(tmp_path, tiny_model_path):
+    """An artist's model at 48 kHz (the rate RAVE's v2_small exports use) and a folder of 48 kHz
+    clips: `memoire level from-clips` makes the level and `memoire play` opens the sound device at
+    the model's rate (PulseAudio's null sink: a real, real-time device) with no underrun."""
+    from tiny_model import TinyDecoder
+
+    class Codec48k(TinyDecoder):
+        @torch.jit.export
+        def encode(self, x: torch.Tensor) -> torch.Tensor:
+            n = x.shape[-1] // self.hop
+            frames = x[0, 0, : n * self.hop].reshape(n, self.hop)
+            rms = torch.sqrt(torch.mean(frames * frames, dim=1))
+            return torch.stack([rms * 4.0, rms * 2.0, rms, -rms], dim=0)[None, : self.latent_dim, :]
+
+        @torch.jit.export
+        def get_methods(self) -> List[str]:
+            return ["encode", "decode"]
+
+    folder = tmp_path / "gallery"
+    folder.mkdir()
+    model = folder / "artist48k.ts"
+    torch.jit.save(torch.jit.script(Codec48k(sample_rate=48000)), str(model))
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    t = np.arange(int(0.5 * 48000)) / 48000
+    for i, name in enumerate(("gong", "drone", "hiss")):
+        sf.write(clips / f"{name}.wav", (0.2 * (i + 1) * np.sin(2 * np.pi * 330 * (i + 1) * t)).astype(np.float32),
+                 48000)
+    out = folder / "art48k.toml"
+    r = memoire("level", "from-clips", clips, "--model", model, "--out", out)
+    assert r.returncode == 0, r.stderr
+    r = memoire("play", out, "--headless", "--frames", 90, "--size", 160, 90)
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    line = next(s for s in r.stdout.splitlines() if "session:" in s)
+    assert "audio underruns 0 (device 0)" in line, line
+    assert "silent clock" not in line, line  # the device opened at 48 kHz
