@@ -57,8 +57,8 @@ def test_ten_seconds_on_pulse_null_sink_without_underruns(default_level_path, ti
         renderer.release()
     s = audio.stats()
     print(f"pulse: {frames} frames drawn, {played_s:.1f} s played, underruns {s.underruns}, device underflows "
-          f"{s.device_underflows}, synth {s.synth_rtf:.0f}x real time, latency {s.latency_s * 1000:.0f} ms, "
-          f"output {s.output}")
+          f"{s.device_underflows}, synth {s.synth_rtf:.0f}x real time, latency {s.latency_s * 1000:.0f} ms "
+          f"(p95 {s.latency_p95_s * 1000:.0f} ms), output {s.output}, {s.priority}")
     assert frames >= 10
     assert played_s >= 10.0  # the device really consumed 10 s of audio
     assert s.underruns == 0, said

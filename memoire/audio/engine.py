@@ -70,6 +70,12 @@ def prime_frames_for(device_latency_s: float, device_block: int, info: ModelCard
     return int(info.hop_samples + math.ceil(device_latency_s * info.sample_rate_hz) + device_block)
 
 
+def preload_model_library() -> None:
+    """Import torch and the decoder now (the audio process does, to freeze their objects out of the
+    garbage collector before the device stream runs: memoire/audio/process.py)."""
+    import memoire.audio.model  # noqa: F401
+
+
 def _env_flag(name: str) -> bool:
     import os
 
@@ -175,11 +181,15 @@ class LocalEngine:
             fill, jit = target_fill_for(self._output.latency_s, self.card), False
         thread = SynthThread(core, ring, target_fill_frames=fill, torch_threads=self._torch_threads,
                              record_path=record, played=lambda: ring.read_index,
-                             device_latency_s=lambda: self._output.latency_s, just_in_time=jit,
+                             device_latency_s=self._played_delay_s, just_in_time=jit,
                              device_block=self._device_block, listener_source=self._listener_source,
                              realtime=self._realtime and not self._decode_ahead)
         thread.set_listener(self._listener)
         return thread
+
+    def _played_delay_s(self) -> float:
+        out = self._output
+        return float(getattr(out, "played_delay_s", out.latency_s))
 
     def _device_block(self) -> int:
         return int(getattr(self._output, "block_frames", callback_block_frames))

@@ -31,15 +31,17 @@ from memoire.audio.ring import Ring
 # next to one latent frame (2048).
 callback_block_frames = 512
 # The sound device's block and buffer (issue "Play it live"): 256-frame callbacks (5.8 ms) and a
-# 10 ms buffer request, which PulseAudio's ALSA plugin grants as 11.6 ms (two blocks). The synth
+# 15 ms buffer request, which PulseAudio's ALSA plugin grants as 17.4 ms (three blocks). The synth
 # decodes each latent frame just in time (memoire/audio/synth.py SynthThread), so the device
-# buffer is most of what stands between a step and its sound: measured on the null sink with the
-# shipped model, motion-to-sound latency 162 ms with 512/0.05 s and the fixed 3-frame queue
-# (docs/sound.md "Latency"). Stream consumption rate over 6 s on the plugin: 0.01 s/256 -> 1.002x,
-# 0.02 s/256 -> 1.003x (23.2 ms), 0.05 s/512 -> 1.005x (46.4 ms), each with 0 underflows; earlier,
-# 0.1 s -> 0.67x and 0.15 s -> 0.75x (the plugin keeps recovering): avoid those two.
+# buffer is a large part of what stands between a step and its sound (docs/sound.md "Latency":
+# 162 ms with 512/0.05 s and the fixed 3-frame queue, 56 ms now). Measured on the null sink:
+# 0.01 s (11.6 ms) gives 2 ms less on average but PortAudio reported underflows in some runs
+# (the sound server's side running dry while the ring was full: 1-12 per 25 s run), 128-frame
+# blocks at 0.01 s bursts of 20; 0.015 s had none. Stream consumption rate over 6 s on the
+# plugin: 0.01 s/256 -> 1.002x, 0.015 s/256 -> 1.002x, 0.02 s/256 -> 1.003x, 0.05 s/512 ->
+# 1.005x; earlier, 0.1 s -> 0.67x and 0.15 s -> 0.75x (the plugin keeps recovering): avoid those.
 device_block_frames = 256
-device_latency_s = 0.01
+device_latency_s = 0.015
 
 
 def device_settings() -> tuple[int, float]:
@@ -171,6 +173,7 @@ class DeviceOutput:
         # The callback thread's Linux thread id, stored by its first call (an int store): the
         # control loop raises that thread's priority from outside (memoire/audio/priority.py).
         self.callback_tid = 0
+        self.dac_delay_s = 0.0  # callback thread: see the callback
         self._closing = False
         self._rate = sample_rate_hz
 
@@ -179,6 +182,9 @@ class DeviceOutput:
                 self.callback_tid = threading.get_native_id()
             if status.output_underflow and self.ring.started:  # before the first queue: priming, as for underruns
                 self.status_flags += 1
+            # when this block's first frame reaches the speaker, after the callback (PortAudio's own
+            # figure, which follows the sound server's buffer: 46-58 ms where it reports 46.4)
+            self.dac_delay_s = time_info.outputBufferDacTime - time_info.currentTime
             self.ring.read_into(outdata)
             if self.gain is not None:
                 self.gain.apply(outdata, self._rate)
@@ -199,6 +205,13 @@ class DeviceOutput:
     @property
     def latency_s(self) -> float:
         return float(self.stream.latency)
+
+    @property
+    def played_delay_s(self) -> float:
+        """From the callback taking a frame to the speaker playing it: PortAudio's time stamps of
+        the last callback where it gives them, else the stream's nominal latency."""
+        d = self.dac_delay_s
+        return d if 0.0 < d < 1.0 else self.latency_s
 
     def check(self) -> str | None:
         """Why the stream is not playing (None while it plays). Controlling thread."""

@@ -23,7 +23,8 @@ parent adds each finished child's last figures to its total. Restarts arrive as 
 
 Shared slots, one writer each:
 - the listener array (``RawArray``, a sequence lock: odd while writing): the game's main thread
-  writes (``set_listener``), the child's control loop reads;
+  writes (``set_listener``), the child's control loop reads, and so does the synth thread, just
+  before each decode (``_ListenerReader``: the newest pose, no relay delay);
 - the statistics array (a fresh one per child): the child's control loop writes, the game reads;
 - the command queue (a fresh one per child): the game's main thread puts, the child's control loop
   takes; the event queue: the child puts (its control loop, and ``say`` from it), the game takes.
@@ -602,11 +603,12 @@ def _child_main(config: dict, listener, stats, commands, events) -> None:
     _child_signals()
     if not config["simulated"]:
         _child_priority()
-    from memoire.audio.engine import LocalEngine
+    from memoire.audio.engine import LocalEngine, preload_model_library
     from memoire.audio.output import open_device, refresh_devices
     from memoire.audio.supervisor import AudioSupervisor
     from memoire.audio.synth import Listener
-    import memoire.audio.model  # noqa: F401  (torch: its objects frozen below, before the device opens)
+
+    preload_model_library()  # torch: its objects frozen below, before the device opens
 
     # Python's cyclic garbage collector pauses the whole process while it walks every object;
     # with torch loaded a full pass took ~140 ms here. Torch's objects are frozen out of every

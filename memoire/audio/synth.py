@@ -666,12 +666,10 @@ class SynthThread:
                     if self._stop.is_set():
                         break
                 audio = self._next_block(listener, block)
-                if self.just_in_time:
+                if self.just_in_time:  # how far below the lead the queue fell before this block landed
                     self.lead_frames = lead
                     self.lead.add(lead - ring.available(), time.perf_counter())
-                    ring.write(audio, prime_frames=self.target_fill)
-                else:
-                    ring.write(audio, prime_frames=self.target_fill)
+                ring.write(audio, prime_frames=self.target_fill)
                 if self._recorder is not None:
                     self._recorder.write(audio)
         except BaseException as e:  # the supervisor (memoire/audio/supervisor.py) reads it and restarts the synth
