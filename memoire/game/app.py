@@ -747,7 +747,8 @@ def session_line(game: Game, audio: AudioStats) -> str:
     rtf = _figure(audio.synth_rtf, ".1f")
     rtf = rtf if rtf == "n/a" else f"{rtf}x real time"
     latency = _figure(audio.latency_s, ".0f", 1000.0)
-    latency = latency if latency == "n/a" else f"{latency} ms"
+    p95 = _figure(audio.latency_p95_s, ".0f", 1000.0)
+    latency = latency if latency == "n/a" else f"{latency} ms (p95 {p95}{'' if p95 == 'n/a' else ' ms'})"
     first_frame = _figure(game.time_to_first_frame_s, ".1f")
     first_sound = _figure(game.time_to_first_sound_s, ".1f")
     starts = (f"first frame {first_frame}{'' if first_frame == 'n/a' else ' s'}, "
