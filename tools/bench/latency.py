@@ -41,7 +41,6 @@ import json
 import math
 import os
 import random
-import re
 import shutil
 import subprocess
 import sys
