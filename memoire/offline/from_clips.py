@@ -104,47 +104,22 @@ def _names(items: list[str]) -> str:
 
 
 def load_encoder(model: Path):
-    """(torch module, model card) for encoding; UserError for a file that is not a usable model."""
-    import torch
-
-    from memoire.audio.model import inspect_model
+    """(torch module, model card) for encoding (`memoire encode`'s loader); UserError for a file
+    that is not a usable model."""
+    from memoire.rave.encode_command import load_encoder as load
 
     model = Path(model)
     if not model.exists():
         raise UserError(f"--model {model}: no such model file (a TorchScript .ts exported from RAVE or `memoire "
                         "train`)")
-    if model.is_dir():
-        raise UserError(f"--model {model} is a folder, not a model file (a TorchScript .ts)")
-    info = inspect_model(model)  # UserError for anything that is not a RAVE/nn~ model
-    module = torch.jit.load(str(model), map_location="cpu").eval()
-    if not hasattr(module, "encode"):
-        raise UserError(f"{model}: this model has no encode method (a decoder-only export); the clips need a "
-                        "model that encodes: a full RAVE/Memoire export")
-    return module, info
+    return load(model)
 
 
 def encode_clip(path: Path, module, info) -> np.ndarray:
     """(frames, latent_dim) float32 latents of one clip: `memoire encode`'s checks and reading."""
-    import torch
+    from memoire.rave.encode_command import encode_with
 
-    from memoire.rave.data import load_audio
-    from memoire.rave.encode_command import check_samples
-
-    check_samples(path)
-    audio = load_audio(path, info.sample_rate_hz)
-    if len(audio) < info.hop_samples:
-        raise UserError(f"{path}: {len(audio) / info.sample_rate_hz:.3f} s is shorter than one latent frame "
-                        f"({info.hop_samples / info.sample_rate_hz:.3f} s)")
-    with torch.inference_mode():
-        z = module.encode(torch.from_numpy(audio).view(1, 1, -1))
-    z = z[0].T.contiguous().numpy().astype(np.float32)
-    if z.ndim != 2 or not len(z) or z.shape[1] != info.latent_dim:
-        raise UserError(f"{path}: the model's encoder gave an array of shape {z.shape}, not (frames, "
-                        f"{info.latent_dim}); the model is broken")
-    if not np.isfinite(z).all():
-        raise UserError(f"{path}: the model's encoder gave NaN or infinite values for this clip; the model is "
-                        "broken (retrain or re-export it)")
-    return z
+    return encode_with(path, module, info)
 
 
 def _why(e: UserError, path: Path) -> str:

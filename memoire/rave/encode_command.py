@@ -54,22 +54,35 @@ def check_samples(path: Path) -> None:
                         "to place in a level.")
 
 
-def encode_file(path: Path, model_path: Path) -> np.ndarray:
-    """(frames, latent_dim) float32 latent trajectory of an audio file."""
+def load_encoder(model_path: Path):
+    """(TorchScript module, model card) of a model that encodes; UserError for a missing or foreign
+    file, or a decoder-only export."""
     import torch
 
     from memoire.audio.model import inspect_model
+
+    model_path = Path(model_path)
+    if model_path.is_dir():
+        raise UserError(f"{model_path} is a folder, not a model file (a TorchScript .ts)")
+    info = inspect_model(model_path)  # UserError for a missing or foreign model file
+    module = torch.jit.load(str(model_path), map_location="cpu").eval()
+    if not hasattr(module, "encode"):
+        raise UserError(f"{model_path}: this model has no encode method (a decoder-only export); "
+                        "use a full RAVE/Memoire export.")
+    return module, info
+
+
+def encode_with(path: Path, module, info) -> np.ndarray:
+    """(frames, latent_dim) float32 latent trajectory of the audio file ``path``, encoded by
+    ``module`` (from ``load_encoder``). UserError for unusable audio or a broken encoder."""
+    import torch
+
     from memoire.rave.data import load_audio
 
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: no such audio file.")
     check_samples(path)
-    info = inspect_model(model_path)  # UserError for a missing or foreign model file
-    module = torch.jit.load(str(model_path), map_location="cpu").eval()
-    if not hasattr(module, "encode"):
-        raise UserError(f"{model_path}: this model has no encode method (a decoder-only export); "
-                        "use a full RAVE/Memoire export.")
     audio = load_audio(path, info.sample_rate_hz)
     if len(audio) < info.hop_samples:
         raise UserError(f"{path}: {len(audio) / info.sample_rate_hz:.3f} s is shorter than one latent "
@@ -77,10 +90,23 @@ def encode_file(path: Path, model_path: Path) -> np.ndarray:
     with torch.inference_mode():
         z = module.encode(torch.from_numpy(audio).view(1, 1, -1))
     z = z[0].T.contiguous().numpy().astype(np.float32)
+    if z.ndim != 2 or not len(z) or z.shape[1] != info.latent_dim:
+        raise UserError(f"{info.path}: the model's encoder gave an array of shape {z.shape} for {path}, not "
+                        f"(frames, {info.latent_dim}); the model is broken")
     if not np.isfinite(z).all():
-        raise UserError(f"{model_path}: the model's encoder gave {int((~np.isfinite(z)).sum())} NaN or infinite "
+        raise UserError(f"{info.path}: the model's encoder gave {int((~np.isfinite(z)).sum())} NaN or infinite "
                         f"values for {path}; nothing written. The model is broken; retrain or re-export it.")
     return z
+
+
+def encode_file(path: Path, model_path: Path) -> np.ndarray:
+    """(frames, latent_dim) float32 latent trajectory of an audio file."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such audio file.")
+    check_samples(path)  # the audio's own problems before the model loads
+    module, info = load_encoder(model_path)
+    return encode_with(path, module, info)
 
 
 def run(args: argparse.Namespace) -> int:
