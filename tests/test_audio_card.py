@@ -20,6 +20,7 @@ def cache(tmp_path, monkeypatch):
     return tmp_path / "cache" / "memoire" / "cards"
 
 
+@pytest.mark.slow  # over ~1.5 s: the full suite runs it, the fast lane does not
 def test_read_card_matches_inspect_model_and_is_cached(cache, tiny_model_path, monkeypatch):
     import memoire.audio.card as card_mod
     from memoire.audio.model import inspect_model
@@ -40,6 +41,7 @@ def test_read_card_matches_inspect_model_and_is_cached(cache, tiny_model_path, m
     assert again.class_names == card.class_names
 
 
+@pytest.mark.slow  # over ~1.5 s: the full suite runs it, the fast lane does not
 def test_read_card_errors_are_inspect_models(cache, tmp_path):
     from tiny_model import save_no_interface
 

@@ -229,6 +229,7 @@ def test_kiosk_game_takeover_keeps_pose_and_sound(tmp_path, tiny_model_path):
         window.close()
 
 
+@pytest.mark.slow  # over ~1.5 s: the full suite runs it, the fast lane does not
 def test_missing_model_shows_a_message_screen_and_logs_it(tmp_path, monkeypatch):
     from PIL import Image
 

@@ -103,6 +103,7 @@ def _texts(audio) -> str:
     return " | ".join(f"{e.kind}: {e.text}" for e in audio.poll_events_seen)
 
 
+@pytest.mark.slow  # over ~1.5 s: the full suite runs it, the fast lane does not
 def test_device_loss_falls_back_and_reopens_with_backoff(simulated):
     audio = simulated()
     audio.simulate(0.0, 0.2)
@@ -130,6 +131,7 @@ def test_device_loss_falls_back_and_reopens_with_backoff(simulated):
     assert frames >= 4096 and sum_sq > 0
 
 
+@pytest.mark.slow  # over ~1.5 s: the full suite runs it, the fast lane does not
 @pytest.mark.parametrize("fault", ["crash", "stall"])
 def test_synth_crash_or_stall_is_restarted_with_a_fade_in(simulated, fault):
     from memoire.audio.supervisor import fade_in_s

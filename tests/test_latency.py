@@ -126,6 +126,7 @@ def test_priority_on_this_machine_says_what_it_got():
     assert got[0] == "normal" or got[0].startswith(("real-time", "nice"))
 
 
+@pytest.mark.slow  # over ~1.5 s: the full suite runs it, the fast lane does not
 def test_jit_synth_decodes_for_the_pose_its_source_gives(default_level_path, tiny_model_path):
     """The just-in-time thread asks its source for the newest pose just before each block and
     marks it; a consumer taking the ring at real-time pace never finds it short."""

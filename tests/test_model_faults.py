@@ -300,6 +300,7 @@ def test_audio_process_reports_the_fault_plays_silence_and_gives_up(name, says, 
     assert len([e for e in _poll(audio) if e.kind == "fault"]) == 2
 
 
+@pytest.mark.slow  # over ~1.5 s: the full suite runs it, the fast lane does not
 def test_audio_process_warns_about_a_non_streaming_model_once(models, lane_path, card_cache):
     from memoire.audio.process import AudioProcess
     from memoire.world.level import load_level

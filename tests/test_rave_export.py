@@ -94,6 +94,7 @@ def test_export_without_classes_advertises_only_the_rate(tmp_path):
     assert list(m.latent_class_names) == []
 
 
+@pytest.mark.slow  # over ~1.5 s: the full suite runs it, the fast lane does not
 def test_exports_with_different_class_counts_keep_their_own_setters(tmp_path):
     d = TINY_MODEL.latent_dim
     for names in (["a", "b"], ["a", "b", "c", "d"], ["a", "b"]):
@@ -104,6 +105,7 @@ def test_exports_with_different_class_counts_keep_their_own_setters(tmp_path):
         assert m.set_latent_class_names(*names) == 0
 
 
+@pytest.mark.slow  # over ~1.5 s: the full suite runs it, the fast lane does not
 def test_reexport_keeps_weights_statistics_and_output(exported, tmp_path):
     from memoire.rave.export import load_exported, reexport
 

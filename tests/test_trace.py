@@ -335,6 +335,7 @@ def run_memoire(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
                           timeout=120)
 
 
+@pytest.mark.slow  # over ~1.5 s: the full suite runs it, the fast lane does not
 def test_plot_command_writes_the_picture_and_the_table(tmp_path, level):
     path = tmp_path / "t.csv"
     write_trace(path, level, [(35.25, 9.75, 30.0), (12.0, 9.5, 12.0)])
