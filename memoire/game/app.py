@@ -288,12 +288,13 @@ class Game:
             self.update(physics_step_s, pose=k >= steps - drawn_steps)
         self.poll_background(now_s)
         last = self.opts.frames is not None and self.stats.frames + 1 >= self.opts.frames
-        if draw and self.mode.draws(self):
+        drawn = draw and self.mode.draws(self)
+        if drawn:
             self.draw(alpha)
             if last and self.opts.screenshot is not None:
                 self.save_screenshot(self.opts.screenshot)  # before the swap: after it the buffer may be undefined
             self.window.flip()
-        if self.time_to_first_frame_s is None and draw and self.mode.draws(self):
+        if self.time_to_first_frame_s is None and drawn:
             self.time_to_first_frame_s = time.perf_counter() - self.born_s
         if self.trace is not None and self.mode.traces(self):
             self._trace_row(now_s)
@@ -604,8 +605,8 @@ class Mode:
     def frame_done(self, game: Game) -> None:
         """The frame is over (the kiosk pings its watchdog)."""
 
-    def summary(self, game: Game, audio: dict) -> None:
-        """The session is over: report it."""
+    def summary(self, game: Game, audio: AudioStats) -> None:
+        """The session is over: report it (``audio``: the audio's counts over every restart)."""
 
 
 class PlayMode(Mode):
