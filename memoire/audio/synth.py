@@ -476,7 +476,13 @@ class LatencyMeter:
 lead_window_s = 5.0
 lead_min_margin_s = 0.002
 lead_guard_s = 0.001
-lead_start_margin_s = 0.025  # until ``lead_min_samples`` renders are measured
+# Until ``lead_learn_s`` of renders (and at least ``lead_min_samples``) are measured the margin
+# is ``lead_start_margin_s``: the start-up is the machine's busiest time (the game compiles shaders
+# and builds meshes, the model warms up), so the percentile is learned over the first 4 s (~86
+# blocks of 46 ms), not from the first second's 20 samples (a CI run that learned from those
+# underran once, later, on a spike they had not seen).
+lead_start_margin_s = 0.025
+lead_learn_s = 4.0
 lead_min_samples = 20
 # An underrun raises the floor of the margin by one device block, for ``lead_underrun_hold_s``.
 lead_underrun_hold_s = 10.0
@@ -493,12 +499,15 @@ class LeadSizer:
         self._floor = 0  # extra frames after underruns
         self._floor_until = 0.0
         self._cached: tuple[float, int] | None = None  # (time, p99) recomputed a few times a second
+        self._first_s: float | None = None  # time of the first measured render
 
     def _p99(self, now_s: float) -> int:
         q = self._samples
         while q and q[0][0] < now_s - lead_window_s:
             q.popleft()
-        if len(q) < lead_min_samples:
+        if self._first_s is None and q:
+            self._first_s = q[0][0]
+        if len(q) < lead_min_samples or self._first_s is None or now_s - self._first_s < lead_learn_s:
             return math.ceil(lead_start_margin_s * self.rate)
         if self._cached is None or now_s - self._cached[0] > 0.25:
             values = np.fromiter((v for _, v in q), np.float64, len(q))
