@@ -5,14 +5,15 @@
 #   bash tools/install.sh test [pytest options...]         install, then run the tests
 #
 # Installs what is missing: system packages with apt-get (PortAudio, Mesa/EGL, Xvfb, PulseAudio
-# with its ALSA plugin, espeak-ng for the corpus's vendor calls), a virtual environment in .venv,
+# with its ALSA plugin, espeak-ng for the corpus's vendor calls, libopenal-data for the binaural
+# output's measured HRTF), a virtual environment in .venv,
 # and the project with its pinned torch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-play}"; shift || true
 
 need_pkgs=(libportaudio2 libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 xvfb xauth pulseaudio pulseaudio-utils
-           libasound2-plugins espeak-ng python3-venv)
+           libasound2-plugins espeak-ng python3-venv libopenal-data)  # libopenal-data: the HRTF for binaural output
 missing=()
 for p in "${need_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
