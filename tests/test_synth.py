@@ -61,34 +61,43 @@ def test_streaming_decode_in_blocks_equals_whole(tiny_model_path):
 
 
 def test_latent_moves_at_most_a_bound_per_frame(setup):
+    from memoire.world.field import FieldControls
+
     level, info, field, _ = setup
     settings = SynthSettings(max_latent_speed_per_s=6.0)
     core = make_core(setup, settings=settings)
     bound = settings.max_latent_speed_per_s * core.frame_s
-    # the interpolated latent (the anchors' own motion rides on top of it, see below)
-    zs = [core.voice.z.copy()]
-    # walk from the lane into the pigeon courtyard and then jump across the map without teleport flag
-    path = [(4.0 + 0.2 * i, 18.75) for i in range(150)] + [(35.25, 9.75)] * 40 + [(59.0, 9.0)] * 40
-    ws = [core._weights.copy()]
-    for x, y in path:
+    # each voice's interpolated latent (its anchor's own motion rides on top of it, see below)
+    zs = [np.array([v.z for v in core.bank.voices])]
+    gs = [np.array([v.gain for v in core.bank.voices])]
+    # walk from the lane into the pigeon courtyard, then a latent override far away (OSC): the
+    # bed's target jumps, with no teleport flag
+    far = tuple(float(v) for v in field.zones.rest_latent + 8.0)
+    path = [(4.0 + 0.2 * i, 18.75, None) for i in range(150)] + [(35.25, 9.75, None)] * 40 + [(35.25, 9.75, far)] * 40
+    for x, y, latent in path:
+        if latent is not None and core.field.zones.override is None:
+            core.set_field(field.with_controls(FieldControls().with_latent(latent)))
         core.render(Listener(x, y))
-        zs.append(core.voice.z.copy())
-        ws.append(core._weights.copy())
-    steps = np.linalg.norm(np.diff(np.array(zs), axis=0), axis=1)
-    # the weights that scale each anchor's motion glide too: at most 1 - exp(-frame/shortest fade)
-    w_steps = np.abs(np.diff(np.array(ws), axis=0)).max()
-    assert w_steps <= 1.0 - np.exp(-core.frame_s / 0.6) + 1e-9
+        zs.append(np.array([v.z for v in core.bank.voices]))
+        gs.append(np.array([v.gain for v in core.bank.voices]))
+    steps = np.linalg.norm(np.diff(np.array(zs), axis=0), axis=2)  # (frames, voices)
+    # walking, every voice's gain glides too: at most 1 - exp(-frame / the shortest time constant)
+    shortest = min([z.fade_s for z in level.zones] + [level.sound.smoothing_s])
+    assert np.abs(np.diff(np.array(gs[:191]), axis=0)).max() <= 1.0 - np.exp(-core.frame_s / shortest) + 1e-9
     assert steps.max() <= bound + 1e-5
-    assert steps.max() > 0.5 * bound  # the jump did move it at the cap
+    assert steps[:, -1].max() > 0.5 * bound  # the override did move the bed at the cap
 
 
 def test_latent_reaches_zone_target(setup):
     level, info, field, _ = setup
-    core = make_core(setup, start=Listener(35.25, 9.75))
+    core = make_core(setup, start=Listener(4.0, 18.75))
+    i = field.zones.names.index("pigeons")
     for _ in range(100):  # 4.6 s in the pigeon courtyard, fade_s 1.5
         core.render(Listener(35.25, 9.75))
-    target, _ = field.target(35.25, 9.75)
-    np.testing.assert_allclose(core.voice.z, target, atol=0.05)
+    voice = core.bank.voices[i]
+    assert voice.slot >= 0 and voice.fade == 1.0  # real, faded in
+    np.testing.assert_allclose(voice.z, field.zones.latents[i], atol=0.05)
+    assert voice.gain > 0.95  # inside the zone: its full gain
 
 
 def test_teleport_is_crossfaded_without_a_click(setup):
@@ -221,7 +230,7 @@ def test_class_anchor_moves_with_its_encoded_audio(setup):
     # joins are crossfaded, so no step is larger than a few of those
     assert steps.max() < 0.5
     mean_inside = zs[100:].mean(axis=0)
-    target, _ = field.target(35.25, 9.75)
+    target = field.zones.latents[field.zones.names.index("pigeons")]
     assert np.linalg.norm(mean_inside - target) < 0.3  # it moves around the class's latent
 
 

@@ -73,6 +73,8 @@ class AudioStats:
     gain: float = 0.0  # the output stage's gain target now (the game's gain x any restart fade-in)
     latency_p95_s: float | None = None  # 95th percentile of motion-to-sound latency (1 ms bins); None before any
     priority: str = ""  # the synth thread's scheduling, in words ("real-time (SCHED_FIFO 4)", "normal")
+    voices_real: int = 0  # the synth's voices decoded now (the bed's included; memoire/audio/voices.py)
+    voices_virtual: int = 0  # zone voices not decoded now (over the voice budget, or inaudible)
 
 
 @runtime_checkable

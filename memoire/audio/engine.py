@@ -34,7 +34,7 @@ import numpy as np
 from memoire.audio.faults import ModelFault
 from memoire.audio.output import ClockOutput, MasterGain, callback_block_frames, default_ceiling, open_output
 from memoire.audio.ring import Ring
-from memoire.audio.synth import Listener, SynthCore, SynthSettings, SynthThread, latency_bins, output_channels
+from memoire.audio.synth import Listener, SynthCore, SynthSettings, SynthThread, latency_bins
 from memoire.world.card import ModelCard
 from memoire.world.errors import UserError
 from memoire.world.field import FieldControls, field_mix, level_field
@@ -82,8 +82,38 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "1").strip().lower() not in ("0", "off", "no", "false")
 
 
-def settings_for(level: Level, base: SynthSettings = SynthSettings()) -> SynthSettings:
-    return dataclasses.replace(base, gain_db=level.sound.gain_db)
+def settings_for(level: Level, base: SynthSettings = SynthSettings(), output: str | None = None) -> SynthSettings:
+    """The synth's settings for a level: its makeup gain, voice budget and output layout
+    (``output``, from --output or the kiosk config, overrides the level's)."""
+    spatial = getattr(level, "spatial", None)
+    voices = spatial.voices if spatial is not None else base.voices
+    layout = output or (spatial.output if spatial is not None else base.output)
+    return dataclasses.replace(base, gain_db=level.sound.gain_db, voices=voices, output=layout)
+
+
+def device_layout(layout: str, device: int | str | None) -> tuple[str, str | None]:
+    """The layout to play on ``device``: ``layout`` when the device has the channels for it, else
+    stereo with one sentence saying why (the device's channel count, the layouts that fit). A
+    device that cannot be asked (no PortAudio, none there) keeps ``layout``: opening it says why."""
+    from memoire.audio.scene import layouts_that_fit
+    from memoire.audio.spatial import layout_channels
+
+    want = layout_channels(layout)
+    if want <= 2:
+        return layout, None
+    try:
+        import sounddevice as sd
+
+        info = sd.query_devices(device, "output")
+        have = int(info["max_output_channels"])
+        name = str(info["name"])
+    except Exception:
+        return layout, None
+    if have >= want:
+        return layout, None
+    fit = ", ".join(layouts_that_fit(have)) or "none"
+    return "stereo", (f"the sound device '{name}' has {have} output channel{'s' if have != 1 else ''}; the layout "
+                      f"'{layout}' needs {want} (layouts that fit: {fit}): playing stereo")
 
 
 @dataclass(frozen=True)
@@ -121,7 +151,8 @@ class LocalEngine:
                  device: int | str | None = None, settings: SynthSettings | None = None,
                  gain: float = 1.0, ceiling: float = default_ceiling,
                  open_device: OutputFactory | None = None, open_fallback: OutputFactory | None = None,
-                 decode_ahead: bool = False, just_in_time: bool | None = None, realtime: bool | None = None):
+                 decode_ahead: bool = False, just_in_time: bool | None = None, realtime: bool | None = None,
+                 output: str | None = None):
         """``open_device``/``open_fallback``: output factories (the soak's simulated device); by
         default the sound device (PortAudio) and the silent clock. ``decode_ahead``: keep the ring
         full rather than three frames queued (a simulated device that takes a whole frame's audio
@@ -130,7 +161,8 @@ class LocalEngine:
         ``target_fill_latent_frames`` queued; ``realtime``: the synth and the device callback at
         real-time priority where allowed (memoire/audio/priority.py). Both default to on, unless
         the environment says ``MEMOIRE_AUDIO_JIT=0`` / ``MEMOIRE_AUDIO_RT=0`` (the latency
-        benchmark's levers, tools/bench/latency.py)."""
+        benchmark's levers, tools/bench/latency.py). ``output``: the layout instead of the level's
+        (the voice budget and the layout are the session's: a reloaded level keeps them)."""
         from memoire.audio.model import NeuralDecoder, inspect_model
 
         self.card: ModelCard = card or inspect_model(model_path)
@@ -140,7 +172,12 @@ class LocalEngine:
         self.field = level_field(level, self.card)
         self.controls = FieldControls()  # live zone gains and latent override (OSC), kept over reloads
         # the live path's one ceiling is the gain stage after the synth: no limiter in the synth
-        self.settings = dataclasses.replace(settings or settings_for(level), limiter_ceiling=None)
+        self.settings = dataclasses.replace(settings or settings_for(level, output=output), limiter_ceiling=None)
+        # a device with fewer channels than the layout: stereo, said once (a warning event)
+        self.layout_warning: str | None = None
+        if open_device is None and not mute:
+            layout, self.layout_warning = device_layout(self.settings.output, device)
+            self.settings = dataclasses.replace(self.settings, output=layout)
         self.gain = MasterGain(gain, ceiling)
         self._torch_threads = torch_threads
         self._decode_ahead = decode_ahead
@@ -153,7 +190,9 @@ class LocalEngine:
         self._retired = dict(underruns=0, device_underflows=0, frames_played=0, decode_s=0.0, audio_s=0.0,
                              crossfades=0, latency_sum_s=0.0, latency_n=0)
         self._retired_hist = np.zeros(latency_bins)
-        self.ring = Ring(ring_capacity_latent_frames * self.card.hop_samples, output_channels)
+        from memoire.audio.spatial import layout_channels
+
+        self.ring = Ring(ring_capacity_latent_frames * self.card.hop_samples, layout_channels(self.settings.output))
         start = Listener(*level.spawn_xy)
         self._listener = start
         self._core = SynthCore(lambda: NeuralDecoder(self.model_path, self.card), self.card, self.field,
@@ -262,8 +301,11 @@ class LocalEngine:
         core = self._core
 
         def load() -> None:
-            first, second = NeuralDecoder(model_path, info), NeuralDecoder(model_path, info)
-            try:
+            from memoire.audio.model import BatchDecoder
+
+            try:  # batched for the core's voices, warmed here (not on the synth thread)
+                first = BatchDecoder(NeuralDecoder(model_path, info), core.slots)
+                second = BatchDecoder(NeuralDecoder(model_path, info), core.slots)
                 first.warm_up()
                 second.warm_up()
             except ModelFault as e:  # the synth fades out and the supervisor says so (a model fault)
@@ -330,11 +372,9 @@ class LocalEngine:
         model_path, card = self.model_path, self.card
         reusable = []
         if not old_thread.alive and old_core.info is card and old_thread.fault is None and old_core.fault is None:
-            reusable = [d for d in (old_core.voice.decoder, old_core.spare) if d is not None]
-            if old_core.fade is not None:
-                reusable.append(old_core.fade.old.decoder)
+            reusable = old_core.decoders()
 
-        def make_decoder() -> NeuralDecoder:
+        def make_decoder():
             return reusable.pop() if reusable else NeuralDecoder(model_path, card)
 
         core = SynthCore(make_decoder, card, self.field, self.settings, self._listener)
@@ -416,6 +456,8 @@ class LocalEngine:
             latency_n=r["latency_n"] + lat.count,
             heartbeat_s=thread.heartbeat_s,
             lead_frames=thread.lead_frames,
+            voices_real=core.stats.voices_real,
+            voices_virtual=core.stats.voices_virtual,
         )
 
     def latency_histogram(self) -> np.ndarray:

@@ -207,3 +207,96 @@ class NeuralDecoder:
         if not np.isfinite(mono).all():
             raise ModelFault(self.path, "decode returned NaN or Inf values")
         return mono
+
+
+# A model decodes several voices in one call when decode(z) takes a batch: z (B, latent_dim,
+# frames) -> (B, channels, frames * ratio), each row with its own streaming state (RAVE's
+# cached_conv exports, Memoire's own). Checked once per BatchDecoder on fresh copies: the rows of
+# a batch-2 decode against each latent decoded alone, within ``streaming_tolerance`` of the
+# whole's RMS (or 4x the difference between two lone decodes, for a model that adds noise).
+_batch_check_frames = 2
+
+
+def batch_capable(module, info: ModelCard) -> bool:
+    """Whether ``module.decode`` keeps one streaming row per batch entry (see above). Never raises."""
+    rng = np.random.default_rng(20241)
+    z = rng.standard_normal((2, info.latent_dim, _batch_check_frames)).astype(np.float32)
+    want = (2, info.channels, _batch_check_frames * info.hop_samples)
+    try:
+        with torch.inference_mode():
+            both = copy.deepcopy(module).decode(torch.from_numpy(z))
+            if not isinstance(both, torch.Tensor) or tuple(both.shape) != want:
+                return False
+            both = both.detach().double().numpy()
+            for row in range(2):
+                alone = copy.deepcopy(module).decode(torch.from_numpy(z[row:row + 1])).detach().double().numpy()
+                again = copy.deepcopy(module).decode(torch.from_numpy(z[row:row + 1])).detach().double().numpy()
+                rms = float(np.sqrt(np.mean(alone ** 2)))
+                if rms < _silent_rms:
+                    continue
+                err = float(np.max(np.abs(both[row] - alone[0]))) / rms
+                floor = float(np.max(np.abs(again[0] - alone[0]))) / rms
+                if not (err <= streaming_tolerance or err <= 4.0 * floor):
+                    return False
+    except Exception:
+        return False
+    return bool(np.isfinite(both).all())
+
+
+class BatchDecoder:
+    """``slots`` streaming rows of one model, decoded together: the synth's voices.
+
+    ``decode(z)`` with z (slots, latent_dim, frames) -> mono float32 (slots, frames * hop). The
+    batch size never changes for the life of the object: a module re-creates (our model) or
+    slices (RAVE's cached_conv) its caches when the batch size changes, which would lose every
+    voice's past mid-stream. A model whose decode takes batch 1 only (``batch_capable`` False)
+    gets one copy of its module per slot, decoded in turn (same results, no batching gain).
+    Raises ``ModelFault`` as ``NeuralDecoder.decode`` does. One thread only (the synth's)."""
+
+    def __init__(self, decoder: NeuralDecoder, slots: int):
+        self.path = decoder.path
+        self.info = decoder.info
+        self.slots = int(slots)
+        if self.slots < 1:
+            raise ValueError("a BatchDecoder needs at least one slot")
+        module = decoder.module
+        self.batched = self.slots == 1 or batch_capable(module, self.info)
+        # batched: one module, every row in it; else one module per slot (the first is the file's)
+        self._modules = [module] if self.batched else [module] + [copy.deepcopy(module)
+                                                                 for _ in range(self.slots - 1)]
+
+    def warm_up(self, calls: int = 3) -> None:
+        """Decode a few frames of zero latent at the full batch (TorchScript's first calls are slow,
+        and a module sizes its caches for the batch here: NeuralDecoder.warm_up's reason)."""
+        z = np.zeros((self.slots, self.info.latent_dim, 1), np.float32)
+        for _ in range(calls):
+            self.decode(z)
+
+    def _call(self, module, z: np.ndarray) -> torch.Tensor:
+        try:
+            with torch.inference_mode():
+                return module.decode(torch.from_numpy(np.ascontiguousarray(z, dtype=np.float32)))
+        except Exception as e:
+            raise ModelFault(self.path, f"decode raised an error ({error_summary(e)})") from None
+
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        b, _, frames = z.shape
+        want = frames * self.info.hop_samples
+        if b != self.slots:
+            raise ValueError(f"BatchDecoder has {self.slots} slots, got a batch of {b}")
+        if self.batched:
+            ys = [self._call(self._modules[0], z)]
+        else:
+            ys = [self._call(m, z[i:i + 1]) for i, m in enumerate(self._modules)]
+        rows = []
+        for y in ys:
+            rows_here = self.slots if self.batched else 1
+            if not isinstance(y, torch.Tensor) or y.dim() != 3 or y.shape[0] != rows_here or y.shape[2] != want:
+                got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
+                raise ModelFault(self.path, f"decode returned shape {got}, expected ({rows_here}, "
+                                            f"{self.info.channels}, {want})")
+            rows.append(y.detach().float().mean(dim=1).numpy())  # channels mixed down to mono
+        mono = rows[0] if len(rows) == 1 else np.concatenate(rows, axis=0)
+        if not np.isfinite(mono).all():
+            raise ModelFault(self.path, "decode returned NaN or Inf values")
+        return np.ascontiguousarray(mono, dtype=np.float32)

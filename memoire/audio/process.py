@@ -69,7 +69,8 @@ _L_LOCK, _L_X, _L_Y, _L_H, _L_TELEPORT, _L_SEQ, _L_STAMP, _L_MOVED, _L_SIZE = ra
 # (``latency_bins`` 1 ms bins) follows _S_HIST, the latent follows _S_LATENT.
 (_S_LOOP, _S_READY, _S_HEARTBEAT, _S_UNDERRUNS, _S_DEVICE_UF, _S_PLAYED, _S_DECODE_S, _S_AUDIO_S,
  _S_LAT_SUM, _S_LAT_N, _S_CROSSFADES, _S_SYNTH_RESTARTS, _S_DEVICE_LOSSES, _S_DEVICE_REOPENS,
- _S_DEVICE_ATTEMPTS, _S_GAIN, _S_SIM_SEQ, _S_SIM_FRAMES, _S_SIM_SUMSQ, _S_LEAD, _S_HIST) = range(21)
+ _S_DEVICE_ATTEMPTS, _S_GAIN, _S_SIM_SEQ, _S_SIM_FRAMES, _S_SIM_SUMSQ, _S_LEAD, _S_VOICES_REAL, _S_VOICES_VIRTUAL,
+ _S_HIST) = range(23)
 _S_LATENT = _S_HIST + latency_bins
 # Counters the parent adds up over children (the rest are the current child's own).
 _SUMMED = dict(underruns=_S_UNDERRUNS, device_underflows=_S_DEVICE_UF, frames_played=_S_PLAYED,
@@ -188,12 +189,14 @@ class AudioProcess:
     def __init__(self, level: Level, model_path: Path, *, record: Path | None = None, mute: bool = False,
                  torch_threads: int = 1, device: int | str | None = None, settings=None,
                  gain: float = 1.0, ceiling: float | None = None, card: ModelCard | None = None,
-                 restart: bool = True, simulated: bool = False, stall_s: float | None = None):
+                 restart: bool = True, simulated: bool = False, stall_s: float | None = None,
+                 output: str | None = None):
         """Reads the model's card (memoire/audio/card.py: no torch here) and checks the level's
         anchors against it: raises UserError. ``gain``/``ceiling``: the output stage at start
         (see ``set_gain``). ``restart``: replace a child that ends or freezes. ``simulated``: the
         soak's simulated device and clock (see ``simulate``). ``stall_s``: the synth stall limit
-        inside the child (tests shorten it)."""
+        inside the child (tests shorten it). ``output``: the output layout (memoire/audio/scene.py
+        OUTPUT_LAYOUTS) instead of the level's [sound] output (--output, the kiosk config)."""
         import multiprocessing as mp
 
         self.card: ModelCard = card or read_card(model_path)
@@ -203,7 +206,7 @@ class AudioProcess:
         self._ctx = mp.get_context("spawn")  # no fork: the parent holds GL and SDL state
         self._listener = self._ctx.RawArray("d", _L_SIZE)  # the game's main thread writes (seq lock)
         self._options = dict(record=record, mute=mute, torch_threads=torch_threads, device=device,
-                             settings=settings, simulated=simulated, stall_s=stall_s)
+                             settings=settings, simulated=simulated, stall_s=stall_s, output=output)
         from memoire.audio.output import default_ceiling
 
         self._gain = max(0.0, float(gain))
@@ -464,6 +467,9 @@ class AudioProcess:
             heartbeat = float(child.stats[_S_HEARTBEAT]) if alive and child.ready else 0.0
             gain = float(child.stats[_S_GAIN])
             latent = tuple(child.stats[_S_LATENT:_S_LATENT + self.card.latent_dim])
+            voices = (int(child.stats[_S_VOICES_REAL]), int(child.stats[_S_VOICES_VIRTUAL]))
+        else:
+            voices = (0, 0)
         return AudioStats(
             underruns=int(total["underruns"]), device_underflows=int(total["device_underflows"]),
             synth_restarts=int(total["synth_restarts"]), process_restarts=self._process_restarts,
@@ -473,7 +479,7 @@ class AudioProcess:
             latency_s=total["latency_sum_s"] / total["latency_n"] if total["latency_n"] > 0 else None,
             frames_played=int(total["frames_played"]), heartbeat_s=heartbeat, output=self._output,
             alive=alive, latent=latent, gain=gain, latency_p95_s=histogram_percentile(hist, 95.0),
-            priority=self.priority)
+            priority=self.priority, voices_real=voices[0], voices_virtual=voices[1])
 
     def close(self) -> None:
         """Stop the child (its last figures kept in ``stats()``); idempotent."""
@@ -647,7 +653,7 @@ def _child_main(config: dict, listener, stats, commands, events) -> None:
     try:
         engine = LocalEngine(config["level"], config["model_path"], card=config["card"], record=config["record"],
                              mute=mute, torch_threads=config["torch_threads"], device=device,
-                             settings=config["settings"], gain=0.0, ceiling=config["ceiling"],
+                             settings=config["settings"], gain=0.0, ceiling=config["ceiling"], output=config["output"],
                              open_device=open_dev if simulated else None, open_fallback=open_fallback,
                              decode_ahead=simulated)
         if config["terrain"] is not None:
@@ -659,6 +665,8 @@ def _child_main(config: dict, listener, stats, commands, events) -> None:
         return
     if engine.silent_reason:
         say(EVENT_SILENT, engine.silent_reason)
+    if engine.layout_warning:  # the device has fewer channels than the layout: stereo, said once
+        say(EVENT_WARNING, engine.layout_warning)
     # Freezing what exists now (the model, the level) takes it out of every later pass too.
     gc.collect()  # measured: 0.7 ms (it was ~140 ms with torch's objects in it)
     gc.freeze()
@@ -691,6 +699,8 @@ def _child_main(config: dict, listener, stats, commands, events) -> None:
         stats[_S_DEVICE_ATTEMPTS] = st.device_attempts
         stats[_S_GAIN] = supervisor.gain_target
         stats[_S_LEAD] = c["lead_frames"]
+        stats[_S_VOICES_REAL] = c["voices_real"]
+        stats[_S_VOICES_VIRTUAL] = c["voices_virtual"]
         if c["latency_n"] != published_n[0]:
             published_n[0] = c["latency_n"]
             stats[_S_HIST:_S_HIST + latency_bins] = engine.latency_histogram().tolist()

@@ -1,7 +1,9 @@
-"""The synth: listener position -> latent -> streaming neural decoder -> stereo audio.
+"""The synth: listener position -> voices' latents -> one batched streaming decode -> the layout.
 
 ``SynthCore`` is deterministic and thread-agnostic: each ``render()`` decodes one block of
-latent frames for the latest listener. ``SynthThread`` runs a core on its own thread, keeps the
+latent frames for the latest listener: every real voice (memoire/audio/voices.py: one per
+audible zone within the voice budget, and the bed) in one batched decoder call, placed by the
+spatial stage (memoire/audio/scene.py) on the output layout's channels. ``SynthThread`` runs a core on its own thread, keeps the
 ring topped up, records what it plays and measures motion-to-sound latency. Offline rendering
 (`memoire render`) drives a core directly, faster than real time.
 
@@ -11,8 +13,9 @@ target by a one-pole step with the field's time constant, and the step is capped
 and step at block edges; here every frame gets its own latent.
 
 Jumps the smoothing must not glide through (a teleport, a level reload, a model change) are
-crossfaded with equal power between two decoder instances: the current one keeps decoding the
-old latent while a second, warmed up on the new latent, fades in.
+crossfaded with equal power between two batched decoder instances: the current one keeps
+decoding its voices at the old place while a second, warmed up on the new place's voices, fades
+in; the whole mix crossfades.
 """
 
 from __future__ import annotations
@@ -31,11 +34,15 @@ from memoire.world.field import LatentField
 from memoire.world.card import ModelCard
 from memoire.audio.faults import ModelFault
 from memoire.audio.ring import Ring
+from memoire.audio.scene import ZoneReach, bed_gains, default_layout
+from memoire.audio.spatial import Spatializer, layout_channels
+from memoire.audio.voices import MotionPlayer, VoiceBank, motion_join_frames, motion_segment_frames  # noqa: F401
 
 if TYPE_CHECKING:  # torch lives there: this module loads without it (the decoders come from a factory)
-    from memoire.audio.model import NeuralDecoder
+    from memoire.audio.model import BatchDecoder, NeuralDecoder
 
-output_channels = 2  # stereo out; the model's mono signal is panned toward the zones
+# A stereo layout's channels (the default output; memoire/audio/scene.py has every layout's).
+output_channels = 2
 
 # When the model fails (memoire/audio/faults.py ModelFault), the synth thread ends the sound with a
 # fade of this length made from the last good block played back and forth (ping-pong: each turn
@@ -52,56 +59,12 @@ def fade_tail(last: np.ndarray | None, frames: int) -> np.ndarray:
     ``last`` read backwards from its end, then forwards, and so on, under a raised-cosine fade.
     Empty when nothing played before."""
     if last is None or len(last) == 0 or frames <= 0:
-        return np.zeros((0, output_channels), np.float32)
+        return np.zeros((0, output_channels if last is None else last.shape[1]), np.float32)
     n = len(last)
     m = np.arange(frames) % (2 * n)
     idx = np.where(m < n, n - 1 - m, m - n)
     fade = 0.5 * (1.0 + np.cos(np.pi * (np.arange(frames) + 1) / frames))
     return (last[idx] * fade[:, None]).astype(np.float32)
-
-
-# Motion playback (see MotionPlayer): segments of 128 latent frames (5.9 s at 2048 samples,
-# 44.1 kHz) from random places in a class's encoded audio, joined by an 8-frame (0.37 s)
-# crossfade in latent space, so a zone never repeats a loop you could learn by heart.
-motion_segment_frames = 128
-motion_join_frames = 8
-
-
-class MotionPlayer:
-    """Plays an anchor's motion (frames - mean, shape (T, latent_dim)) as an endless sequence.
-
-    Deterministic for a seed (offline renders repeat exactly). One frame per ``next()``.
-    """
-
-    def __init__(self, motion: np.ndarray, seed: int):
-        self.frames = np.asarray(motion, dtype=np.float64)
-        self.total = len(self.frames)
-        self.rng = np.random.default_rng(seed)
-        self.segment = min(motion_segment_frames, self.total)
-        self.join = min(motion_join_frames, self.segment // 2)
-        self.start = self._pick()
-        self.pos = 0
-        self.next_start: int | None = None
-
-    def _pick(self) -> int:
-        return int(self.rng.integers(0, self.total - self.segment + 1))
-
-    def next(self) -> np.ndarray:
-        cur = self.frames[(self.start + self.pos) % self.total]
-        remaining = self.segment - self.pos
-        if remaining <= self.join:
-            if self.next_start is None:
-                self.next_start = self._pick()
-            k = self.join - remaining  # 0 .. join-1 into the next segment
-            a = (k + 1) / (self.join + 1)
-            cur = (1 - a) * cur + a * self.frames[(self.next_start + k) % self.total]
-        self.pos += 1
-        if self.pos >= self.segment:
-            assert self.next_start is not None or self.join == 0
-            self.start = self.next_start if self.next_start is not None else self._pick()
-            self.pos = self.join  # the crossfade already played the next segment's first frames
-            self.next_start = None
-        return cur
 
 
 @dataclass(frozen=True)
@@ -128,7 +91,8 @@ class SynthSettings:
     # step between classes take ~0.5 s at least, however short a zone's fade_s is.
     max_latent_speed_per_s: float = 6.0
     gain_db: float = 0.0  # makeup gain (the level's [sound] gain_db): no ceiling of its own
-    stereo_width: float = 0.35  # 0 = mono; 1 = fully to one side toward a zone at 90 degrees
+    voices: int = 8  # the voice budget: zone voices decoded at once (the level's [sound] voices)
+    output: str = default_layout  # the output layout (memoire/audio/scene.py OUTPUT_LAYOUTS)
     # Peak amplitude the synth's own limiter holds its output under, for renders that use the core
     # alone (memoire/offline/render.py). None: no limiter here; the live engine sets None, its one
     # ceiling being the output gain stage after the synth (memoire/audio/output.py MasterGain).
@@ -142,32 +106,38 @@ class SynthStats:
     audio_s: float = 0.0  # audio produced
     crossfades: int = 0
     limiter_min_gain: float = 1.0
+    voices_real: int = 0  # voices holding a decoder slot after the last block (the bed's included)
+    voices_virtual: int = 0  # zone voices without one (over the budget, or inaudible)
 
     @property
     def realtime_factor(self) -> float:
         return self.audio_s / self.decode_s if self.decode_s > 0 else float("inf")
 
 
-DecoderFactory = Callable[[], "NeuralDecoder"]
+DecoderFactory = Callable[[], "NeuralDecoder | BatchDecoder"]
 
-
-@dataclass
-class _Voice:
-    decoder: "NeuralDecoder"
-    z: np.ndarray  # current latent (latent_dim,) float64
+# The mix keeps the one-voice synth's loudness: a directional source has unit power across the
+# layout's speakers (memoire/audio/scene.py); times sqrt(2) it plays at unity on both speakers
+# of a stereo pair when it is straight ahead, as the old pan law did at its centre.
+directional_makeup = math.sqrt(2.0)
 
 
 @dataclass
 class _Fade:
-    old: _Voice
-    new: _Voice
+    """A jump's crossfade: the outgoing bank keeps its pose and fades out as the new one fades in."""
+
+    old: VoiceBank
     done_frames: int = 0
     total_frames: int = 0
-    recycle_old: bool = True  # same model: the old decoder becomes the spare afterwards
+    recycle_old: bool = True  # same model: the old bank's decoder becomes the spare afterwards
 
 
 class SynthCore:
-    """Listener -> audio blocks, deterministic for a given sequence of listeners."""
+    """Listener -> audio blocks (frames, channels of the layout), deterministic for a given
+    sequence of listeners. The voices (memoire/audio/voices.py) of the current ``VoiceBank`` are
+    decoded in one batched call per block, placed by the spatial stage (memoire/audio/scene.py)
+    and mixed onto the layout. A jump (teleport, level reload, model switch) starts a second bank
+    on the spare decoder and crossfades the whole mix with equal power (``crossfade_s``)."""
 
     def __init__(self, make_decoder: DecoderFactory, info: ModelCard, field_: LatentField,
                  settings: SynthSettings = SynthSettings(), start: Listener | None = None):
@@ -178,32 +148,69 @@ class SynthCore:
         self.sample_rate_hz = info.sample_rate_hz
         self.hop = info.hop_samples
         self.frame_s = self.hop / self.sample_rate_hz
+        self.block_frames = settings.frames_per_block * self.hop
+        self.budget = int(settings.voices)
+        self.slots = self.budget + 1  # the decoder's batch: the budget's voices and the bed
+        self.layout = settings.output
+        self.channels = layout_channels(self.layout)
+        self._t_s = 0.0  # the core's clock: audio time rendered (moving emitters follow it)
         start = start or Listener(0.0, 0.0)
-        z0, _ = field_.target(start.x_m, start.y_m)
-        self.voice = _Voice(make_decoder(), z0.astype(np.float64))
-        self.spare: "NeuralDecoder | None" = make_decoder()
-        # The model's first failure (ModelFault): from then on every render raises it; the synth
-        # thread plays silence instead, the supervisor decides what next, an offline render stops.
         self.fault: ModelFault | None = None
         self._pending_fault: ModelFault | None = None  # a model switch whose load failed (loader thread)
+        first = self._as_batch(make_decoder())
+        self.spare: "BatchDecoder | None" = self._as_batch(make_decoder())
         try:
-            for decoder in (self.voice.decoder, self.spare):
+            for decoder in (first, self.spare):
                 decoder.warm_up()
         except ModelFault as e:  # a model that fails within its first calls: said at the first render
             self.fault = e
+        # Two banks at most (during a crossfade): the spatializer's sources are two ranges of the
+        # budget's slots; each bank takes the range the other does not use.
+        self.spatial = Spatializer(self.layout, self.sample_rate_hz, 2 * self.budget, self.block_frames)
+        self._bed_last = np.zeros(2, np.float32)  # the bed's gain at the end of the last block, per range
+        self._bed_channels = bed_gains(self.layout)
+        self.bank = self._new_bank(first, self.field, start, snap=True, base=0)
         self.fade: _Fade | None = None
         self._teleport = start.teleport
         self._field_version = field_.version
-        self._pan = self._pan_for(start)
         self._limiter_gain = 1.0
         self._gain = 10 ** (settings.gain_db / 20)  # makeup: the output stage after the synth sets loudness
-        self._pending_model: "tuple[ModelCard, NeuralDecoder, NeuralDecoder, LatentField] | None" = None
-        self._motion_for = None  # the ZoneBlend the players and weights below belong to
-        self._players: list[MotionPlayer | None] = []
-        self._weights = np.zeros(0)  # smoothed zone weights, then the rest weight
-        self._reset_motion(start)
-        self.last_latent = self.voice.z.astype(np.float32)
-        self.last_step = 0.0  # size (L2) of the last per-frame latent step
+        self._pending_model: "tuple[ModelCard, object, object, LatentField] | None" = None
+        self.last_latent = self.bank.bed.z.astype(np.float32)
+
+    def _as_batch(self, decoder) -> "BatchDecoder":
+        """A decoder with this core's slots (a NeuralDecoder is wrapped around its module)."""
+        from memoire.audio.model import BatchDecoder
+
+        if isinstance(decoder, BatchDecoder) and decoder.slots == self.slots:
+            return decoder
+        return BatchDecoder(decoder, self.slots)
+
+    def _reach_for(self, field_: LatentField):
+        return ZoneReach(field_.plain, self.sample_rate_hz).reach
+
+    def _new_bank(self, decoder, field_: LatentField, listener: Listener, *, snap: bool, base: int) -> VoiceBank:
+        bank = VoiceBank(decoder, field_, self.info, self.budget, self.frame_s, self.settings.max_latent_speed_per_s,
+                         self._reach_for(field_), listener.x_m, listener.y_m, listener.heading_rad, self._t_s,
+                         snap=snap)
+        bank.base = base  # its range of the spatializer's sources: base .. base + budget - 1
+        for s in range(self.budget):
+            self.spatial.reset_slot(base + s)
+        self._bed_last[base // max(self.budget, 1)] = 0.0
+        return bank
+
+    def decoders(self) -> list:
+        """Every decoder this core holds (a restarted synth may reuse them)."""
+        out = [self.bank.decoder]
+        if self.spare is not None:
+            out.append(self.spare)
+        if self.fade is not None:
+            out.append(self.fade.old.decoder)
+        return out
+
+    def voice_counts(self) -> tuple[int, int]:
+        """(real, virtual) voices of the current bank."""
+        return self.bank.counts()
 
     # -- control (called on the synth's own thread, between renders) ---------------------------
 
@@ -211,11 +218,11 @@ class SynthCore:
         """Use a new latent field; a new version (level reload) is crossfaded."""
         self.field = field_
 
-    def set_model(self, info: ModelCard, first: "NeuralDecoder", second: "NeuralDecoder",
-                  field_: LatentField) -> None:
-        """Switch to another model (two loaded instances) and its field (the anchors resolved
-        against it); crossfaded at the next render. May be called from a loader thread: the
-        tuple is one slot, written once, taken by the synth thread."""
+    def set_model(self, info: ModelCard, first, second, field_: LatentField) -> None:
+        """Switch to another model (two loaded instances: NeuralDecoders, or BatchDecoders with
+        this core's slots, warmed) and its field (the anchors resolved against it); crossfaded at
+        the next render. May be called from a loader thread: the tuple is one slot, written once,
+        taken by the synth thread."""
         self._pending_model = (info, first, second, field_)
 
     def set_model_failed(self, fault: ModelFault) -> None:
@@ -225,71 +232,18 @@ class SynthCore:
 
     # -- rendering -------------------------------------------------------------------------------
 
-    def _reset_motion(self, listener: Listener) -> None:
-        """Players for the field's anchors, and weights snapped to the listener's place."""
-        blend = self.field.zones
-        motions = list(blend.motions) + [blend.rest_motion]
-        self._players = [MotionPlayer(m, seed=i) if m is not None else None for i, m in enumerate(motions)]
-        self._weights = self._target_weights(listener)
-        self._motion_for = self.field.plain  # live controls (new ``zones``, same ``plain``) keep the players
-
-    def _target_weights(self, listener: Listener) -> np.ndarray:
-        w, rest = self.field.zones.weights(np.array([[listener.x_m, listener.y_m]]))
-        return np.concatenate([w[0], rest])
-
-    def _motion(self, target_w: np.ndarray, tau_s: float) -> np.ndarray:
-        """One frame of the anchors' motion, weighted by the smoothed zone weights."""
-        alpha = 1.0 - math.exp(-self.frame_s / max(tau_s, 1e-3))
-        self._weights += alpha * (target_w - self._weights)
-        out = np.zeros(self.info.latent_dim)
-        for w, player in zip(self._weights, self._players):
-            if player is not None:
-                frame = player.next()  # every player advances, heard or not: time goes on
-                if w > 1e-4:
-                    out += w * frame
-        return out
-
-    def _step_latent(self, z: np.ndarray, target: np.ndarray, tau_s: float) -> np.ndarray:
-        alpha = 1.0 - math.exp(-self.frame_s / max(tau_s, 1e-3))
-        step = alpha * (target - z)
-        norm = float(np.linalg.norm(step))
-        cap = self.settings.max_latent_speed_per_s * self.frame_s
-        if norm > cap:
-            step *= cap / norm
-        self.last_step = min(norm, cap)
-        return z + step
-
-    def _pan_for(self, listener: Listener, zone_w: np.ndarray | None = None) -> float:
-        """Stereo position in [-1, 1] (right positive): toward the zones that sound here.
-        ``zone_w``: the zones' weights at the listener, when the caller has them already."""
-        blend = self.field.zones
-        if not blend.names or self.settings.stereo_width <= 0:
-            return 0.0
-        w = zone_w if zone_w is not None else blend.weights(np.array([[listener.x_m, listener.y_m]]))[0][0]
-        if w.sum() <= 1e-6:
-            return 0.0
-        pan = 0.0
-        for wi, shape in zip(w, blend.shapes):
-            x0, y0, x1, y1 = shape.bounds()
-            dx, dy = (x0 + x1) / 2 - listener.x_m, (y0 + y1) / 2 - listener.y_m
-            dist = math.hypot(dx, dy)
-            if dist < 1e-3:
-                continue
-            # Compass heading h: forward (sin h, -cos h), right (cos h, sin h).
-            right = (dx * math.cos(listener.heading_rad) + dy * math.sin(listener.heading_rad)) / dist
-            pan += wi * right * min(1.0, dist / 3.0)  # no hard pan when standing at the centre
-        return float(np.clip(pan * self.settings.stereo_width, -1.0, 1.0))
-
-    def _begin_fade(self, new: _Voice, recycle_old: bool) -> None:
-        warm = np.repeat(new.z.astype(np.float32)[:, None], self.settings.warmup_frames, axis=1)
-        if self.settings.warmup_frames:
-            new.decoder.decode(warm)
-        frames = max(1, round(self.settings.crossfade_s / self.frame_s))
+    def _begin_fade(self, decoder, listener: Listener, recycle_old: bool) -> None:
         if self.fade is not None:  # a jump during a fade: finish the old one at once
             self._end_fade()
-        # From now on ``self.voice`` is the incoming voice; the fade holds the outgoing one.
-        self.fade = _Fade(self.voice, new, 0, frames, recycle_old)
-        self.voice = new
+        base = self.budget if self.bank.base == 0 else 0
+        new = self._new_bank(decoder, self.field, listener, snap=True, base=base)
+        if self.settings.warmup_frames:  # settle every row's cache on the new latents
+            z = new.step((listener.x_m, listener.y_m, listener.heading_rad), self._t_s)
+            warm = np.repeat(z[:, :, None], self.settings.warmup_frames, axis=2)
+            decoder.decode(warm)
+        frames = max(1, round(self.settings.crossfade_s / self.frame_s))
+        self.fade = _Fade(self.bank, 0, frames, recycle_old)
+        self.bank = new
         self.stats.crossfades += 1
 
     def _end_fade(self) -> None:
@@ -297,6 +251,8 @@ class SynthCore:
         assert fade is not None
         if fade.recycle_old:
             self.spare = fade.old.decoder
+        for s in range(self.budget):  # its range of the spatializer is silent now
+            self.spatial.reset_slot(fade.old.base + s)
         self.fade = None
 
     def _check_jumps(self, listener: Listener) -> None:
@@ -305,26 +261,22 @@ class SynthCore:
             self._pending_model = None
             self.info = info
             self.field = field_
-            z, _ = self.field.target(listener.x_m, listener.y_m)
-            self._begin_fade(_Voice(first, z.astype(np.float64)), recycle_old=False)
-            self._reset_motion(listener)
-            self.spare = second
+            self._begin_fade(self._as_batch(first), listener, recycle_old=False)
+            self.spare = self._as_batch(second)
             self._teleport, self._field_version = listener.teleport, self.field.version
             return
         if listener.teleport != self._teleport or self.field.version != self._field_version:
             self._teleport, self._field_version = listener.teleport, self.field.version
-            z, _ = self.field.target(listener.x_m, listener.y_m)
             spare = self.spare
             if spare is None:  # mid-fade with the spare in use: finish that fade first
                 self._end_fade()
                 spare = self.spare
             self.spare = None
-            self._begin_fade(_Voice(spare, z.astype(np.float64)), recycle_old=True)
-            self._reset_motion(listener)
+            self._begin_fade(spare, listener, recycle_old=True)
 
     def render(self, listener: Listener) -> np.ndarray:
-        """Decode one block for ``listener``: float32 (frames_per_block * hop, 2), always finite.
-        Raises ``ModelFault`` when the model misbehaves (then on every later call too)."""
+        """Decode one block for ``listener``: float32 (frames_per_block * hop, channels), always
+        finite. Raises ``ModelFault`` when the model misbehaves (then on every later call too)."""
         if self._pending_fault is not None:
             self.fault, self._pending_fault = self._pending_fault, None
         if self.fault is not None:
@@ -334,54 +286,86 @@ class SynthCore:
         except ModelFault as e:
             self.fault = e
             raise
-        if not np.isfinite(out).all():  # finite decode values that overflowed in the gain or the pan
+        if not np.isfinite(out).all():  # finite decode values that overflowed in the gain or the mix
             self.fault = ModelFault(self.info.path, "the decoded sound overflowed to Inf (values near 1e38)")
             raise self.fault
         return out
 
     def _render(self, listener: Listener) -> np.ndarray:
         self._check_jumps(listener)
-        if self.field.plain is not self._motion_for:
-            self._reset_motion(listener)
+        bank = self.bank
+        if bank.field is not self.field:  # same version: live controls, a terrain; glided
+            bank.field = self.field
+            if self.field.plain is not bank.motion_for:
+                bank.reach = self._reach_for(self.field)
+                bank.reset_motion(self._t_s, snap=False)
         n = self.settings.frames_per_block
-        # the zone weights at the listener, once per block: the target, the motion and the pan use them
-        w, rest = self.field.zones.weights(np.array([[listener.x_m, listener.y_m]]))
-        target, tau = self.field.target(listener.x_m, listener.y_m, (w, rest))
-        target = target.astype(np.float64)
-        target_w = np.concatenate([w[0], rest])
-        zs = np.empty((self.info.latent_dim, n), np.float32)
+        pose = (listener.x_m, listener.y_m, listener.heading_rad)
+        banks = [bank] if self.fade is None else [self.fade.old, bank]
+        zs = {id(b): np.empty((self.slots, self.info.latent_dim, n), np.float32) for b in banks}
         for i in range(n):
-            self.voice.z = self._step_latent(self.voice.z, target, tau)
-            zs[:, i] = self.voice.z + self._motion(target_w, tau)
-        self.last_latent = zs[:, -1].copy()
+            t = self._t_s + i * self.frame_s
+            for b in banks:
+                zs[id(b)][:, :, i] = b.step(pose if b is bank else None, t)
+        loud = max((v for v in bank.voices if v.slot >= 0), key=lambda v: v.amplitude, default=bank.bed)
+        self.last_latent = np.asarray(loud.frame if loud.frame is not None else loud.z, np.float32).copy()
         t0 = time.perf_counter()
-        mono = self.voice.decoder.decode(zs)
+        rows = {id(b): b.decoder.decode(zs[id(b)]) for b in banks}
+        self.stats.decode_s += time.perf_counter() - t0
+        # the crossfade's gains at the end of this block (equal power; the mix ramps within it)
+        xfade = {id(bank): 1.0}
         if self.fade is not None:
             fade = self.fade
-            old_z = np.repeat(fade.old.z.astype(np.float32)[:, None], n, axis=1)
-            old = fade.old.decoder.decode(old_z)
-            total = fade.total_frames * self.hop
-            pos = fade.done_frames * self.hop + np.arange(len(mono))
-            t = np.clip(pos / total, 0.0, 1.0)
-            mono = np.cos(0.5 * np.pi * t) * old + np.sin(0.5 * np.pi * t) * mono
             fade.done_frames += n
-            if fade.done_frames >= fade.total_frames:
-                self._end_fade()
-        self.stats.decode_s += time.perf_counter() - t0
-        out = self._to_stereo(mono.astype(np.float32), listener, w[0])
+            t = min(fade.done_frames / fade.total_frames, 1.0)
+            xfade = {id(fade.old): math.cos(0.5 * math.pi * t), id(bank): math.sin(0.5 * math.pi * t)}
+        out = self._mix(banks, rows, xfade)
+        for b in banks:
+            for slot in b.release_silent():
+                self.spatial.reset_slot(b.base + slot - 1)
+        if self.fade is not None and self.fade.done_frames >= self.fade.total_frames:
+            self._end_fade()
+        self._t_s += n * self.frame_s
+        real, virtual = self.bank.counts()
+        self.stats.voices_real, self.stats.voices_virtual = real, virtual
         self.stats.blocks += 1
-        self.stats.audio_s += len(mono) / self.sample_rate_hz
+        self.stats.audio_s += self.block_frames / self.sample_rate_hz
+        return self._finish(out)
+
+    def _mix(self, banks: list[VoiceBank], rows: dict, xfade: dict) -> np.ndarray:
+        """Every bank's rows onto the layout: zone voices through the spatializer, the bed to every
+        channel but the LFE (memoire/audio/scene.py)."""
+        m = self.block_frames
+        sources = np.zeros((2 * self.budget, m), np.float32)
+        az = np.zeros(2 * self.budget)
+        gain = np.zeros(2 * self.budget)
+        lowpass = np.full(2 * self.budget, self.sample_rate_hz / 2.0)
+        bed = np.zeros(m, np.float32)
+        ramp = np.arange(1, m + 1, dtype=np.float32) / np.float32(m)
+        for b in banks:
+            g_bank = xfade[id(b)]
+            r = rows[id(b)]
+            for slot, v in enumerate(b.by_slot()):
+                if slot == 0:
+                    k = b.base // max(self.budget, 1)
+                    g1 = np.float32(v.amplitude * g_bank)
+                    g0 = self._bed_last[k]
+                    bed += r[0] * (g0 + (g1 - g0) * ramp)
+                    self._bed_last[k] = g1
+                    continue
+                s = b.base + slot - 1
+                sources[s] = r[slot]
+                if v is not None:
+                    gain[s] = v.amplitude * g_bank * directional_makeup
+                    az[s], lowpass[s] = v.azimuth_rad, v.lowpass_hz
+        out = np.empty((m, self.channels), np.float32)
+        self.spatial.process(sources, az, gain, lowpass, out)
+        out += bed[:, None] * self._bed_channels[None]
         return out
 
-    def _to_stereo(self, mono: np.ndarray, listener: Listener, zone_w: np.ndarray | None = None) -> np.ndarray:
-        n = len(mono)
-        pan_to = self._pan_for(listener, zone_w)
-        pan = np.linspace(self._pan, pan_to, n, endpoint=False, dtype=np.float32)
-        self._pan = pan_to
-        angle = (pan + 1.0) * (np.pi / 4)  # equal-power pan law, unity at centre
-        out = np.empty((n, output_channels), np.float32)
-        out[:, 0] = mono * np.cos(angle) * math.sqrt(2.0)
-        out[:, 1] = mono * np.sin(angle) * math.sqrt(2.0)
+    def _finish(self, out: np.ndarray) -> np.ndarray:
+        """The makeup gain, and the synth's own limiter where it has one (offline renders)."""
+        n = len(out)
         out *= self._gain
         if self.settings.limiter_ceiling is None:  # the live engine: the output stage limits
             return out
@@ -564,14 +548,14 @@ class SynthThread:
         if record_path is not None:  # a recording that fails stops itself, never the synth (audio/recorder.py)
             from memoire.audio.recorder import Recorder
 
-            self._recorder = Recorder(record_path, core.sample_rate_hz, output_channels)
+            self._recorder = Recorder(record_path, core.sample_rate_hz, core.channels)
         self._thread = threading.Thread(target=self._run, name="memoire-synth", daemon=True)
         self.heartbeat_s = time.perf_counter()  # synth thread only
         # Written by the synth thread only, read by the control loop (the supervisor):
         self.fault: ModelFault | None = None  # the model failed: this thread plays silence from then on
         self.slow_rtf: float | None = None  # set once when the decode is slower than real time, sustained
         self._last_good: np.ndarray | None = None  # the last block rendered (for the fade on a fault)
-        self._owed = np.zeros((0, output_channels), np.float32)  # audio to queue before anything else
+        self._owed = np.zeros((0, core.channels), np.float32)  # audio to queue before anything else
         self._speed: collections.deque = collections.deque()  # (wall end, decode s, audio s) per block
         self._first_render_s: float | None = None
         # Fault injection (tests, the soak): ("crash", 0) or ("stall", seconds) for the next render.
@@ -693,7 +677,7 @@ class SynthThread:
             audio, self._owed = self._owed[:block], self._owed[block:]
             return audio
         if self.fault is not None:
-            return np.zeros((block, output_channels), np.float32)
+            return np.zeros((block, self.core.channels), np.float32)
         before = self.core.stats.decode_s
         try:
             audio = self.core.render(listener)
@@ -702,7 +686,7 @@ class SynthThread:
             self._last_good = None
             self.fault = e
             self._owed = tail[block:]
-            return tail[:block] if len(tail) else np.zeros((block, output_channels), np.float32)
+            return tail[:block] if len(tail) else np.zeros((block, self.core.channels), np.float32)
         self._last_good = audio
         self._measure(self.core.stats.decode_s - before, len(audio) / self.core.sample_rate_hz)
         return audio
