@@ -34,7 +34,7 @@ _CHORD_KEY = re.compile(r"^([a-z0-9]|f([1-9]|1[0-2])|escape|backspace|delete|end
 # A kiosk config is a dozen lines; 1 MiB is a wrong file, refused before it is read.
 max_config_file_bytes = 2**20
 KIOSK_KEYS = ("idle_s", "tour", "volume_db", "volume_limit_db", "quit_key", "fade_s", "log_dir", "log_max_bytes",
-              "log_backups", "retry_s", "trace", "trace_hz", "osc_in", "osc_out")
+              "log_backups", "retry_s", "trace", "trace_hz", "osc_in", "osc_out", "quality")
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ class KioskConfig:
     trace_hz: float = 10.0
     osc_in: str | None = None  # "[HOST:]PORT" (memoire/game/osc.py); None: no OSC in
     osc_out: str | None = None  # "HOST:PORT"; None: no OSC out
+    quality: str = "high"  # the picture: "low" (cheapest on software GL) or "high"; --quality wins
 
     @property
     def volume_gain(self) -> float:
@@ -130,6 +131,9 @@ def parse_kiosk_config(text: str, path: Path) -> KioskConfig:
     trace_hz = r.number(t, "trace_hz", kp, where, default=d.trace_hz, unit="rows/s", minimum=0.1, maximum=1000.0)
     osc_in = _osc_endpoint(r, t, "osc_in", where, port_alone=True)
     osc_out = _osc_endpoint(r, t, "osc_out", where, port_alone=False)
+    from memoire.render.look import QUALITIES  # the renderer's own list (no GL in that module)
+
+    quality = r.text(t, "quality", kp, where, default=d.quality, choices=QUALITIES)
     if r.problems:
         raise ConfigError(r.problems)
     return KioskConfig(path=path, idle_s=float(idle), tour=tour, volume_db=float(volume),
@@ -137,7 +141,7 @@ def parse_kiosk_config(text: str, path: Path) -> KioskConfig:
                        log_dir=(path.parent / Path(log_dir).expanduser()) if log_dir else None,
                        log_max_bytes=int(max_bytes),
                        log_backups=int(backups), retry_s=float(retry), trace=trace, trace_hz=float(trace_hz),
-                       osc_in=osc_in, osc_out=osc_out)
+                       osc_in=osc_in, osc_out=osc_out, quality=quality)
 
 
 def _osc_endpoint(r: TomlReader, t: dict, key: str, where: str, *, port_alone: bool) -> str | None:

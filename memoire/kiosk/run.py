@@ -49,7 +49,12 @@ def run_kiosk(opts: PlayOptions) -> int:
 
 
 def _session(opts: PlayOptions, config, window, watchdog: Watchdog, logs: KioskLogs) -> int:
+    from dataclasses import replace
+
     from memoire.kiosk.game import KioskGame
+
+    if opts.quality is None:  # --quality wins over [kiosk] quality
+        opts = replace(opts, quality=config.quality)
 
     frames_left = opts.frames
     while True:

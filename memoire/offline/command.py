@@ -34,7 +34,8 @@ def render_command(args: argparse.Namespace) -> int:
     if suffix == ".mp4":
         try:
             return render_video(level, args.tour, model, out, seconds=args.seconds, size_px=tuple(args.size),
-                                fps=args.fps, torch_threads=args.torch_threads, start_s=start_s)
+                                fps=args.fps, torch_threads=args.torch_threads, start_s=start_s,
+                                quality=getattr(args, "quality", "high"))
         except OSError as e:
             if is_write_failure(e):  # a full disk, a read-only one: said as such (the MP4 is written whole or not)
                 raise cannot_write(out, e) from None

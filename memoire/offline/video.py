@@ -48,8 +48,9 @@ def _check(size_px, fps: float) -> tuple[int, int]:
 
 def render_video(level: Level, tour_name: str, model_path: Path, out: Path, *, seconds: float | None = None,
                  size_px=(1280, 720), fps: float = 30.0, torch_threads: int = 1, progress: bool = True,
-                 start_s: float = 0.0) -> int:
-    """Render ``tour_name`` of ``level`` to ``out`` (.mp4). Raises UserError for bad input."""
+                 start_s: float = 0.0, quality: str = "high") -> int:
+    """Render ``tour_name`` of ``level`` to ``out`` (.mp4) at picture ``quality`` ("low" or
+    "high", memoire/render/renderer.py). Raises UserError for bad input."""
     w, h = _check(size_px, fps)
     out = Path(out)
     plan = plan_tour(level, level.tour(tour_name))  # UserError names the level's tours
@@ -62,7 +63,7 @@ def render_video(level: Level, tour_name: str, model_path: Path, out: Path, *, s
     write_audio(wav, sound.audio, sound.sample_rate_hz)
     try:
         with atomic_output(out) as part:
-            frames = _write_frames(level, plan, part, wav, (w, h), fps, duration_s, progress, start_s)
+            frames = _write_frames(level, plan, part, wav, (w, h), fps, duration_s, progress, start_s, quality)
     finally:
         if wav.exists():
             wav.unlink()
@@ -73,7 +74,7 @@ def render_video(level: Level, tour_name: str, model_path: Path, out: Path, *, s
 
 
 def _write_frames(level: Level, plan, part: Path, wav: Path, size_px: tuple[int, int], fps: float,
-                  duration_s: float, progress: bool, start_s: float = 0.0) -> int:
+                  duration_s: float, progress: bool, start_s: float = 0.0, quality: str = "high") -> int:
     import imageio_ffmpeg
 
     from memoire.render.camera import Camera
@@ -83,7 +84,7 @@ def _write_frames(level: Level, plan, part: Path, wav: Path, size_px: tuple[int,
     os.environ.setdefault("LP_NUM_THREADS", "1")
     frames = max(1, math.ceil(duration_s * fps))
     ctx = headless_context()
-    renderer = Renderer(ctx, level, size_px)
+    renderer = Renderer(ctx, level, size_px, quality=quality)
     writer = imageio_ffmpeg.write_frames(
         str(part), size_px, fps=fps, codec="libx264", pix_fmt_in="rgb24", pix_fmt_out="yuv420p",
         quality=video_quality, macro_block_size=2, audio_path=str(wav), audio_codec="aac",

@@ -1,8 +1,13 @@
-"""The moderngl renderer: the level's meshes lit by a low afternoon sun, sky, haze, overlays.
+"""The moderngl renderer: the level's meshes lit by its time of day, sky, haze, overlays.
 
-Thread: the main thread only (it owns the GL context). One draw call for the whole static
-scene, one for the sky (drawn last on the far plane, so only where no wall is), one per overlay.
-The sun never moves, so its shadow map is rendered once per level (``set_level``), not per frame.
+Thread: the main thread only (it owns the GL context). One draw call per material for the
+static scene, one for the sky (drawn last on the far plane, so only where no wall is), one per
+overlay. The sun never moves, so its shadow map is rendered once per level (``set_level``).
+
+The light is the level's ``[look] time`` (memoire/render/look.py reads assets/look/times.toml).
+``quality``: "low" is the cheapest picture on software GL (one 2x2-PCF shadow tap, no MSAA, no
+post pass); "high" adds Poisson-disc soft shadows, 4x MSAA where the driver has it, and bloom
+(the scene's alpha channel is each pixel's glow; a quarter-size blur of it is screened on top).
 
 Output: with a window context (``ctx.screen`` exists) the picture goes to the window's default
 framebuffer; with a headless context the renderer keeps its own framebuffer of ``size_px``.
@@ -19,28 +24,25 @@ import numpy as np
 from memoire.world.level import Level
 from memoire.render import shaders
 from memoire.render.camera import Camera, look_at, orthographic
+from memoire.render.bake import lantern_pool_map, shadow_caster_boxes
 from memoire.render.geometry import VERTEX_FLOATS, Material
-from memoire.render.meshes import SceneMesh, build_scene, ground_earth, ground_occlusion
+from memoire.render.look import TimeOfDay, check_quality, time_of_day
+from memoire.render.meshes import WALL_HEIGHT_M, SceneMesh, build_scene, ground_earth, ground_occlusion
 from memoire.render.zones import zone_tint
 
-# --- light and air (sRGB colours unless named linear) ------------------------------------------
-SUN_AZIMUTH_DEG = 215.0  # compass: south-west, an afternoon sun that lights the lane's north wall
-SUN_ELEVATION_DEG = 40.0
-SUN_LINEAR = (1.55, 1.42, 1.22)  # warm direct light
-SKY_AMBIENT_LINEAR = (0.30, 0.36, 0.46)  # blue light from the sky dome
-BOUNCE_AMBIENT_LINEAR = (0.17, 0.16, 0.14)  # light thrown back by the grey paving
-HORIZON_SRGB = (0.80, 0.85, 0.89)  # hazy Beijing horizon; also the fog colour
-ZENITH_SRGB = (0.33, 0.53, 0.82)
-FOG_PER_M = 0.011  # haze: about half the colour is lost at 60 m
 GROUND_MAP_PX_PER_M = 4.0  # resolution of the ground occlusion and zone-tint textures
 SHADOW_MAP_PX = 2048  # ~4 cm shadow texels over the 72 m default level
 OVERLAY_TEXTURES_KEPT = 8  # overlay textures cached by size (minimap, HUD text boxes)
+MSAA_SAMPLES = 4  # quality high: 4 samples a pixel (llvmpipe has up to 4 in GL 3.3 here)
+BLOOM_DOWNSCALE = 4  # quality high: the bloom is blurred at a quarter of the scene's size
+# the shadow casters (memoire/render/bake.py) stop a little under the wall top so they never
+# shadow the wall's own cap slab
+CASTER_HEIGHT_M = WALL_HEIGHT_M - 0.05
 
 
-def sun_direction() -> np.ndarray:
-    """Unit vector toward the sun in world coordinates."""
-    az, el = math.radians(SUN_AZIMUTH_DEG), math.radians(SUN_ELEVATION_DEG)
-    return np.array([math.sin(az) * math.cos(el), math.sin(el), -math.cos(az) * math.cos(el)])
+def sun_direction(look: TimeOfDay | None = None) -> np.ndarray:
+    """Unit vector toward the sun in world coordinates (default: the golden hour's)."""
+    return (look or time_of_day("golden")).sun_direction()
 
 
 def _mat(m: np.ndarray) -> bytes:
@@ -74,11 +76,20 @@ class Renderer:
     """
 
     def __init__(self, ctx: moderngl.Context, level: Level, size_px: tuple[int, int], *,
-                 render_scale: float = 1.0, smooth_upscale: bool = True) -> None:
+                 render_scale: float = 1.0, smooth_upscale: bool = True, quality: str = "high",
+                 time: str | None = None) -> None:
+        """``quality``: "low" or "high" (see the module's docstring). ``time``: a time of day
+        that overrides the level's ``[look] time`` (None: the level's own, also on hot reload)."""
         if not 0.1 <= render_scale <= 1.0:
             raise ValueError(f"render_scale must be in [0.1, 1], got {render_scale}")
         self.ctx = ctx
+        self.quality = check_quality(quality)
+        self.time_override = time
+        if time is not None:
+            time_of_day(time)  # a bad name is a ValueError now, not at the first set_level
         self.render_scale = float(render_scale)
+        high = quality == "high"
+        self.msaa_samples = MSAA_SAMPLES if high and ctx.max_samples >= MSAA_SAMPLES else 0
         # depth pre-pass before the material programs: measured a few per cent faster on llvmpipe
         # over the screenshot viewpoints (more where foliage and roofs overlap); a plain attribute
         # so a benchmark can compare
@@ -86,7 +97,7 @@ class Renderer:
         self._upscale_filter = (moderngl.LINEAR, moderngl.LINEAR) if smooth_upscale else (moderngl.NEAREST,
                                                                                           moderngl.NEAREST)
         self._to_screen = ctx.screen is not None
-        head = "#version 330\n" + shaders.defines()
+        head = "#version 330\n" + shaders.defines() + ("#define QUALITY_HIGH\n" if high else "")
         # one scene program per material (see memoire/render/shaders.py for why)
         self._scene_progs = {
             m: ctx.program(vertex_shader=head + shaders.SCENE_VS,
@@ -107,8 +118,15 @@ class Renderer:
         unit_square = np.array([0, 0, 1, 0, 0, 1, 1, 1], dtype="f4")
         self._quad_vbo = ctx.buffer(unit_square.tobytes())
         self._blit_vao = ctx.vertex_array(self._blit_prog, [(self._quad_vbo, "2f", "in_ndc")])
+        self._post_prog = self._bloom_prog = self._post_vao = self._bloom_vao = None
+        if high:
+            self._post_prog = ctx.program(vertex_shader=head + shaders.BLIT_VS, fragment_shader=head + shaders.POST_FS)
+            self._bloom_prog = ctx.program(vertex_shader=head + shaders.BLIT_VS,
+                                           fragment_shader=head + shaders.BLOOM_FS)
+            self._post_vao = ctx.vertex_array(self._post_prog, [(self._quad_vbo, "2f", "in_ndc")])
+            self._bloom_vao = ctx.vertex_array(self._bloom_prog, [(self._quad_vbo, "2f", "in_ndc")])
         self._overlay_textures: dict[tuple[int, int], moderngl.Texture] = {}
-        self._set_constants()
+        self.look: TimeOfDay | None = None
 
         self._shadow_tex = ctx.depth_texture((SHADOW_MAP_PX, SHADOW_MAP_PX))
         self._shadow_tex.compare_func = "<="  # sampler2DShadow: 1 = lit
@@ -117,10 +135,14 @@ class Renderer:
         self._shadow_fbo = ctx.framebuffer(depth_attachment=self._shadow_tex)
 
         self._vbo = self._shadow_vao = self._depth_vao = None
+        self._caster_vbo = self._caster_vao = None
         self._scene_vaos: dict[Material, moderngl.VertexArray] = {}
         self._ao_tex = self._zone_tex = None
         self._out_fbo = self._scene_fbo = None
         self._scene_tex = None
+        self._msaa_fbo = None
+        self._bloom_tex: list = []
+        self._bloom_fbo: list = []
         self._size_objects: list = []
         self.mesh: SceneMesh | None = None
         self.level = level
@@ -138,25 +160,36 @@ class Renderer:
 
     # -- setup -----------------------------------------------------------------------------------
 
-    def _set_constants(self) -> None:
-        sun = sun_direction()
+    def _set_look(self, look: TimeOfDay) -> None:
+        """The time of day's light as uniforms of every program that reads it."""
+        sun = look.sun_direction()
+        # the sun's disc in the sky: its light's colour, normalised to its brightest channel
+        disc = np.asarray(look.sun_linear) / max(max(look.sun_linear), 1e-6)
+        values = (("u_sun_dir", sun), ("u_horizon_rgb", look.horizon_srgb), ("u_zenith_rgb", look.zenith_srgb),
+                  ("u_sun_rgb", look.sun_linear), ("u_sky_rgb", look.sky_ambient_linear),
+                  ("u_bounce_rgb", look.bounce_ambient_linear), ("u_fog_per_m", look.haze_per_m),
+                  ("u_haze_rgb", look.haze_srgb), ("u_exposure", look.exposure), ("u_cloud_rgb", look.cloud_srgb),
+                  ("u_sun_disc_rgb", np.sqrt(disc)), ("u_lantern_glow", look.lantern_glow),
+                  ("u_lantern_pool", look.lantern_pool), ("u_window_glow", look.window_glow),
+                  ("u_window_rgb", look.window_srgb), ("u_shadow_texel", 1.0 / SHADOW_MAP_PX))
         for prog in (*self._scene_progs.values(), self._sky_prog):
-            for name, value in (("u_sun_dir", sun), ("u_horizon_rgb", HORIZON_SRGB), ("u_zenith_rgb", ZENITH_SRGB),
-                                ("u_sun_rgb", SUN_LINEAR), ("u_sky_rgb", SKY_AMBIENT_LINEAR),
-                                ("u_bounce_rgb", BOUNCE_AMBIENT_LINEAR), ("u_fog_per_m", FOG_PER_M)):
+            for name, value in values:
                 if name in prog:
                     prog[name].value = tuple(float(v) for v in value) if np.ndim(value) else float(value)
         for prog in self._scene_progs.values():
             _set(prog, "u_shadow", 0)
             _set(prog, "u_ground_ao", 1)
             _set(prog, "u_zone_tint", 2)
+        self.look = look
 
     def set_level(self, level: Level) -> None:
-        """Use ``level`` from now on (hot reload): rebuild meshes, ground maps and sun shadows."""
+        """Use ``level`` from now on (hot reload): rebuild meshes, ground maps, the light of its
+        time of day and sun shadows."""
         mesh = build_scene(level)
+        look = time_of_day(self.time_override or level.look.time)
         ctx = self.ctx
         for obj in (*self._scene_vaos.values(), self._shadow_vao, self._depth_vao, self._vbo, self._ao_tex,
-                    self._zone_tex):
+                    self._zone_tex, self._caster_vao, self._caster_vbo):
             if obj is not None:
                 obj.release()
         self._scene_vaos = {}
@@ -169,10 +202,15 @@ class Renderer:
                 prog, [(self._vbo, layout, "in_pos", "in_normal", "in_colour")], skip_errors=True)
         self._shadow_vao = ctx.vertex_array(self._shadow_prog, [(self._vbo, "3f 28x", "in_pos")])
         self._depth_vao = ctx.vertex_array(self._depth_prog, [(self._vbo, "3f 28x", "in_pos")])
-        # ground map: r = ambient occlusion near walls, g = bare earth under garden trees
-        ground = np.stack([ground_occlusion(level, GROUND_MAP_PX_PER_M), ground_earth(level, GROUND_MAP_PX_PER_M)],
-                          axis=-1)
-        self._ao_tex = ctx.texture((ground.shape[1], ground.shape[0]), 2,
+        casters = shadow_caster_boxes(level, CASTER_HEIGHT_M)
+        self._caster_vbo = ctx.buffer(casters.tobytes()) if len(casters) else None
+        self._caster_vao = (ctx.vertex_array(self._shadow_prog, [(self._caster_vbo, "3f", "in_pos")])
+                            if len(casters) else None)
+        # ground map: r = ambient occlusion near walls, g = bare earth under garden trees,
+        # b = the lanterns' light on the ground
+        ground = np.stack([ground_occlusion(level, GROUND_MAP_PX_PER_M), ground_earth(level, GROUND_MAP_PX_PER_M),
+                           lantern_pool_map(level, GROUND_MAP_PX_PER_M)], axis=-1)
+        self._ao_tex = ctx.texture((ground.shape[1], ground.shape[0]), 3,
                                    (ground * 255).round().astype(np.uint8).tobytes())
         tint = zone_tint(level, GROUND_MAP_PX_PER_M)
         self._zone_tex = ctx.texture((tint.shape[1], tint.shape[0]), 4,
@@ -184,13 +222,14 @@ class Renderer:
             _set(prog, "u_level_size_m", tuple(float(v) for v in mesh.size_m))
         self.mesh = mesh
         self.level = level
+        self._set_look(look)
         self._render_shadow_map(mesh)
 
     def _render_shadow_map(self, mesh: SceneMesh) -> None:
         """Depth from the sun over the level's bounding box, once per level."""
         w_m, d_m = mesh.size_m
         centre = np.array([w_m / 2, 0.0, d_m / 2])
-        sun = sun_direction()
+        sun = self.look.sun_direction()
         view = look_at(centre + sun * 200.0, centre, np.array([0.0, 1.0, 0.0]))
         corners = np.array([[x, y, z] for x in (0, w_m) for y in (0, mesh.top_m + 0.5) for z in (0, d_m)])
         cv = (np.c_[corners, np.ones(8)] @ view.T.astype(np.float64))[:, :3]
@@ -209,6 +248,8 @@ class Renderer:
         ctx.depth_func = "<"
         ctx.polygon_offset = (2.0, 4.0)
         self._shadow_vao.render(moderngl.TRIANGLES)
+        if self._caster_vao is not None:
+            self._caster_vao.render(moderngl.TRIANGLES)
         ctx.polygon_offset = (0.0, 0.0)
 
     def resize(self, size_px: tuple[int, int]) -> None:
@@ -218,13 +259,38 @@ class Renderer:
         for obj in self._size_objects:  # framebuffers and their attachments of the old size
             obj.release()
         self._size_objects = []
-        self._out_fbo = self._scene_fbo = self._scene_tex = None
+        self._out_fbo = self._scene_fbo = self._scene_tex = self._msaa_fbo = None
+        self._bloom_tex, self._bloom_fbo = [], []
         if not self._to_screen:
             colour, depth = ctx.renderbuffer(self.size_px, 4), ctx.depth_renderbuffer(self.size_px)
             self._out_fbo = ctx.framebuffer(color_attachments=[colour], depth_attachment=depth)
             self._size_objects += [self._out_fbo, colour, depth]
         scene_size = self.scene_size_px
-        if scene_size != self.size_px:
+        if self.quality == "high":
+            # the scene goes to a texture (resolved from MSAA), the post pass brings it out with
+            # its bloom, scaled to the output size
+            self._scene_tex = ctx.texture(scene_size, 4)
+            self._scene_tex.filter = self._upscale_filter if scene_size != self.size_px else (moderngl.NEAREST,
+                                                                                              moderngl.NEAREST)
+            self._scene_tex.repeat_x = self._scene_tex.repeat_y = False
+            depth = ctx.depth_renderbuffer(scene_size)
+            self._scene_fbo = ctx.framebuffer(color_attachments=[self._scene_tex], depth_attachment=depth)
+            self._size_objects += [self._scene_fbo, self._scene_tex, depth]
+            if self.msaa_samples:
+                colour = ctx.renderbuffer(scene_size, 4, samples=self.msaa_samples)
+                mdepth = ctx.depth_renderbuffer(scene_size, samples=self.msaa_samples)
+                self._msaa_fbo = ctx.framebuffer(color_attachments=[colour], depth_attachment=mdepth)
+                self._size_objects += [self._msaa_fbo, colour, mdepth]
+            bw, bh = (max(1, v // BLOOM_DOWNSCALE) for v in scene_size)
+            for _ in range(2):  # ping-pong: horizontal blur into one, vertical into the other
+                tex = ctx.texture((bw, bh), 4)
+                tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+                tex.repeat_x = tex.repeat_y = False
+                fbo = ctx.framebuffer(color_attachments=[tex])
+                self._bloom_tex.append(tex)
+                self._bloom_fbo.append(fbo)
+                self._size_objects += [fbo, tex]
+        elif scene_size != self.size_px:
             self._scene_tex = ctx.texture(scene_size, 4)
             self._scene_tex.filter = self._upscale_filter
             depth = ctx.depth_renderbuffer(scene_size)
@@ -241,14 +307,18 @@ class Renderer:
 
     # -- per frame -------------------------------------------------------------------------------
 
-    def draw(self, camera: Camera, *, show_zones: bool = False) -> None:
-        """Draw the level seen by ``camera``; ``show_zones`` tints the ground by sound zone."""
+    def draw(self, camera: Camera, *, show_zones: bool = False, time_s: float = 0.0) -> None:
+        """Draw the level seen by ``camera``; ``show_zones`` tints the ground by sound zone;
+        ``time_s``: the simulation clock's time, which moves the animated props (the same time
+        draws the same picture)."""
         ctx = self.ctx
         target = self._scene_fbo if self._scene_fbo is not None else self._output()
+        if self._msaa_fbo is not None:
+            target = self._msaa_fbo
         w, h = self.scene_size_px
         target.use()
         target.viewport = (0, 0, w, h)
-        target.clear(*HORIZON_SRGB, 1.0, depth=1.0)
+        target.clear(*self.look.haze_srgb, 0.0, depth=1.0)
         vp = camera.view_projection(w / h)
         eye = tuple(float(v) for v in camera.eye)
         for prog in self._scene_progs.values():
@@ -280,7 +350,9 @@ class Renderer:
         _set(self._sky_prog, "u_inv_view_proj", _mat(np.linalg.inv(vp.astype(np.float64))))
         self._sky_vao.render(moderngl.TRIANGLES)
         ctx.depth_func = "<"
-        if self._scene_fbo is not None:  # scale the low-resolution picture up to the output
+        if self.quality == "high":
+            self._post(w, h)
+        elif self._scene_fbo is not None:  # scale the low-resolution picture up to the output
             out = self._output()
             out.use()
             out.viewport = (0, 0, *self.size_px)
@@ -290,6 +362,45 @@ class Renderer:
             _set(self._blit_prog, "u_flip", 1)
             _set(self._blit_prog, "u_rect", (-1.0, -1.0, 1.0, 1.0))
             self._blit_vao.render(moderngl.TRIANGLE_STRIP)
+
+    def _post(self, w: int, h: int) -> None:
+        """Quality high, after the scene: resolve MSAA, blur the glow, screen it over the scene
+        into the output (scaled to its size)."""
+        ctx = self.ctx
+        if self._msaa_fbo is not None:
+            ctx.copy_framebuffer(self._scene_fbo, self._msaa_fbo)
+        ctx.disable(moderngl.DEPTH_TEST)
+        ctx.disable(moderngl.BLEND)
+        strength = float(self.look.bloom)
+        if strength > 0.0:
+            bw, bh = self._bloom_tex[0].size
+            prog = self._bloom_prog
+            _set(prog, "u_image", 0)
+            _set(prog, "u_rect", (-1.0, -1.0, 1.0, 1.0))
+            # horizontal: from the full-size scene, taps 1.5 bloom texels apart (wider glow)
+            self._bloom_fbo[0].use()
+            self._bloom_fbo[0].viewport = (0, 0, bw, bh)
+            self._scene_tex.use(0)
+            _set(prog, "u_extract", 1)
+            _set(prog, "u_step", (1.5 / bw, 0.0))
+            self._bloom_vao.render(moderngl.TRIANGLE_STRIP)
+            self._bloom_fbo[1].use()
+            self._bloom_fbo[1].viewport = (0, 0, bw, bh)
+            self._bloom_tex[0].use(0)
+            _set(prog, "u_extract", 0)
+            _set(prog, "u_step", (0.0, 1.5 / bh))
+            self._bloom_vao.render(moderngl.TRIANGLE_STRIP)
+        out = self._output()
+        out.use()
+        out.viewport = (0, 0, *self.size_px)
+        self._scene_tex.use(0)
+        self._bloom_tex[1].use(1)
+        _set(self._post_prog, "u_image", 0)
+        _set(self._post_prog, "u_bloom", 1)
+        _set(self._post_prog, "u_bloom_strength", strength)
+        _set(self._post_prog, "u_rect", (-1.0, -1.0, 1.0, 1.0))
+        self._post_vao.render(moderngl.TRIANGLE_STRIP)
+        ctx.enable(moderngl.DEPTH_TEST)
 
     def draw_overlay(self, rgba: np.ndarray, x_px: int, y_px: int) -> None:
         """Composite an (h, w, 4) uint8 RGBA image (top row first, straight alpha) with its
@@ -341,7 +452,8 @@ class Renderer:
                     self._zone_tex, *self._size_objects, self._shadow_fbo, self._shadow_tex, self._sky_vao,
                     self._sky_vbo, self._blit_vao, self._quad_vbo, *self._overlay_textures.values(),
                     *self._scene_progs.values(), self._shadow_prog, self._depth_prog, self._sky_prog,
-                    self._blit_prog):
+                    self._blit_prog, self._caster_vao, self._caster_vbo, self._post_vao, self._bloom_vao,
+                    self._post_prog, self._bloom_prog):
             if obj is not None:
                 obj.release()
         self._overlay_textures.clear()

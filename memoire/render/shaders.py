@@ -8,6 +8,11 @@ Material ids are injected as #defines from ``memoire.render.geometry.Material``.
 fragment shader is compiled once per material with ``#define MATERIAL <id>``: software GL
 runs every branch of an if-chain under a mask, so a per-material program (the mesh is
 sorted by material, one draw call each) shades each pixel with only its own material's code.
+
+Quality: ``#define QUALITY_HIGH`` (renderer.py) turns on the Poisson-disc soft shadows; the
+scene's alpha channel carries each pixel's glow (0..1: lanterns, lit windows, sun glints), which
+the high-quality post pass (POST_FS) blurs into bloom. The light of the time of day arrives as
+uniforms (memoire/render/look.py, assets/look/times.toml).
 """
 
 from __future__ import annotations
@@ -49,9 +54,11 @@ uniform vec3 u_sun_dir;       // unit vector toward the sun
 uniform vec3 u_sun_rgb;       // linear
 uniform vec3 u_sky_rgb;       // linear ambient from above
 uniform vec3 u_bounce_rgb;    // linear ambient from below (light off the paving)
-uniform vec3 u_horizon_rgb;   // sRGB: fog colour = sky at the horizon
+uniform vec3 u_horizon_rgb;   // sRGB: sky at the horizon
 uniform vec3 u_zenith_rgb;    // sRGB
-uniform float u_fog_per_m;    // fog density (1/m)
+uniform vec3 u_haze_rgb;      // sRGB: the colour distance fades to
+uniform float u_fog_per_m;    // haze density (1/m)
+uniform float u_exposure;     // multiplier on linear light before encoding
 
 float hash21(vec2 p) {
     p = fract(p * vec2(234.34, 435.345));
@@ -89,7 +96,7 @@ vec3 to_srgb(vec3 c) { return sqrt(clamp(c, 0.0, 1.0)); }
 
 vec3 fog(vec3 srgb, float dist_m) {
     float f = 1.0 - exp(-dist_m * u_fog_per_m);
-    return mix(srgb, u_horizon_rgb, f);
+    return mix(srgb, u_haze_rgb, f);
 }
 """
 
@@ -99,6 +106,35 @@ uniform sampler2D u_ground_ao;   // level-aligned: r = ambient visibility of the
 uniform sampler2D u_zone_tint;   // premultiplied zone colours, level-aligned
 uniform vec2 u_level_size_m;
 uniform int u_show_zones;
+uniform float u_lantern_glow;   // lantern silk brightness (linear)
+uniform float u_lantern_pool;   // lantern light on the ground (linear)
+uniform float u_window_glow;    // lamplight behind the lattice paper (linear)
+uniform vec3 u_window_rgb;      // its colour, sRGB
+uniform float u_shadow_texel;   // one shadow-map texel in texture units (1 / size)
+
+const vec3 LANTERN_LIGHT_RGB = vec3(1.0, 0.55, 0.25);   // linear: candle-warm light through red silk
+
+#ifdef QUALITY_HIGH
+// 12 points of a Poisson disc (radius 1), rotated per pixel: a soft penumbra with no banding
+const vec2 POISSON[12] = vec2[](
+    vec2(-0.326, -0.406), vec2(-0.840, -0.074), vec2(-0.696, 0.457), vec2(-0.203, 0.621),
+    vec2(0.962, -0.195), vec2(0.473, -0.480), vec2(0.519, 0.767), vec2(0.185, -0.893),
+    vec2(0.507, 0.064), vec2(0.896, 0.412), vec2(-0.322, -0.933), vec2(-0.792, -0.598));
+const float PENUMBRA_TEXELS = 2.5;   // ~10 cm on the default level: a wall's edge 3 m up, softened
+
+float sun_visibility(vec3 lp) {
+    float a = 6.2832 * hash21(gl_FragCoord.xy);
+    mat2 rot = mat2(cos(a), sin(a), -sin(a), cos(a));
+    float sum = 0.0;
+    for (int i = 0; i < 12; i++) {
+        vec2 o = rot * POISSON[i] * (PENUMBRA_TEXELS * u_shadow_texel);
+        sum += texture(u_shadow, vec3(lp.xy + o, lp.z));
+    }
+    return sum / 12.0;
+}
+#else
+float sun_visibility(vec3 lp) { return texture(u_shadow, lp); }   // 2x2 hardware PCF
+#endif
 
 in vec3 v_pos;
 in vec3 v_normal;
@@ -121,6 +157,8 @@ void main() {
     // pixel footprints, taken here in uniform control flow (derivatives are undefined in branches)
     vec3 fwp = fwidth(p);
     float fwa = fwidth(along);
+    float window = 0.0;   // lit paper of a lattice window (facade), 0..1
+    float pool = 0.0;     // lantern light on the ground, 0..1
 
     if (MATERIAL == MAT_BRICK) {
         float course_m = 0.105, brick_m = 0.32;
@@ -136,7 +174,9 @@ void main() {
         float damp = value_noise(vec2(along * 1.3, 0.0)) * (1.0 - smoothstep(0.0, 1.4, p.y));
         albedo *= (0.9 + 0.2 * patch) * (1.0 - 0.22 * damp);
         albedo *= mix(0.86, 1.0, smoothstep(0.0, 0.6, p.y));
-        ao = mix(0.55, 1.0, smoothstep(0.0, 1.2, p.y));
+        // occlusion: the ground map in front of the wall says how closed in the corner is
+        float foot = texture(u_ground_ao, (p.xz + n.xz * 0.4) / u_level_size_m).r;
+        ao = mix(0.45 * foot + 0.1, 1.0, smoothstep(0.0, 1.6, p.y));
     } else if (MATERIAL == MAT_ROOF) {
         // tile rows run down the slope: alternating convex cover tiles and concave pan tiles
         float period_m = 0.24;
@@ -181,9 +221,31 @@ void main() {
             } else if (is_door && p.y < 1.1) {
                 albedo = vec3(0.42, 0.09, 0.06);   // solid lower door panel
             } else {
-                // lattice: thin dark-red bars over pale paper
-                float lat = max(grid_line(u, fwa, 0.15, 0.028), grid_line(p.y, fwp.y, 0.15, 0.028));
-                albedo = mix(vec3(0.82, 0.78, 0.66), vec3(0.40, 0.09, 0.06), lat);
+                // lattice window, "lantern frame" (denglongkuang): an open central pane framed by
+                // a bar, and a fretted border of short rungs between it and the window frame
+                float x0 = col_w * 0.5 + frame, x1 = bay_m - col_w * 0.5 - frame;
+                float y0 = (is_door ? 1.1 : sill + frame), y1 = top - frame;
+                vec2 q = vec2(x - x0, p.y - y0);            // metres from the pane's corner
+                vec2 size = vec2(x1 - x0, y1 - y0);
+                vec2 e = min(q, size - q);                  // distance to the window frame
+                float band_m = 0.16;                        // the fretted border's width
+                float bar_m = 0.026;
+                vec2 fw2 = vec2(fwa, fwp.y);
+                // bar around the central pane, and one halfway through the border
+                float inner = min(abs(e.x - band_m), abs(e.y - band_m));
+                float mid = min(abs(e.x - band_m * 0.5), abs(e.y - band_m * 0.5));
+                float fwm = max(fw2.x, fw2.y);
+                float lat = 1.0 - smoothstep(bar_m * 0.5, bar_m * 0.5 + fwm, min(inner, mid));
+                // rungs across the border, alternating between its two halves (the fret)
+                float in_band = step(min(e.x, e.y), band_m);
+                float along_b = e.x < e.y ? q.y : q.x;      // along the border's side
+                float fw_b = e.x < e.y ? fw2.y : fw2.x;
+                float half_b = step(band_m * 0.5, min(e.x, e.y));
+                float rung = grid_line(along_b + half_b * 0.06, fw_b, 0.12, bar_m);
+                lat = max(lat, rung * in_band);
+                lat = mix(lat, 0.35, clamp(fwm / 0.04 - 0.5, 0.0, 1.0));   // far away: the average
+                albedo = mix(vec3(0.84, 0.78, 0.64), vec3(0.40, 0.09, 0.06), lat);
+                window = 1.0 - lat;
                 ao = 0.85;
             }
         } else if (p.y < 2.75) {
@@ -207,16 +269,34 @@ void main() {
         // a few darker, weathered slabs
         albedo *= mix(1.0, 0.86, step(0.85, h2) * d);
         albedo = mix(albedo, vec3(0.42, 0.42, 0.41), joint * 0.7);
-        ao = texture(u_ground_ao, ground_uv).r;
+        vec3 ground = texture(u_ground_ao, ground_uv).rgb;
+        ao = ground.r;
+        pool = ground.b;
     } else if (MATERIAL == MAT_GARDEN) {
         float big = value_noise(p.xz * 0.35);
         float mid = value_noise(p.xz * 2.3);
         float fine = value_noise(p.xz * 11.0);      // tufts, ~10 cm
-        float d = detail(max(fwp.x, fwp.z), 0.25);
+        float fwg = max(fwp.x, fwp.z);
+        float d = detail(fwg, 0.25);
         vec3 grass = mix(vec3(0.25, 0.38, 0.14), vec3(0.40, 0.53, 0.22), mid);
         grass *= mix(1.0, 0.8 + 0.4 * fine, d);
+        // blades at the scale a standing visitor sees at their feet: ~1.5 cm wide, 6 cm long,
+        // leaning one way per tuft; they fade to the tufts' colour once smaller than ~2 pixels
+#ifdef QUALITY_HIGH
+        vec2 bq = p.xz * vec2(64.0, 17.0) + vec2(3.0 * fine, 0.0);
+        float blade = value_noise(bq) * 0.6 + value_noise(bq * 2.1 + 7.0) * 0.4;
+        float db = detail(fwg, 0.03);
+#else
+        // quality low: one octave of blades (each octave is four hashes per pixel)
+        float blade = value_noise(p.xz * vec2(64.0, 17.0) + vec2(3.0 * fine, 0.0));
+        float db = detail(fwg, 0.03);
+#endif
+        grass *= mix(1.0, 0.72 + 0.56 * blade, db);
+        grass = mix(grass, grass * vec3(1.15, 1.1, 0.8), db * smoothstep(0.75, 0.95, blade));   // sunlit tips
         vec3 earth = vec3(0.45, 0.37, 0.27) * (0.9 + 0.2 * mid);
-        vec2 ground = texture(u_ground_ao, ground_uv).rg;
+        vec3 ground3 = texture(u_ground_ao, ground_uv).rgb;
+        vec2 ground = ground3.rg;
+        pool = ground3.b;
         float bare = max(smoothstep(0.8, 0.86, big), smoothstep(0.0, 1.0, ground.g + 0.3 * (mid - 0.5)));
         albedo = mix(grass, earth, bare);
         ao = ground.r;
@@ -235,16 +315,22 @@ void main() {
         albedo = mix(vec3(0.45, 0.08, 0.05), vec3(0.62, 0.11, 0.07), frame);
         spec = 0.45;
         if (v_colour.b > 0.5) {
-            vec2 q = (uv - vec2(0.1, 0.15)) / vec2(0.8, 0.7) * vec2(5.0, 9.0);
+            // nine rows of nine gilt studs (jiulu dingmen), each a hemisphere: its normal is the
+            // sphere's, its rim sits in a dark ring of shadow on the lacquer
+            vec2 q = (uv - vec2(0.12, 0.14)) / vec2(0.76, 0.72) * vec2(9.0, 9.0);
             vec2 f = fract(q) - 0.5;
-            vec2 inside = step(0.0, q) * step(q, vec2(5.0, 9.0));
-            float r = length(f * vec2(1.0, 1.08));
-            float stud = (1.0 - smoothstep(0.22, 0.27, r)) * inside.x * inside.y;
-            albedo = mix(albedo, vec3(0.85, 0.64, 0.22), stud);
-            // a domed stud: tilt the normal away from its centre
+            vec2 inside = step(0.0, q) * step(q, vec2(9.0, 9.0));
+            float r = length(f * vec2(1.0, 1.15)) / 0.3;        // 1 at the stud's rim
+            float cover = inside.x * inside.y;
+            float stud = (1.0 - smoothstep(0.85, 1.0, r)) * cover;
+            float ring = (smoothstep(0.9, 1.05, r) - smoothstep(1.05, 1.45, r)) * cover;
             vec3 t_u = normalize(vec3(-n.z, 0.0, n.x) + vec3(1e-4, 0.0, 0.0));
-            n = normalize(n + stud * (f.x * 2.2 * t_u + vec3(0.0, f.y * 2.2, 0.0)));
-            spec = mix(spec, 0.9, stud);
+            vec2 s2 = f / 0.3 * vec2(1.0, 1.15);
+            float h = sqrt(max(1.0 - dot(s2, s2), 0.0));
+            vec3 dome = normalize(n * h + t_u * s2.x + vec3(0.0, s2.y, 0.0));
+            n = normalize(mix(n, dome, stud));
+            albedo = mix(albedo * (1.0 - 0.45 * ring), vec3(0.80, 0.58, 0.22), stud);
+            spec = mix(spec, 1.2, stud);
         }
         ao = mix(0.7, 1.0, smoothstep(0.0, 1.0, p.y));
     } else if (MATERIAL == MAT_LACQUER) {
@@ -261,23 +347,33 @@ void main() {
     float dist = length(to_eye);
     vec3 v = to_eye / dist;
     vec3 colour;
+    float glow_out = 0.0;   // alpha: how much of this pixel blooms (quality high)
     if (MATERIAL == MAT_LANTERN) {
         // glowing silk: bright where we see through the middle, darker ribs and rims
         float rib = abs(sin(atan(n.z, n.x) * 6.0));
         float glow = 0.55 + 0.65 * pow(max(dot(n, v), 0.0), 0.7);
-        colour = to_linear(albedo) * glow * mix(0.7, 1.0, smoothstep(0.0, 0.25, rib)) * 1.6;
+        colour = to_linear(albedo) * glow * mix(0.7, 1.0, smoothstep(0.0, 0.25, rib)) * 1.6 * u_lantern_glow;
+        glow_out = clamp(0.35 * u_lantern_glow, 0.0, 1.0);
     } else {
-        float lit = texture(u_shadow, v_light);
+        float lit = sun_visibility(v_light);
         float ndl = max(dot(n, u_sun_dir), 0.0);
         vec3 amb = mix(u_bounce_rgb, u_sky_rgb, 0.5 + 0.5 * n.y) * ao;
         vec3 lin = to_linear(albedo);
         colour = lin * (u_sun_rgb * ndl * lit + amb);
         if (spec > 0.0) {
             vec3 hv = normalize(u_sun_dir + v);
-            colour += u_sun_rgb * spec * pow(max(dot(n, hv), 0.0), 40.0) * lit;
+            float glint = spec * pow(max(dot(n, hv), 0.0), 40.0) * lit;
+            colour += u_sun_rgb * glint;
+            glow_out = clamp(glint * 0.5, 0.0, 1.0);
         }
+        // lantern light pooled on the ground, and lamplight behind lattice paper
+        colour += lin * LANTERN_LIGHT_RGB * (pool * u_lantern_pool);
+        vec3 lamp = to_linear(u_window_rgb) * (window * u_window_glow);
+        colour += lamp;
+        glow_out = max(glow_out, clamp(window * u_window_glow * 0.4, 0.0, 1.0));
     }
-    f_colour = vec4(fog(to_srgb(colour), dist), 1.0);
+    float haze = exp(-dist * u_fog_per_m);
+    f_colour = vec4(fog(to_srgb(colour * u_exposure), dist), glow_out * haze);
 }
 """
 
@@ -304,6 +400,8 @@ void main() {
 
 SKY_FS = """
 uniform mat4 u_inv_view_proj;
+uniform vec3 u_cloud_rgb;   // sRGB
+uniform vec3 u_sun_disc_rgb;   // sRGB tint of the sun's disc and aureole
 in vec2 v_ndc;
 out vec4 f_colour;
 void main() {
@@ -317,11 +415,14 @@ void main() {
         vec2 q = dir.xz / dir.y * 0.9;
         float c = value_noise(q) * 0.65 + value_noise(q * 2.7 + 3.1) * 0.35;
         float cover = smoothstep(0.55, 0.85, c) * smoothstep(0.02, 0.25, dir.y);
-        sky = mix(sky, vec3(0.97, 0.97, 0.96), cover * 0.8);
+        sky = mix(sky, u_cloud_rgb, cover * 0.8);
     }
+    // below the horizon (seen over a low wall): the haze
+    sky = mix(sky, u_haze_rgb, smoothstep(0.0, -0.1, dir.y));
     float s = max(dot(dir, u_sun_dir), 0.0);
-    sky += vec3(1.0, 0.93, 0.8) * (pow(s, 900.0) * 0.8 + pow(s, 12.0) * 0.15);
-    f_colour = vec4(min(sky, vec3(1.0)), 1.0);
+    float disc = pow(s, 900.0);
+    sky += u_sun_disc_rgb * (disc * 0.8 + pow(s, 12.0) * 0.15 + pow(s, 3.0) * 0.08);
+    f_colour = vec4(min(sky, vec3(1.0)), clamp(disc * 1.5, 0.0, 1.0));
 }
 """
 
@@ -343,5 +444,42 @@ out vec4 f_colour;
 void main() {
     vec2 uv = u_flip != 0 ? vec2(v_uv.x, 1.0 - v_uv.y) : v_uv;
     f_colour = texture(u_image, uv);
+}
+"""
+
+# quality high, after the scene: the glowing pixels (rgb x alpha) taken at a quarter of the size
+# and blurred with a separable 9-tap Gaussian (u_step: one texel along x or along y)
+BLOOM_FS = """
+uniform sampler2D u_image;
+uniform vec2 u_step;        // texture units between taps
+uniform int u_extract;      // 1: first pass, take rgb * alpha (the glow) from the scene
+in vec2 v_uv;
+out vec4 f_colour;
+const float W[5] = float[](0.227, 0.195, 0.122, 0.054, 0.016);   // Gaussian, sigma ~ 2 taps
+void main() {
+    vec2 uv = vec2(v_uv.x, 1.0 - v_uv.y);
+    vec3 sum = vec3(0.0);
+    for (int i = -4; i <= 4; i++) {
+        vec4 t = texture(u_image, uv + float(i) * u_step);
+        sum += W[abs(i)] * (u_extract != 0 ? t.rgb * t.a : t.rgb);
+    }
+    f_colour = vec4(sum, 1.0);
+}
+"""
+
+# quality high, last: the scene (resolved from MSAA) plus its bloom, to the output
+POST_FS = """
+uniform sampler2D u_image;
+uniform sampler2D u_bloom;
+uniform float u_bloom_strength;
+in vec2 v_uv;
+out vec4 f_colour;
+void main() {
+    vec2 uv = vec2(v_uv.x, 1.0 - v_uv.y);
+    vec3 c = texture(u_image, uv).rgb;
+    vec3 b = texture(u_bloom, uv).rgb;
+    // screen blend: glow brightens without clipping the lit pixels to flat white
+    c = 1.0 - (1.0 - c) * (1.0 - clamp(b * u_bloom_strength, 0.0, 1.0));
+    f_colour = vec4(c, 1.0);
 }
 """

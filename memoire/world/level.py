@@ -37,6 +37,8 @@ PROP_TILES = frozenset({"tree", "lantern", "bench"})
 PROP_KINDS = ("tree", "lantern", "bench")
 CURVES = ("linear", "smooth", "exponential")
 FIELDS = ("zones", "terrain", "mix")
+# [look] time: the light of each is data in assets/look/times.toml (memoire/render/look.py)
+LOOK_TIMES = ("golden", "dusk", "midday")
 
 # Solid props, metres: a tree trunk's radius and a bench's half-extents (x, y); the physics
 # (memoire/sim/physics.py) uses the same figures. A person is a 0.25 m radius circle (0.5 m across).
@@ -270,6 +272,13 @@ class TerrainSettings:
 
 
 @dataclass(frozen=True)
+class LookSettings:
+    """How the level is lit (see docs/levels.md, [look])."""
+
+    time: str = "golden"  # one of LOOK_TIMES
+
+
+@dataclass(frozen=True)
 class TileMap:
     cell_m: float
     rows: tuple[str, ...]  # rows padded to equal width
@@ -322,6 +331,7 @@ class Level:
     sound: SoundSettings
     terrain: TerrainSettings | None
     source_text: str = field(repr=False, default="")
+    look: LookSettings = LookSettings()
 
     def tour(self, name: str) -> Tour:
         for t in self.tours:
@@ -366,7 +376,7 @@ class Partial:
     terrain_line: int = 0
 
 
-_TOP_KEYS = ("level", "map", "spawn", "sound", "zones", "props", "tours", "trajectories", "terrain")
+_TOP_KEYS = ("level", "map", "spawn", "sound", "zones", "props", "tours", "trajectories", "terrain", "look")
 
 
 def read_level_text(path: str | Path) -> str:
@@ -439,6 +449,7 @@ def parse_level(text: str, path: Path, *, allow_outside: bool = False) -> Level:
     tours = _read_tours(r, data.get("tours", []), tiles, [*grid_props, *props])
     trajectories = _read_trajectories(r, data.get("trajectories", []), base, tiles)
     terrain = _read_terrain(r, data.get("terrain"), base, sound)
+    look = _read_look(r, _table(r, data, "look"))
 
     if r.problems:
         err = LevelError(sorted(r.problems, key=lambda p: p.line))
@@ -449,7 +460,13 @@ def parse_level(text: str, path: Path, *, allow_outside: bool = False) -> Level:
     assert tiles is not None and spawn_xy is not None and sound is not None
     return Level(path=path, name=name, tiles=tiles, spawn_xy=spawn_xy, spawn_facing_deg=float(facing),
                  zones=zones, props=props, tours=tours, trajectories=trajectories, sound=sound,
-                 terrain=terrain, source_text=text)
+                 terrain=terrain, source_text=text, look=look)
+
+
+def _read_look(r: TomlReader, t: dict) -> LookSettings:
+    r.unknown_keys(t, ("time",), ("look",), "[look]")
+    time = r.text(t, "time", ("look",), "[look]", default=LookSettings.time, choices=LOOK_TIMES)
+    return LookSettings(time=time)
 
 
 def _table(r: TomlReader, data: dict, key: str, required: bool = False) -> dict:

@@ -1,7 +1,8 @@
 """Frame time of the 3D renderer on this machine's OpenGL (headless EGL).
 
     python -m tools.bench.bench_render [--size 1280x720] [--frames 60] [--scale 1.0] [--blocky]
-                                       [--zones] [--gl-threads 1]
+                                       [--zones] [--gl-threads 1] [--quality low|high]
+                                       [--time golden|dusk|midday]
 
 Prints milliseconds per frame (median and 90th percentile, wall clock and CPU) over a walk that
 visits the lane, the courtyards, a gate, the tea courtyard and the garden of the default level,
@@ -31,6 +32,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--scale", type=float, default=1.0, help="render_scale of the 3D scene (0.1 .. 1)")
     ap.add_argument("--zones", action="store_true", help="draw with the zone hint on the ground")
     ap.add_argument("--blocky", action="store_true", help="nearest-pixel upscaling when --scale < 1")
+    ap.add_argument("--quality", choices=("low", "high"), default="low", help="picture quality (memoire/render/look.py)")
+    ap.add_argument("--time", choices=("golden", "dusk", "midday"), help="time of day (default: the level's)")
     ap.add_argument("--gl-threads", default="1", help="LP_NUM_THREADS for llvmpipe (the game uses 1)")
     ap.add_argument("--level", default=str(ROOT / "levels" / "hutong.toml"))
     args = ap.parse_args(argv)
@@ -47,7 +50,8 @@ def main(argv: list[str] | None = None) -> None:
     level = load_level(args.level)
     ctx = headless_context()
     t0 = time.perf_counter()
-    renderer = Renderer(ctx, level, (w, h), render_scale=args.scale, smooth_upscale=not args.blocky)
+    renderer = Renderer(ctx, level, (w, h), render_scale=args.scale, smooth_upscale=not args.blocky,
+                        quality=args.quality, time=args.time)
     ctx.finish()
     setup_ms = (time.perf_counter() - t0) * 1e3
     px_per_m = 3.0
@@ -69,6 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     wall_ms, cpu_ms = np.array(wall), np.array(cpu)
     print(f"GL: {describe(ctx)}, LP_NUM_THREADS={args.gl_threads}")
     print(f"level: {level.name}, {renderer.mesh.triangle_count} triangles; renderer setup {setup_ms:.0f} ms")
+    print(f"quality {renderer.quality} (MSAA x{renderer.msaa_samples}), time {renderer.look.name}")
     print(f"{w}x{h}, render_scale {args.scale:g}{' blocky' if args.blocky else ''}, zones {'on' if args.zones else 'off'}, {len(wall_ms)} frames: "
           f"median {np.median(wall_ms):.1f} ms/frame wall (p90 {np.percentile(wall_ms, 90):.1f}), "
           f"{np.median(cpu_ms):.1f} ms CPU; {1e3 / np.median(wall_ms):.0f} fps")
