@@ -49,7 +49,9 @@ def test_bad_times_file_gives_file_line_errors(tmp_path):
 
 
 def _level_text(look: str) -> str:
-    return HUTONG.read_text() + "\n" + look
+    """The default level with its own [look] table (the file's last table) replaced by ``look``."""
+    text = HUTONG.read_text()
+    return text[:text.index("\n[look]")] + "\n" + look
 
 
 def test_look_time_is_read_and_the_default_level_picks_golden():
