@@ -140,6 +140,16 @@ def test_wall_faces_only_between_solid_and_walkable_cells(which, hutong, small_l
     assert len(tris)
     centre = tris[:, :, 0:3].mean(axis=1)
     n = tris[:, 0, 3:6]
+    # a moon gate ([[props]] kind "moon_gate") fills its opening with a wall pierced by a round hole
+    from memoire.render.meshes import openings
+
+    moon_at = {tiles.cell_of(*p.at) for p in level.props if p.kind == "moon_gate"}
+    moon = set()
+    for op in openings(tiles):
+        cells = {(c, r) for c in range(op.col0, op.col1 + 1) for r in range(op.row0, op.row1 + 1)}
+        moon |= cells if cells & moon_at else set()
+    keep = [tiles.cell_of(c[0] - 0.05 * nn[0], c[2] - 0.05 * nn[2]) not in moon for c, nn in zip(centre, n)]
+    centre, n = centre[keep], n[keep]
     for c, nn in zip(centre, n):
         front = c + 0.05 * nn
         back = c - 0.05 * nn

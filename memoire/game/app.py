@@ -436,7 +436,8 @@ class Game:
 
         s = self.interpolated(alpha)
         cam = Camera(x_m=s.x_m, y_m=s.y_m, heading_rad=s.heading_rad, pitch_rad=s.pitch_rad)
-        self.renderer.draw(cam, show_zones=self.mode.show_zones)
+        # time_s: the simulation clock moves the animated props (memoire/render/animated.py)
+        self.renderer.draw(cam, show_zones=self.mode.show_zones, time_s=self.sim_time_s)
         for rgba, x, y in self.mode.overlays(self, s, self.window.size_px):
             self.renderer.draw_overlay(rgba, x, y)
 

@@ -99,7 +99,7 @@ def _write_frames(level: Level, plan, part: Path, wav: Path, size_px: tuple[int,
         writer.send(None)  # start ffmpeg
         for k in range(frames):
             x, y, heading = pose_at(plan, min(start_s + k / fps, plan.duration_s))
-            renderer.draw(Camera(x_m=x, y_m=y, heading_rad=heading, pitch_rad=0.0))
+            renderer.draw(Camera(x_m=x, y_m=y, heading_rad=heading, pitch_rad=0.0), time_s=start_s + k / fps)
             writer.send(renderer.read_pixels())
             if bar is not None:
                 bar.update(1)

@@ -23,6 +23,7 @@ import numpy as np
 
 from memoire.world.level import SOLID_TILES, Level, TileMap
 from memoire.render.geometry import VERTEX_FLOATS, Builder, Material
+from memoire.render.props import build_props, moon_gate_local, rod
 from memoire.render.zones import pixel_centres
 
 # --- dimensions (metres), from the look of Beijing hutong courtyards ---------------------------
@@ -37,6 +38,15 @@ ROOF_SAG = 0.12  # the roof's mid-slope kink sags by this fraction of its rise (
 ROOF_MAX_RISE_M = 2.0
 EAVE_OVERHANG_M = 0.55  # roof beyond the facade on the long sides
 GABLE_OVERHANG_M = 0.25  # roof beyond the gable walls
+EAVE_CORNER_LIFT_M = 0.32  # the eave edge turns up this much at a roof's corners...
+EAVE_CORNER_REACH_M = 1.6  # ...starting this far in from them (hutong houses: a gentle upsweep)
+EAVE_CORNER_STEPS = 4  # cuts of the eave strip along each corner's upsweep
+# a ridge end's horn, (along the ridge inward, up) metres from the ridge end's top: rising,
+# then curling back over the ridge
+RIDGE_HORN = ((0.05, 0.25), (-0.04, 0.52), (0.02, 0.74), (0.18, 0.84), (0.32, 0.76))
+DRUM_RADIUS_M = 0.3  # baogushi: a drum about 0.6 m across, on its side...
+DRUM_LENGTH_M = 0.24  # ...0.24 m thick, its round faces along the wall
+DRUM_BASE_M = (0.36, 0.5, 0.42)  # its carved base: across the wall's line, through it, height
 GATE_POST_M = 0.28  # square vermilion posts of a gate
 GATE_LINTEL_Y_M = (2.55, 2.85)
 DOOR_LINTEL_Y_M = (2.15, 2.35)
@@ -44,6 +54,7 @@ LANTERN_Y_M = 2.25  # centre of a hanging lantern
 LANTERN_BRACKET_Y_M = 2.75
 TREE_TRUNK_M = 2.6
 WHITEWASH_M = 0.7  # lime-washed foot of the trunk, common on Beijing street trees
+TREE_TIERS = (2, 4)  # tiers of foliage in a crown, fewest and most
 
 # --- colours (sRGB) ----------------------------------------------------------------------------
 BRICK_GREY = (0.56, 0.57, 0.58)  # "blue-grey" fired brick
@@ -292,8 +303,13 @@ def build_scene(level: Level) -> SceneMesh:
         _wall_cap(b, run, cell)
     for block in blocks:
         _house_roof(b, block, tiles)
+    moon_cells = {tiles.cell_of(*p.at) for p in level.props if p.kind == "moon_gate"}
     for op in openings(tiles):
-        _opening(b, op, cell)
+        cells = {(c, r) for c in range(op.col0, op.col1 + 1) for r in range(op.row0, op.row1 + 1)}
+        if cells & moon_cells:
+            _moon_gate(b, op, cell)
+        else:
+            _opening(b, op, cell)
     surface = ground_kinds(tiles)
     for prop in level.all_props():
         if prop.kind == "tree":
@@ -302,6 +318,7 @@ def build_scene(level: Level) -> SceneMesh:
             _lantern(b, prop.at, prop.facing_deg, tiles)
         elif prop.kind == "bench":
             _bench(b, prop.at, prop.facing_deg)
+    build_props(b, level.props, tiles)  # bicycles, carts, pots, lines, wires, signs, screen walls
     v = b.vertices()
     # sort whole triangles by material so each material is one contiguous draw range
     tri_mat = v[0::3, 9].round().astype(int)
@@ -441,14 +458,38 @@ def roof_profile(half_m: float, overhang_m: float, wall_y: float, ridge_y: float
     return np.array([0.0, wk, half_m, half_m + overhang_m]), np.array([ridge_y, yk, wall_y, y_edge])
 
 
+def corner_lift(u: np.ndarray | float, u0: float, u1: float) -> np.ndarray:
+    """How far the eave edge is turned up at ``u`` along a roof from u0 to u1 (metres): 0 along the
+    middle, rising as a square toward each corner (the upswept corners, qiao jiao, of a hipped
+    hall are steeper; a hutong house's are gentle)."""
+    d = np.minimum(np.asarray(u, dtype=np.float64) - u0, u1 - np.asarray(u, dtype=np.float64))
+    reach = min(EAVE_CORNER_REACH_M, 0.5 * (u1 - u0))
+    return EAVE_CORNER_LIFT_M * np.clip(1.0 - d / reach, 0.0, 1.0) ** 2
+
+
+def _eave_us(u0: float, u1: float) -> np.ndarray:
+    """Breakpoints along a roof where the eave edge bends up toward its corners."""
+    reach = min(EAVE_CORNER_REACH_M, 0.5 * (u1 - u0))
+    ramp = np.linspace(0.0, reach, EAVE_CORNER_STEPS + 1)
+    return np.unique(np.concatenate([u0 + ramp, u1 - ramp]))
+
+
 def _curved_roof(b: Builder, u0: float, u1: float, ws: np.ndarray, ys: np.ndarray, colour) -> None:
     """Both slopes of a roof with the ridge along local x from u0 to u1 and the profile (ws, ys)
-    mirrored about w = 0; tiles on top, rafters underneath (two-sided)."""
+    mirrored about w = 0; tiles on top, rafters underneath (two-sided). The eave strip (wall line
+    to edge) is cut along u so its edge can turn up toward the corners (``corner_lift``)."""
+    us = _eave_us(u0, u1)
+    lift = corner_lift(us, u0, u1)
     for side in (-1.0, 1.0):
-        for i in range(len(ws) - 1):
+        for i in range(len(ws) - 2):
             wa, wb = side * ws[i], side * ws[i + 1]
             b.quad((u0, ys[i], wa), (u1, ys[i], wa), (u1, ys[i + 1], wb), (u0, ys[i + 1], wb), colour, Material.ROOF,
                    outward=(0, 1, side), two_sided=True)
+        wa, wb = side * ws[-2], side * ws[-1]
+        for j in range(len(us) - 1):
+            ua, ub = us[j], us[j + 1]
+            b.quad((ua, ys[-2], wa), (ub, ys[-2], wa), (ub, ys[-1] + lift[j + 1], wb), (ua, ys[-1] + lift[j], wb),
+                   colour, Material.ROOF, outward=(0, 1, side), two_sided=True)
 
 
 def _gable(b: Builder, u: float, outward: float, ws: np.ndarray, ys: np.ndarray, half_m: float, bottom_y: float,
@@ -467,13 +508,19 @@ def _edge_boards(b: Builder, u0: float, u1: float, ws: np.ndarray, ys: np.ndarra
                  board_m: float = 0.13) -> None:
     """Dark boards along the eave edges and over the gable ends (give the thin roof an edge)."""
     w_e, y_e = ws[-1], ys[-1]
+    us = _eave_us(u0, u1)
+    lift = corner_lift(us, u0, u1)
     for side in (-1.0, 1.0):
-        b.quad((u0, y_e - board_m, side * w_e), (u1, y_e - board_m, side * w_e), (u1, y_e, side * w_e),
-               (u0, y_e, side * w_e), RIDGE_GREY, Material.PLAIN, outward=(0, 0, side), two_sided=True)
+        for j in range(len(us) - 1):  # the eave board follows the upturned edge
+            ua, ub, la, lb = us[j], us[j + 1], y_e + lift[j], y_e + lift[j + 1]
+            b.quad((ua, la - board_m, side * w_e), (ub, lb - board_m, side * w_e), (ub, lb, side * w_e),
+                   (ua, la, side * w_e), RIDGE_GREY, Material.PLAIN, outward=(0, 0, side), two_sided=True)
         for u, out in gable_us:
+            end_lift = float(corner_lift(u, u0, u1))
             for i in range(len(ws) - 1):
                 wa, wb = side * ws[i], side * ws[i + 1]
-                b.quad((u, ys[i] - board_m, wa), (u, ys[i + 1] - board_m, wb), (u, ys[i + 1], wb), (u, ys[i], wa),
+                ya, yb = ys[i], ys[i + 1] + (end_lift if i + 1 == len(ws) - 1 else 0.0)
+                b.quad((u, ya - board_m, wa), (u, yb - board_m, wb), (u, yb, wb), (u, ya, wa),
                        RIDGE_GREY, Material.PLAIN, outward=(out, 0, 0), two_sided=True)
 
 
@@ -481,8 +528,15 @@ def _ridge(b: Builder, u0: float, u1: float, ridge_y: float, half_width_m: float
     """The ridge beam with raised ends."""
     rb = half_width_m
     b.box((u0, ridge_y - 0.08, -rb), (u1, ridge_y + 0.22, rb), RIDGE_GREY, Material.PLAIN)
-    for u in (u0, u1 - 0.35):
-        b.box((u, ridge_y + 0.2, -rb), (u + 0.35, ridge_y + 0.5, rb), RIDGE_GREY, Material.PLAIN)
+    # upturned ridge ends: a horn rising at each end and curling back over the ridge (a plain
+    # stand-in for the chiwen, the ridge beasts of grander roofs); sized to the ridge's width
+    k = half_width_m / 0.13
+    for u, inward in ((u0, 1.0), (u1, -1.0)):
+        b.box((min(u, u + inward * 0.4 * k), ridge_y + 0.2, -rb), (max(u, u + inward * 0.4 * k), ridge_y + 0.32, rb),
+              RIDGE_GREY, Material.PLAIN)
+        curve = [(u + inward * du * k, ridge_y + dy * k) for du, dy in RIDGE_HORN]
+        for (ua, ya), (ub, yb), t in zip(curve[:-1], curve[1:], np.linspace(0.2, 0.11, len(curve) - 1)):
+            rod(b, (ua, ya, 0.0), (ub, yb, 0.0), t * k, RIDGE_GREY)
 
 
 def _house_roof(b: Builder, block: HouseBlock, tiles: TileMap) -> None:
@@ -550,9 +604,7 @@ def _opening(b: Builder, op: Opening, cell: float) -> None:
         s = float(op.street_side if op.wall_along_x else -op.street_side)
         w_face = 0.0 if s < 0 else depth
         for u in (post + 0.25, width - post - 0.25):
-            w_a, w_b = sorted((w_face, w_face + s * 0.45))
-            local.box((u - 0.16, 0.0, w_a), (u + 0.16, 0.3, w_b), STONE, Material.PLAIN)
-            local.ellipsoid((u, 0.5, w_face + s * 0.22), (0.1, 0.2, 0.2), STONE, Material.PLAIN, n_lon=10, n_lat=5)
+            _drum_stone(local, u, w_face, s)
         # painted beam band above the lintels, a ceiling board, and the gate roof
         for w, s in ((0.0, -1), (depth, 1)):
             wb = w - 0.02 * s
@@ -583,6 +635,44 @@ def _opening(b: Builder, op: Opening, cell: float) -> None:
         b.extend(local, (c0 * cell, r0 * cell), 0.0)
     else:  # local u runs south (+z), local w runs west (-x) from the cell's east edge
         b.extend(local, ((c0 + 1) * cell, r0 * cell), math.pi / 2)
+
+
+def _moon_gate(b: Builder, op: Opening, cell: float) -> None:
+    """A round opening through the wall (yuedongmen) in place of a gate's or door's frame."""
+    width = (op.col1 - op.col0 + 1) * cell if op.wall_along_x else (op.row1 - op.row0 + 1) * cell
+    local = moon_gate_local(width, cell, WALL_HEIGHT_M, CAP_GREY, BRICK_GREY)
+    if op.wall_along_x:
+        b.extend(local, (op.col0 * cell, op.row0 * cell), 0.0)
+    else:
+        b.extend(local, ((op.col0 + 1) * cell, op.row0 * cell), math.pi / 2)
+
+
+def _drum_stone(b: Builder, u: float, w_face: float, s: float) -> None:
+    """A baogushi at ``u`` along the wall, standing out from the wall face at ``w_face`` toward
+    ``s`` (+1/-1 along local w): a stepped, carved base, a drum on its side with nail rings at its
+    rims, a small crouching beast on top."""
+    bw, bd, bh = DRUM_BASE_M
+    w0 = w_face
+    w1 = w_face + s * bd
+    lo_w, hi_w = sorted((w0, w1))
+    b.box((u - bw / 2, 0.0, lo_w), (u + bw / 2, 0.12, hi_w), STONE, Material.PLAIN, skip="y")  # the foot
+    b.box((u - bw / 2 + 0.03, 0.12, lo_w), (u + bw / 2 - 0.03, bh - 0.08, hi_w - 0.03 if s > 0 else hi_w),
+          (0.58, 0.56, 0.53), Material.PLAIN, skip="y")  # the carved panel (a shade darker)
+    b.box((u - bw / 2, bh - 0.08, lo_w), (u + bw / 2, bh, hi_w), STONE, Material.PLAIN, skip="y")  # the cushion
+    r, ln = DRUM_RADIUS_M, DRUM_LENGTH_M
+    wc = w_face + s * bd * 0.5
+    drum = Builder()  # a vertical drum, then laid on its side with its axis along u
+    drum.cylinder((0.0, -ln / 2, 0.0), r * 0.92, r * 0.92, ln, STONE, Material.PLAIN, sides=12)
+    for y0 in (-ln / 2 - 0.005, ln / 2 - 0.035):
+        drum.cylinder((0.0, y0, 0.0), r, r, 0.04, (0.55, 0.53, 0.50), Material.PLAIN, sides=12, caps=False)
+    v = drum.vertices().copy()
+    v[:, [0, 1]] = v[:, [1, 0]] * np.array([1.0, -1.0], dtype=np.float32)  # (x, y) -> (y, -x): axis along u
+    v[:, [3, 4]] = v[:, [4, 3]] * np.array([1.0, -1.0], dtype=np.float32)
+    v[:, 0:3] += np.array([u, bh + r * 0.92, wc], dtype=np.float32)
+    b.add_triangles(v[:, 0:3], v[:, 3:6], v[:, 6:9], Material.PLAIN)
+    top = bh + 2 * r * 0.92
+    b.ellipsoid((u, top + 0.08, wc), (0.09, 0.1, 0.13), STONE, Material.PLAIN, n_lon=8, n_lat=4)  # the beast
+    b.ellipsoid((u, top + 0.19, wc + s * 0.07), (0.06, 0.06, 0.06), STONE, Material.PLAIN, n_lon=6, n_lat=3)
 
 
 def _door_leaf(b: Builder, u0: float, thick_m: float, w0: float, w1: float, y0: float, y1: float, *,
@@ -643,16 +733,29 @@ def _tree(b: Builder, at: tuple[float, float], tiles: TileMap, surface: np.ndarr
         v[:, 0:3] += lean
         v[:, 0:3] += np.array([x, trunk_h - 0.5, z])
         b.add_triangles(v[:, 0:3], v[:, 3:6], v[:, 6:9], Material.PLAIN)
-    crown_y = trunk_h + 1.3
-    blobs = [(0.0, 0.0, 0.0, 1.9)]
-    for i in range(5):
-        a = 2 * math.pi * i / 5 + float(rng.uniform(-0.4, 0.4))
-        rad = float(rng.uniform(1.0, 1.5))
-        blobs.append((rad * math.cos(a), float(rng.uniform(-0.6, 0.5)), rad * math.sin(a), float(rng.uniform(1.1, 1.5))))
-    blobs.append((float(rng.uniform(-0.3, 0.3)), 1.2, float(rng.uniform(-0.3, 0.3)), 1.3))
-    for i, (dx, dy, dz, r) in enumerate(blobs):
-        colour = LEAVES[int(rng.integers(len(LEAVES)))]
-        b.ellipsoid((x + dx, crown_y + dy, z + dz), (r, r * 0.8, r), colour, Material.LEAVES, n_lon=9, n_lat=6)
+    # the crown in tiers (a scholar tree's leaves grow in flat sprays along its branches): each
+    # tier a ring of flattened lumps around an offset centre, narrower going up; how many tiers,
+    # how wide and which way they lean vary per tree (its seeded generator)
+    tiers = int(rng.integers(TREE_TIERS[0], TREE_TIERS[1] + 1))
+    lean = rng.uniform(-0.35, 0.35, 2)
+    y = trunk_h + 0.3
+    width = float(rng.uniform(2.0, 2.6))
+    for k in range(tiers):
+        t = k / max(tiers - 1, 1)
+        cx, cz = x + lean[0] * (k + 0.5), z + lean[1] * (k + 0.5)
+        ring = width * (1.0 - 0.45 * t)
+        lumps = max(3, int(round(5 - 2 * t)))
+        a0 = float(rng.uniform(0, 2 * math.pi))
+        for i in range(lumps):
+            a = a0 + 2 * math.pi * i / lumps + float(rng.uniform(-0.3, 0.3))
+            d = ring * float(rng.uniform(0.45, 0.65))
+            r = ring * float(rng.uniform(0.42, 0.55))
+            colour = LEAVES[int(rng.integers(len(LEAVES)))]
+            b.ellipsoid((cx + d * math.cos(a), y + float(rng.uniform(-0.2, 0.2)), cz + d * math.sin(a)),
+                        (r, r * 0.55, r), colour, Material.LEAVES, n_lon=8, n_lat=5)
+        colour = LEAVES[int(rng.integers(len(LEAVES)))]  # the tier's middle, filling the ring
+        b.ellipsoid((cx, y + 0.15, cz), (ring * 0.6, ring * 0.35, ring * 0.6), colour, Material.LEAVES, n_lon=8, n_lat=5)
+        y += float(rng.uniform(0.8, 1.1)) * (1.0 - 0.2 * t)
 
 
 def _wall_side(at: tuple[float, float], tiles: TileMap, reach_m: float = 1.0) -> tuple[float, float] | None:

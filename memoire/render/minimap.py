@@ -100,10 +100,12 @@ def minimap_image(level: Level, px_per_m: float, *, zones: bool = True, names: b
             edge = inner & ~(np.roll(inner, 1, 0) & np.roll(inner, -1, 0) & np.roll(inner, 1, 1) & np.roll(inner, -1, 1))
             edge &= walkable
             rgb[edge] = np.asarray(zone_colour(i)) * 255.0 * 0.75
+    marks = {"tree": (TREE_RADIUS_M, TREE_RGB), "lantern": (LANTERN_RADIUS_M, LANTERN_RGB),
+             "bench": (BENCH_RADIUS_M, BENCH_RGB)}
     for prop in level.all_props():
-        radius, colour = {"tree": (TREE_RADIUS_M, TREE_RGB), "lantern": (LANTERN_RADIUS_M, LANTERN_RGB),
-                          "bench": (BENCH_RADIUS_M, BENCH_RGB)}[prop.kind]
-        _disc(rgb, prop.at, radius, px_per_m, colour)
+        if prop.kind in marks:  # the map marks what stands in the way; bicycles, lines, flocks are not drawn
+            radius, colour = marks[prop.kind]
+            _disc(rgb, prop.at, radius, px_per_m, colour)
     alpha = np.where(kinds == "void", 0, MAP_ALPHA).astype(np.uint8)
     out = np.concatenate([np.clip(rgb.round(), 0, 255).astype(np.uint8), alpha[..., None]], axis=-1)
     if names and level.zones:

@@ -24,6 +24,7 @@ import numpy as np
 from memoire.world.level import Level
 from memoire.render import shaders
 from memoire.render.camera import Camera, look_at, orthographic
+from memoire.render.animated import AnimatedLayer  # animated props (memoire/render/animated.py)
 from memoire.render.bake import lantern_pool_map, shadow_caster_boxes
 from memoire.render.geometry import VERTEX_FLOATS, Material
 from memoire.render.look import TimeOfDay, check_quality, time_of_day
@@ -145,6 +146,7 @@ class Renderer:
         self._bloom_fbo: list = []
         self._size_objects: list = []
         self.mesh: SceneMesh | None = None
+        self._animated: AnimatedLayer | None = None  # animated props (memoire/render/animated.py)
         self.level = level
         self.resize(size_px)
         self.set_level(level)
@@ -187,6 +189,10 @@ class Renderer:
         time of day and sun shadows."""
         mesh = build_scene(level)
         look = time_of_day(self.time_override or level.look.time)
+        # animated props (memoire/render/animated.py): the level's flocks, rain and wet ground
+        if self._animated is not None:
+            self._animated.release()
+        self._animated = AnimatedLayer(self.ctx, level)
         ctx = self.ctx
         for obj in (*self._scene_vaos.values(), self._shadow_vao, self._depth_vao, self._vbo, self._ao_tex,
                     self._zone_tex, self._caster_vao, self._caster_vbo):
@@ -349,6 +355,8 @@ class Renderer:
         ctx.disable(moderngl.CULL_FACE)
         _set(self._sky_prog, "u_inv_view_proj", _mat(np.linalg.inv(vp.astype(np.float64))))
         self._sky_vao.render(moderngl.TRIANGLES)
+        # animated props (memoire/render/animated.py): flocks, rain, wet ground, after the static scene
+        self._animated.draw(_mat(vp), eye, time_s, self.look)
         ctx.depth_func = "<"
         if self.quality == "high":
             self._post(w, h)
@@ -453,7 +461,8 @@ class Renderer:
                     self._sky_vbo, self._blit_vao, self._quad_vbo, *self._overlay_textures.values(),
                     *self._scene_progs.values(), self._shadow_prog, self._depth_prog, self._sky_prog,
                     self._blit_prog, self._caster_vao, self._caster_vbo, self._post_vao, self._bloom_vao,
-                    self._post_prog, self._bloom_prog):
+                    self._post_prog, self._bloom_prog,
+                    self._animated):  # animated props (memoire/render/animated.py)
             if obj is not None:
                 obj.release()
         self._overlay_textures.clear()
