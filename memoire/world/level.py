@@ -16,7 +16,7 @@ its message change as one). The TOML reading itself is world/tomlfile.py.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,9 @@ import numpy as np
 
 from memoire.world import bezier
 from memoire.world.errors import UserError
+from memoire.world.materials import load_materials
 from memoire.world.paths import ROOT
+from memoire.world.rooms import label_grid
 from memoire.world.tomlfile import (Problem, ProblemsError, TomlReader, clean_text, control_char, parse_toml,
                                     read_text_file, show)
 
@@ -71,6 +73,24 @@ max_flock_speed_mps = 30.0
 max_flock_radius_m = 60.0
 CURVES = ("linear", "smooth", "exponential")
 FIELDS = ("zones", "terrain", "mix")
+# Spatial sound (docs/levels.md, Spatial sound; memoire/world/acoustics.py): the output layouts,
+# the distance curves, where a zone's sound comes from, and the surfaces a [[rooms]] table may dress.
+OUTPUTS = ("binaural", "stereo", "quad", "5.1", "ring8")
+DISTANCE_CURVES = ("linear", "logarithmic", "inverse", "natural")
+EMITTER_MODES = ("center", "nearest", "points")
+ROOM_SURFACES = ("floor", "walls")
+SPATIAL_SOUND_KEYS = ("output", "voices", "distance_curve", "wall_db", "wall_lowpass_hz", "air_absorption",
+                      "portal_db")
+max_voices = 32  # each real voice is one decoder stream on the synth thread
+max_emitters = 16  # emitter points per zone: each is traced every audio block
+max_rooms = 200
+max_wall_db = 60.0  # a wall this thick silences a sound anyway
+max_portal_db = 30.0
+lowpass_range_hz = (20.0, 20_000.0)  # the audible band
+max_air_absorption = 10.0  # times ISO air: beyond that a few metres of air is a wall
+rt60_range_s = (0.1, 5.0)  # an open courtyard's half second to a large church's five
+max_emitter_speed_mps = 50.0  # a swift's dive; a flock circles at 5 to 15 m/s
+closed_path_tolerance_m = 1e-3  # a path whose ends are this close is a loop
 # [look] time: the light of each is data in assets/look/times.toml (memoire/render/look.py)
 LOOK_TIMES = ("golden", "dusk", "midday")
 
@@ -242,6 +262,13 @@ class Zone:
     fade_s: float
     anchor: Anchor
     line: int = 0
+    # Where the zone's sound comes from (docs/levels.md, Spatial sound): EMITTER_MODES; "points"
+    # uses ``emitters``; ``emitter_path`` (a [[emitter_paths]] name) moves one emitter along it.
+    emitter: str = "center"
+    emitters: tuple[tuple[float, float], ...] = ()
+    emitter_path: str = ""
+    emitter_speed_mps: float = 0.0
+
 
 
 @dataclass(frozen=True)
@@ -302,6 +329,57 @@ class SoundSettings:
     smoothing_s: float
     rest: Anchor
     gain_db: float
+
+
+@dataclass(frozen=True)
+class RoomSpec:
+    """A [[rooms]] table: names (and tunes) the room found from the map that holds ``at``."""
+
+    at: tuple[float, float]
+    name: str = ""  # "" keeps the found name
+    rt60_s: float | None = None  # designer-set reverberation time; None: computed from the materials
+    materials: tuple[tuple[str, str], ...] = ()  # (surface, material): surfaces ROOM_SURFACES
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class EmitterPath:
+    """An [[emitter_paths]] table: a path a zone's sound moves along. Closed (a loop, its first and
+    last points equal) it circles; open it goes back and forth."""
+
+    name: str
+    path: Path2D
+
+    @property
+    def closed(self) -> bool:
+        return math.dist(self.path.points[0], self.path.points[-1]) <= closed_path_tolerance_m
+
+
+@dataclass(frozen=True)
+class SpatialSettings:
+    """Where the sounds are and how they reach the listener (docs/levels.md, Spatial sound): the
+    spatial fields of [sound], the [[rooms]] and the [[emitter_paths]]. Every field has a default,
+    so a level without any of them plays as a stereo mix with these."""
+
+    output: str = "stereo"  # one of OUTPUTS
+    voices: int = 8  # voice budget: zones decoded as real voices at once
+    distance_curve: str = "natural"  # one of DISTANCE_CURVES
+    # Per wall crossed: 12 dB and a low-pass at 1.5 kHz (each further wall an octave lower): the
+    # Maekawa barrier loss of a 3 m wall between two people 5 m either side of it is 9 dB at 125
+    # Hz, 14 dB at 500 Hz, 20 dB at 2 kHz, 23 dB at 4 kHz; 12 dB and a first-order low-pass at
+    # 1.5 kHz give 12, 12.5, 16 and 21 dB there (docs/levels.md, Spatial sound).
+    wall_db: float = 12.0
+    wall_lowpass_hz: float = 1500.0
+    # Air absorption: 1 = ISO 9613-1 air at 20 C and 50 % relative humidity; 0 = none; more
+    # exaggerates it (a small map made to sound larger).
+    air_absorption: float = 1.0
+    # Sound bending through a gate or door loses a little: 3 dB per opening on the path.
+    portal_db: float = 3.0
+    rooms: tuple[RoomSpec, ...] = ()
+    paths: tuple[EmitterPath, ...] = ()
+
+    def path(self, name: str) -> EmitterPath | None:
+        return next((p for p in self.paths if p.name == name), None)
 
 
 @dataclass(frozen=True)
@@ -381,6 +459,7 @@ class Level:
     terrain: TerrainSettings | None
     source_text: str = field(repr=False, default="")
     look: LookSettings = LookSettings()
+    spatial: SpatialSettings = SpatialSettings()
 
     def tour(self, name: str) -> Tour:
         for t in self.tours:
@@ -425,7 +504,8 @@ class Partial:
     terrain_line: int = 0
 
 
-_TOP_KEYS = ("level", "map", "spawn", "sound", "zones", "props", "tours", "trajectories", "terrain", "look")
+_TOP_KEYS = ("level", "map", "spawn", "sound", "zones", "props", "tours", "trajectories", "terrain", "look",
+             "rooms", "emitter_paths")
 
 
 def read_level_text(path: str | Path) -> str:
@@ -495,6 +575,8 @@ def parse_level(text: str, path: Path, *, allow_outside: bool = False) -> Level:
 
     sound = _read_sound(r, _table(r, data, "sound"), base)
     zones = _read_zones(r, data.get("zones", []), base, tiles)
+    spatial = _read_spatial(r, _table(r, data, "sound"), data, tiles)
+    zones = _read_zone_emitters(r, data.get("zones", []), zones, spatial, tiles)
     props = _props_over_zones(r, props, zones, data.get("zones", []))
     tours = _read_tours(r, data.get("tours", []), tiles, [*grid_props, *props])
     trajectories = _read_trajectories(r, data.get("trajectories", []), base, tiles)
@@ -510,7 +592,7 @@ def parse_level(text: str, path: Path, *, allow_outside: bool = False) -> Level:
     assert tiles is not None and spawn_xy is not None and sound is not None
     return Level(path=path, name=name, tiles=tiles, spawn_xy=spawn_xy, spawn_facing_deg=float(facing),
                  zones=zones, props=props, tours=tours, trajectories=trajectories, sound=sound,
-                 terrain=terrain, source_text=text, look=look)
+                 terrain=terrain, source_text=text, look=look, spatial=spatial)
 
 
 def _read_look(r: TomlReader, t: dict) -> LookSettings:
@@ -691,7 +773,8 @@ def _read_anchor(r: TomlReader, v: Any, keypath: tuple, where: str, base: Path) 
 def _read_sound(r: TomlReader, t: dict, base: Path) -> SoundSettings | None:
     where = "[sound]"
     kp = ("sound",)
-    r.unknown_keys(t, ("model", "field", "terrain_mix", "smoothing_s", "rest", "gain_db"), kp, where)
+    r.unknown_keys(t, ("model", "field", "terrain_mix", "smoothing_s", "rest", "gain_db", *SPATIAL_SOUND_KEYS), kp,
+                   where)
     model = r.text(t, "model", kp, where, default="")
     field_ = r.text(t, "field", kp, where, default="zones", choices=FIELDS)
     mix = r.number(t, "terrain_mix", kp, where, default=0.5, minimum=0.0, maximum=1.0)
@@ -730,7 +813,8 @@ def _near_map(r: TomlReader, pts: Any, tiles: TileMap | None, kp: tuple, where: 
     return True
 
 
-_ZONE_KEYS = ("name", "shape", "center", "radius_m", "points", "falloff_m", "curve", "priority", "fade_s", "anchor")
+_ZONE_KEYS = ("name", "shape", "center", "radius_m", "points", "falloff_m", "curve", "priority", "fade_s", "anchor",
+              "emitter", "emitters", "emitter_path", "emitter_speed_mps")
 
 
 def _unique_name(r: TomlReader, t: dict, kp: tuple, kind: str, seen: set[str]) -> tuple[str, str]:
@@ -1119,3 +1203,173 @@ def _read_terrain(r: TomlReader, v: Any, base: Path, sound: SoundSettings | None
     return TerrainSettings(source=source, source_path=source_path, map_from=rects[0], map_to=rects[1],
                            gauss=float(gauss), width=int(width), mapping_size=int(mapping), steps=int(steps),
                            seed=int(seed), anchor_samples=int(samples))
+
+
+# ---------------------------------------------------------------------------------------------
+# Spatial sound: [sound] output .. portal_db, [[rooms]], [[emitter_paths]] and the zones'
+# emitter fields (docs/levels.md, Spatial sound; used by memoire/world/acoustics.py)
+
+
+def _read_spatial(r: TomlReader, t: dict, data: dict, tiles: TileMap | None) -> SpatialSettings:
+    """The level's spatial settings; every field defaults (SpatialSettings), problems go to ``r``."""
+    kp, where = ("sound",), "[sound]"
+    d = SpatialSettings()
+    output = r.text(t, "output", kp, where, default=d.output, choices=OUTPUTS)
+    voices = r.number(t, "voices", kp, where, default=d.voices, minimum=1, maximum=max_voices, integer=True)
+    curve = r.text(t, "distance_curve", kp, where, default=d.distance_curve, choices=DISTANCE_CURVES)
+    wall_db = r.number(t, "wall_db", kp, where, default=d.wall_db, unit="dB", minimum=0.0, maximum=max_wall_db)
+    wall_lp = r.number(t, "wall_lowpass_hz", kp, where, default=d.wall_lowpass_hz, unit="Hz",
+                       minimum=lowpass_range_hz[0], maximum=lowpass_range_hz[1])
+    portal_db = r.number(t, "portal_db", kp, where, default=d.portal_db, unit="dB", minimum=0.0,
+                         maximum=max_portal_db)
+    air = t.get("air_absorption", d.air_absorption)
+    if isinstance(air, bool):
+        air = 1.0 if air else 0.0
+    else:
+        air = r.number(t, "air_absorption", kp, where, default=d.air_absorption, minimum=0.0,
+                       maximum=max_air_absorption)
+    paths = _read_emitter_paths(r, data.get("emitter_paths", []), tiles)
+    rooms = _read_rooms(r, data.get("rooms", []), tiles)
+    return SpatialSettings(output=output or d.output, voices=int(voices or d.voices),
+                           distance_curve=curve or d.distance_curve, wall_db=float(wall_db),
+                           wall_lowpass_hz=float(wall_lp), air_absorption=float(air), portal_db=float(portal_db),
+                           rooms=rooms, paths=paths)
+
+
+def _read_emitter_paths(r: TomlReader, v: Any, tiles: TileMap | None) -> tuple[EmitterPath, ...]:
+    out = []
+    seen: set[str] = set()
+    for i, t in enumerate(_list_of_tables(r, v, "emitter_paths", max_tours)):
+        kp = ("emitter_paths", i)
+        name, where = _unique_name(r, t, kp, "emitter path", seen)
+        r.unknown_keys(t, ("name", "points"), kp, where)
+        path = _read_path(r, t, kp, where, name, tiles)
+        if path is not None and path.table().length_m <= 0:
+            r.problem((*kp, "points"), where, "the path has no length (its points are all in one place); an "
+                                              "emitter moves along it")
+            path = None
+        if path is not None:
+            out.append(EmitterPath(name, path))
+    return tuple(out)
+
+
+def _read_rooms(r: TomlReader, v: Any, tiles: TileMap | None) -> tuple[RoomSpec, ...]:
+    """[[rooms]]: each names the room (found from the map) holding its point ``at``."""
+    tables = _list_of_tables(r, v, "rooms", max_rooms)
+    if not tables:
+        return ()
+    grid = label_grid(tiles.kinds(), SOLID_TILES) if tiles is not None else None
+    materials = load_materials()
+    out = []
+    names: set[str] = set()
+    taken: dict[int, int] = {}  # room label -> line of the [[rooms]] table naming it
+    for i, t in enumerate(tables):
+        kp = ("rooms", i)
+        where = f"room #{i + 1}"
+        r.unknown_keys(t, ("at", "name", "rt60_s", "materials"), kp, where)
+        name = r.text(t, "name", kp, where, default="", max_length=max_name_chars)
+        if name:
+            where = f"room '{name}'"
+            if name in names:
+                r.problem((*kp, "name"), where, "another [[rooms]] table has the same name; names must be unique")
+            names.add(name)
+        at = r.point(t["at"], (*kp, "at"), where, "at") if "at" in t else None
+        if "at" not in t:
+            r.problem(kp, where, "missing field 'at' (a point [x, y] inside the room, metres)")
+        if at is not None and grid is not None and tiles is not None:
+            col, row = tiles.cell_of(*at)
+            inside = 0 <= row < tiles.height and 0 <= col < tiles.width
+            label = int(grid.room[row, col]) if inside else -1
+            if label < 0:
+                kind = tiles.kind_at(col, row)
+                why = ("a gate or door joins two rooms; put the point on one side of it" if kind in ("gate", "door")
+                       else "a room is the floor, garden and prop cells between walls, gates and doors")
+                r.problem((*kp, "at"), where, f"at {list(at)} is on a '{kind}' cell (column {col}, row {row}), in no "
+                                              f"room; {why}")
+                at = None
+            elif label in taken:
+                r.problem((*kp, "at"), where, f"at {list(at)} is in the same room as the [[rooms]] table at line "
+                                              f"{taken[label]}; one table per room")
+                at = None
+            else:
+                taken[label] = r.lines.line(*kp)
+        rt60 = None
+        if "rt60_s" in t:
+            rt60 = r.number(t, "rt60_s", kp, where, unit="s", minimum=rt60_range_s[0], maximum=rt60_range_s[1])
+        mats: list[tuple[str, str]] = []
+        m = t.get("materials", {})
+        if not isinstance(m, dict):
+            r.problem((*kp, "materials"), where, f"materials must be a table {{ floor = \"grass\", walls = \"brick\" }}, "
+                                                 f"got {show(m)}")
+            m = {}
+        for surface, mat in m.items():
+            if surface not in ROOM_SURFACES:
+                r.problem((*kp, "materials"), where, f"materials: unknown surface '{surface}'; surfaces are "
+                                                     f"{', '.join(ROOM_SURFACES)}")
+            elif not isinstance(mat, str) or mat not in materials.names:
+                r.problem((*kp, "materials"), where, f"materials: {surface} = {show(mat)} is not a material; materials "
+                                                     f"are {', '.join(materials.names)} (assets/acoustics/materials.toml)")
+            else:
+                mats.append((surface, mat))
+        if at is not None and ("rt60_s" not in t or rt60 is not None):
+            out.append(RoomSpec(at=at, name=name or "", rt60_s=None if rt60 is None else float(rt60),
+                                materials=tuple(mats), line=r.lines.line(*kp)))
+    return tuple(out)
+
+
+def _read_zone_emitters(r: TomlReader, tables: Any, zones: tuple[Zone, ...], spatial: SpatialSettings,
+                        tiles: TileMap | None) -> tuple[Zone, ...]:
+    """The zones with their emitter fields read (emitter, emitters, emitter_path, emitter_speed_mps)."""
+    if not isinstance(tables, list):
+        return zones
+    index = {t.get("name"): i for i, t in enumerate(tables) if isinstance(t, dict)}
+    out = []
+    for zone in zones:
+        i = index.get(zone.name)
+        t = tables[i] if i is not None else {}
+        kp, where = ("zones", i), f"zone '{zone.name}'"
+        mode = r.text(t, "emitter", kp, where, default="center", choices=("center", "nearest"))
+        points: tuple[tuple[float, float], ...] = ()
+        if "emitters" in t:
+            if "emitter" in t:
+                r.problem((*kp, "emitters"), where, "give emitter (\"center\" or \"nearest\") or emitters (points), "
+                                                    "not both")
+            pts = r.points(t, "emitters", kp, where, min_count=1, max_count=max_emitters)
+            if pts is not None:
+                outside = [p for p in pts if float(zone.shape.distance_outside(np.asarray([p]))[0]) > 1e-6]
+                if outside:
+                    x, y = outside[0]
+                    r.problem((*kp, "emitters"), where, f"emitter [{x:g}, {y:g}] is outside the zone's inner region; "
+                                                        "emitters sit inside their zone (within radius_m of center, or "
+                                                        "inside the polygon)")
+                else:
+                    points, mode = pts, "points"
+        path_name = r.text(t, "emitter_path", kp, where, default="")
+        speed = 0.0
+        if path_name:
+            if "emitters" in t or t.get("emitter") == "nearest":
+                r.problem((*kp, "emitter_path"), where, "a zone's sound moves along emitter_path from the path's "
+                                                        "start: it goes without emitters and emitter = \"nearest\"")
+            ep = spatial.path(path_name)
+            if ep is None:
+                names = ", ".join(p.name for p in spatial.paths) or "(none: add an [[emitter_paths]] table)"
+                r.problem((*kp, "emitter_path"), where, f"emitter_path '{path_name}' is not an [[emitter_paths]] name; "
+                                                        f"emitter paths: {names}")
+                path_name = ""
+            else:
+                reach = zone.falloff_m
+                far = zone.shape.distance_outside(ep.path.table().points) > reach
+                if far.any():
+                    x, y = ep.path.table().points[int(np.argmax(far))]
+                    r.problem((*kp, "emitter_path"), where,
+                              f"emitter path '{path_name}' leaves the zone's reach near [{x:.1f}, {y:.1f}] m (more than "
+                              f"falloff_m = {reach:g} m beyond its inner region); keep it where the zone is heard")
+                    path_name = ""
+            speed = r.number(t, "emitter_speed_mps", kp, where, default=1.0, unit="m/s", minimum=0.0,
+                             exclusive_min=True, maximum=max_emitter_speed_mps)
+        elif "emitter_speed_mps" in t:
+            r.problem((*kp, "emitter_speed_mps"), where, "emitter_speed_mps goes with emitter_path (the path the "
+                                                         "sound moves along)")
+        out.append(replace(zone, emitter=mode or "center", emitters=points, emitter_path=path_name or "",
+                           emitter_speed_mps=float(speed or 0.0)))
+    return tuple(out)
