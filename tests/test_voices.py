@@ -200,9 +200,13 @@ def test_live_engine_plays_what_the_offline_core_renders(default_level_path, tin
     import soundfile as sf
 
     from memoire.audio.engine import LocalEngine, settings_for
+    from memoire.audio.scene import RoomIrs, level_acoustics
 
     level = load_level(default_level_path)
     info = inspect_model(tiny_model_path)
+    acoustics = level_acoustics(level)
+    rooms = RoomIrs(acoustics, level.path, info.sample_rate_hz, background=False)  # cached: the engine reads it
+    assert rooms.irs  # the default level has rooms: the reverb is on both paths
     record = tmp_path / "live.wav"
     settings = dataclasses.replace(settings_for(level), output="quad")
     engine = LocalEngine(level, tiny_model_path, card=info, record=record, mute=True, settings=settings,
@@ -216,7 +220,8 @@ def test_live_engine_plays_what_the_offline_core_renders(default_level_path, tin
     assert live.shape[1] == 4 and len(live) >= info.hop_samples * 8
     field = LatentField(build_zone_blend(level, info))
     core = SynthCore(lambda: NeuralDecoder(tiny_model_path, info), info, field,
-                     dataclasses.replace(settings, limiter_ceiling=None), Listener(*level.spawn_xy))
+                     dataclasses.replace(settings, limiter_ceiling=None), Listener(*level.spawn_xy),
+                     acoustics, rooms)
     x, y = level.spawn_xy
     offline = offline_listener_sequence(lambda t: (x, y, 0.0), core, len(live) / rate)
     np.testing.assert_allclose(live, offline[:len(live)], atol=2.0 / 32768)

@@ -34,6 +34,7 @@ import numpy as np
 from memoire.audio.faults import ModelFault
 from memoire.audio.output import ClockOutput, MasterGain, callback_block_frames, default_ceiling, open_output
 from memoire.audio.ring import Ring
+from memoire.audio.scene import RoomIrs, level_acoustics
 from memoire.audio.synth import Listener, SynthCore, SynthSettings, SynthThread, latency_bins
 from memoire.world.card import ModelCard
 from memoire.world.errors import UserError
@@ -85,10 +86,8 @@ def _env_flag(name: str) -> bool:
 def settings_for(level: Level, base: SynthSettings = SynthSettings(), output: str | None = None) -> SynthSettings:
     """The synth's settings for a level: its makeup gain, voice budget and output layout
     (``output``, from --output or the kiosk config, overrides the level's)."""
-    spatial = getattr(level, "spatial", None)
-    voices = spatial.voices if spatial is not None else base.voices
-    layout = output or (spatial.output if spatial is not None else base.output)
-    return dataclasses.replace(base, gain_db=level.sound.gain_db, voices=voices, output=layout)
+    return dataclasses.replace(base, gain_db=level.sound.gain_db, voices=level.spatial.voices,
+                               output=output or level.spatial.output)
 
 
 def device_layout(layout: str, device: int | str | None) -> tuple[str, str | None]:
@@ -195,8 +194,11 @@ class LocalEngine:
         self.ring = Ring(ring_capacity_latent_frames * self.card.hop_samples, layout_channels(self.settings.output))
         start = Listener(*level.spawn_xy)
         self._listener = start
+        self.acoustics = level_acoustics(level)
+        # the rooms' IRs: from the cache beside the level, or computed on a thread (dry until then)
+        self.rooms = RoomIrs(self.acoustics, level.path, self.card.sample_rate_hz, background=True)
         self._core = SynthCore(lambda: NeuralDecoder(self.model_path, self.card), self.card, self.field,
-                               self.settings, start)
+                               self.settings, start, self.acoustics, self.rooms)
         if open_device is None:
             self._output, self.silent_reason = open_output(self.ring, self.card.sample_rate_hz, device,
                                                            enabled=not mute, gain=self.gain)
@@ -279,7 +281,12 @@ class LocalEngine:
         self._field_version += 1
         self.level = level
         self.field = field_
-        self._thread.set_field(self.field)
+        acoustics = level_acoustics(level)
+        rooms = RoomIrs(acoustics, level.path, self.card.sample_rate_hz, background=True)
+        if rooms.key == self.rooms.key:
+            rooms = self.rooms  # the same rooms: the reverb plays on
+        self.acoustics, self.rooms = acoustics, rooms
+        self._thread.set_field(self.field, self.acoustics, self.rooms)
 
     def set_terrain(self, terrain) -> None:
         """Use a terrain grid (pure-numpy sampler) with the current level's mix; glides, no crossfade."""
@@ -377,7 +384,7 @@ class LocalEngine:
         def make_decoder():
             return reusable.pop() if reusable else NeuralDecoder(model_path, card)
 
-        core = SynthCore(make_decoder, card, self.field, self.settings, self._listener)
+        core = SynthCore(make_decoder, card, self.field, self.settings, self._listener, self.acoustics, self.rooms)
         ring = Ring(old_ring.capacity, old_ring.channels)
         self._retire_synth(old_thread, old_core, old_ring)
         self.ring, self._core = ring, core

@@ -17,7 +17,9 @@ No torch here: the synth thread calls it between decodes.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -82,3 +84,91 @@ class ZoneReach:
         if math.hypot(dx, dy) < self.inside_spread_m:
             return VoiceReach(c, self.open_hz, 0.0)
         return VoiceReach(c, self.open_hz, head_azimuth((dx, dy), heading_rad))
+
+
+def level_acoustics(level):
+    """The level's acoustics (memoire/world/acoustics.py ``Acoustics``: rooms, gates, emitters;
+    fast, built per level load) for the synth's voices."""
+    from memoire.world.acoustics import Acoustics
+
+    return Acoustics.build(level)
+
+
+# Room reverb (memoire/audio/spatial/reverb.py RoomReverb: one mono send per room, unit-energy
+# IRs, so a send of RMS x comes back as RMS x of wet sound). Each voice sends its heard amplitude
+# (walls and gates included: a neighbouring room's reverb arrives as its sound does, through its
+# gate) to its source room's reverb; the bed sends to the listener's room. The listener's room
+# sets the wet level: ``reverb_send_db`` for a room ringing ``reference_rt60_s``, scaled by
+# sqrt(RT60 / reference) (reverberant energy grows with the decay time), held within
+# ``wet_scale_range`` so a dead corner is not dry and a long lane not drowned.
+reverb_send_db = -9.0  # the wet sound 9 dB under the dry at the reference room: a courtyard's ratio
+reference_rt60_s = 1.0
+wet_scale_range = (0.5, 1.5)
+# Outside every room (the level has none, or a cell the map leaves out): no wet sound.
+# IRs are computed in the background on a level load; until then the sound is dry, then the wet
+# fades in over this long (a reverb that appears at once would be an event of its own).
+reverb_fade_in_s = 1.0
+
+
+def rooms_cache_path(level_path: Path) -> Path:
+    """Where a level's room IRs are cached: beside it, ``NAME.rooms.npz`` (like ``NAME.terrain.npz``)."""
+    return level_path.with_name(level_path.stem + ".rooms.npz")
+
+
+class RoomIrs:
+    """A level's room impulse responses: read from the cache beside the level when its key
+    matches (the rooms' parameters and the sample rate, memoire/audio/spatial/reverb.py
+    ``irs_key``), else computed (``background``: on a thread of its own, the synth plays dry
+    meanwhile; else now) and cached. ``irs`` is None until ready, then set once (one store: the
+    synth thread reads it). A cache that cannot be written is skipped (the IRs still play)."""
+
+    def __init__(self, acoustics, level_path: Path, sample_rate_hz: int, *, background: bool):
+        from memoire.audio.spatial import irs_key, load_irs
+
+        self.rooms = tuple(acoustics.rooms)
+        self.params = [room_params(r, i) for i, r in enumerate(self.rooms)]
+        self.rate = int(sample_rate_hz)
+        self.path = rooms_cache_path(Path(level_path))
+        self.key = irs_key(self.params, self.rate)
+        self.irs: list[np.ndarray] | None = None
+        self.error: str | None = None
+        if not self.rooms:
+            self.irs = []
+            return
+        cached = load_irs(self.path, self.key)
+        if cached is not None:
+            self.irs = cached
+        elif background:
+            threading.Thread(target=self._compute, name="memoire-room-irs", daemon=True).start()
+        else:
+            self._compute()
+
+    def _compute(self) -> None:
+        from memoire.audio.spatial import room_irs, save_irs
+
+        try:
+            irs = room_irs(self.params, self.rate)
+        except Exception as e:  # the sound stays dry; said by whoever reads ``error``
+            self.error = f"room reverb not computed ({e}); the sound stays dry"
+            return
+        try:
+            save_irs(self.path, self.key, irs)
+        except OSError:
+            pass  # a read-only level folder: computed again next time
+        self.irs = irs
+
+
+def room_params(room, index: int):
+    """D's Room (memoire/world/acoustics.py) as what the IR maker needs: its size, its RT60 (from
+    its materials, or the designer's), open to the sky when one of its surfaces is the sky."""
+    from memoire.audio.spatial import RoomParams
+
+    open_top = any(surface == "sky" for surface, _, _ in room.materials)
+    return RoomParams(size_m=tuple(float(v) for v in room.size_m), rt60_s=float(room.rt60_s), open_top=open_top,
+                      seed=index)
+
+
+def wet_scale(rt60_s: float) -> float:
+    """The listener's room's wet level relative to ``reverb_send_db`` (see above)."""
+    lo, hi = wet_scale_range
+    return min(max(math.sqrt(max(rt60_s, 0.0) / reference_rt60_s), lo), hi)

@@ -34,7 +34,8 @@ from memoire.world.field import LatentField
 from memoire.world.card import ModelCard
 from memoire.audio.faults import ModelFault
 from memoire.audio.ring import Ring
-from memoire.audio.scene import ZoneReach, bed_gains, default_layout
+from memoire.audio.scene import (VoiceReach, ZoneReach, bed_gains, default_layout, head_azimuth, reverb_fade_in_s,
+                                 reverb_send_db, wet_scale)
 from memoire.audio.spatial import Spatializer, layout_channels
 from memoire.audio.voices import MotionPlayer, VoiceBank, motion_join_frames, motion_segment_frames  # noqa: F401
 
@@ -140,9 +141,20 @@ class SynthCore:
     on the spare decoder and crossfades the whole mix with equal power (``crossfade_s``)."""
 
     def __init__(self, make_decoder: DecoderFactory, info: ModelCard, field_: LatentField,
-                 settings: SynthSettings = SynthSettings(), start: Listener | None = None):
+                 settings: SynthSettings = SynthSettings(), start: Listener | None = None, acoustics=None,
+                 rooms=None):
+        """``acoustics``: the level's memoire/world/acoustics.py ``Acoustics`` (distance, walls,
+        gates, emitters); None: each zone's gain is its curve value and its direction its centre
+        (memoire/audio/scene.py ``ZoneReach``). ``rooms``: its rooms' impulse responses
+        (memoire/audio/scene.py ``RoomIrs``, maybe still computing: dry until they are ready,
+        then the wet fades in); None: no reverb."""
         self.info = info
         self.field = field_
+        self.acoustics = acoustics
+        self.rooms = rooms
+        self._reverb = None  # RoomReverb once ``rooms`` has its IRs
+        self._wet_fade = 0.0  # 0..1 over reverb_fade_in_s once the reverb exists
+        self._wet_last = 0.0  # the wet gain at the end of the last block
         self.settings = settings
         self.stats = SynthStats()
         self.sample_rate_hz = info.sample_rate_hz
@@ -187,7 +199,15 @@ class SynthCore:
         return BatchDecoder(decoder, self.slots)
 
     def _reach_for(self, field_: LatentField):
-        return ZoneReach(field_.plain, self.sample_rate_hz).reach
+        acoustics = self.acoustics
+        if acoustics is None:
+            return ZoneReach(field_.plain, self.sample_rate_hz).reach
+
+        def reach(x_m: float, y_m: float, heading_rad: float, zone: int, t_s: float) -> VoiceReach:
+            r = acoustics.reach((x_m, y_m), zone, t_s)
+            return VoiceReach(r.gain, r.lowpass_hz, head_azimuth(r.direction_xy, heading_rad), r.room)
+
+        return reach
 
     def _new_bank(self, decoder, field_: LatentField, listener: Listener, *, snap: bool, base: int) -> VoiceBank:
         bank = VoiceBank(decoder, field_, self.info, self.budget, self.frame_s, self.settings.max_latent_speed_per_s,
@@ -214,8 +234,14 @@ class SynthCore:
 
     # -- control (called on the synth's own thread, between renders) ---------------------------
 
-    def set_field(self, field_: LatentField) -> None:
-        """Use a new latent field; a new version (level reload) is crossfaded."""
+    def set_field(self, field_: LatentField, acoustics=None, rooms=None) -> None:
+        """Use a new latent field; a new version (level reload) is crossfaded. ``acoustics``,
+        ``rooms``: the reloaded level's (the banks made from now on use them; new rooms replace
+        the reverb, faded in when ready)."""
+        if acoustics is not None:
+            self.acoustics = acoustics
+        if rooms is not None and rooms is not self.rooms:
+            self.rooms, self._reverb, self._wet_fade = rooms, None, 0.0
         self.field = field_
 
     def set_model(self, info: ModelCard, first, second, field_: LatentField) -> None:
@@ -361,7 +387,44 @@ class SynthCore:
         out = np.empty((m, self.channels), np.float32)
         self.spatial.process(sources, az, gain, lowpass, out)
         out += bed[:, None] * self._bed_channels[None]
+        self._add_reverb(banks, rows, xfade, out)
         return out
+
+    def _add_reverb(self, banks: list[VoiceBank], rows: dict, xfade: dict, out: np.ndarray) -> None:
+        """Each voice's send to its source room's reverb, the bed's to the listener's room, under
+        the listener's room's wet level (memoire/audio/scene.py); dry until the IRs are ready."""
+        if self._reverb is None:
+            irs = self.rooms.irs if self.rooms is not None else None
+            if not irs:
+                return
+            from memoire.audio.spatial import RoomReverb, layout
+
+            self._reverb = RoomReverb(irs, self.sample_rate_hz, self.block_frames, self.channels,
+                                      silent_channels=layout(self.layout).silent_channels)
+            self._sends = np.zeros((len(irs), self.block_frames), np.float32)
+        acoustics = self.acoustics
+        x, y, _ = self.bank.pose
+        here = acoustics.room_at(x, y) if acoustics is not None else -1
+        self._wet_fade = min(1.0, self._wet_fade + self.block_frames / self.sample_rate_hz / reverb_fade_in_s)
+        wet = 0.0
+        if here >= 0:
+            wet = 10 ** (reverb_send_db / 20) * wet_scale(acoustics.rooms[here].rt60_s) * self._wet_fade
+        sends = self._sends
+        sends[:] = 0.0
+        for b in banks:
+            g_bank = xfade[id(b)]
+            r = rows[id(b)]
+            for slot, v in enumerate(b.by_slot()):
+                if v is None:
+                    continue
+                room = here if slot == 0 else v.room
+                if 0 <= room < len(sends):
+                    sends[room] += r[slot] * np.float32(v.amplitude * g_bank)
+        m = self.block_frames
+        ramp = np.arange(1, m + 1, dtype=np.float32) / np.float32(m)
+        sends *= (self._wet_last + (wet - self._wet_last) * ramp)[None]  # the wet level ramps over the block
+        self._wet_last = wet
+        self._reverb.process(sends, out)
 
     def _finish(self, out: np.ndarray) -> np.ndarray:
         """The makeup gain, and the synth's own limiter where it has one (offline renders)."""
@@ -566,8 +629,8 @@ class SynthThread:
     def set_listener(self, listener: Listener) -> None:
         self._listener = listener
 
-    def set_field(self, field_: LatentField) -> None:
-        self._field = field_
+    def set_field(self, field_: LatentField, acoustics=None, rooms=None) -> None:
+        self._field = (field_, acoustics, rooms)
 
     def start(self) -> None:
         self._thread.start()
@@ -619,7 +682,7 @@ class SynthThread:
                 ring = self.ring
                 self.latency.poll(self._played(), now, self._device_latency(), ring.last_read, rate)
                 if self._field is not None:
-                    self.core.set_field(self._field)
+                    self.core.set_field(*self._field)
                     self._field = None
                 available = ring.available()
                 if self.just_in_time:

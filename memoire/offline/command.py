@@ -40,14 +40,16 @@ def render_command(args: argparse.Namespace) -> int:
             if is_write_failure(e):  # a full disk, a read-only one: said as such (the MP4 is written whole or not)
                 raise cannot_write(out, e) from None
             raise
-    result = render_tour(level, args.tour, model, args.seconds, torch_threads=args.torch_threads, start_s=start_s)
+    result = render_tour(level, args.tour, model, args.seconds, torch_threads=args.torch_threads, start_s=start_s,
+                         output=getattr(args, "output", None))
     try:
-        write_audio(out, result.audio, result.sample_rate_hz)  # atomic: whole or not at all
+        write_audio(out, result.audio, result.sample_rate_hz, result.layout)  # atomic: whole or not at all
     except (OSError, RuntimeError) as e:  # soundfile's LibsndfileError is a RuntimeError
         raise cannot_write(out, e) from None
     peak = float(np.abs(result.audio).max()) if len(result.audio) else 0.0
     rms = float(np.sqrt(np.mean(result.audio.astype(np.float64) ** 2))) if len(result.audio) else 0.0
-    print(f"{out}: {len(result.audio) / result.sample_rate_hz:.1f} s, rms {20 * np.log10(max(rms, 1e-12)):.1f} dBFS, "
+    print(f"{out}: {len(result.audio) / result.sample_rate_hz:.1f} s, {result.layout} "
+          f"({result.audio.shape[1]} channels), rms {20 * np.log10(max(rms, 1e-12)):.1f} dBFS, "
           f"peak {20 * np.log10(max(peak, 1e-12)):.1f} dBFS, rendered {result.realtime_factor:.1f}x faster than real time")
     return 0
 

@@ -82,7 +82,12 @@ def render_tour(level: Level, tour_name: str, model_path: Path, seconds: float |
     field = build_field(level, info, log=(lambda m: print(m, file=sys.stderr)) if progress else (lambda m: None))
     settings = settings_for(level, output=output)  # the live engine's, with the synth's own limiter
     x, y, h = pose_at(plan, start_s)
-    core = SynthCore(lambda: NeuralDecoder(model_path, info), info, field, settings, Listener(x, y, h))
+    from memoire.audio.scene import RoomIrs, level_acoustics
+
+    acoustics = level_acoustics(level)
+    rooms = RoomIrs(acoustics, level.path, info.sample_rate_hz, background=False)  # cached beside the level
+    core = SynthCore(lambda: NeuralDecoder(model_path, info), info, field, settings, Listener(x, y, h),
+                     acoustics, rooms)
     total_s = max(plan.duration_s - start_s, 0.0) if seconds is None else seconds
     block_s = settings.frames_per_block * core.frame_s
     blocks = max(1, math.ceil(total_s / block_s))
