@@ -169,8 +169,9 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     play.add_argument("--headless", action="store_true", help="no window: render offscreen (EGL)")
     play.add_argument("--mute", action="store_true", help="no sound device (the synth still runs)")
     play.add_argument("--size", type=int, nargs=2, default=(1280, 720), metavar=("W", "H"), help="window size")
-    play.add_argument("--quality", choices=("low", "high"), help="picture quality: low is the cheapest on software "
-                      "OpenGL, high adds soft shadows, anti-aliasing and bloom (default high; docs/look.md)")
+    play.add_argument("--quality", choices=("auto", "low", "high"), help="picture quality: low is the cheapest on "
+                      "software OpenGL, high adds soft shadows, anti-aliasing and bloom, auto is high on a GPU and "
+                      "low on a software rasteriser (default auto, or the kiosk config's; docs/look.md)")
     play.add_argument("--fullscreen", action="store_true", help="start fullscreen (F11 toggles)")
     play.add_argument("--kiosk", action="store_true", help="festival kiosk mode (see docs/kiosk.md)")
     play.add_argument("--config", help="kiosk config file (TOML)")
@@ -197,7 +198,7 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     render.add_argument("--model", help="TorchScript model file (default: the level's)")
     render.add_argument("--size", type=int, nargs=2, default=(1280, 720), metavar=("W", "H"), help="video size")
     render.add_argument("--fps", type=float, default=30.0, help="video frame rate")
-    render.add_argument("--quality", choices=("low", "high"), default="high",
+    render.add_argument("--quality", choices=("auto", "low", "high"), default="high",
                         help="video picture quality (default high; docs/look.md)")
     render.add_argument("--torch-threads", type=int, default=1, help="threads for the neural decoder")
     _outside_flag(render)

@@ -74,7 +74,7 @@ class PlayOptions:
     allow_outside_paths: bool = False  # the level may name files outside its folder (docs/levels.md, Paths)
     osc_in: str | None = None  # --osc-in [HOST:]PORT: OSC in (memoire/game/osc.py, docs/osc.md)
     osc_out: str | None = None  # --osc-out HOST:PORT: pose, zones and latent out
-    quality: str | None = None  # --quality low|high of the picture (None: high, or the kiosk config's)
+    quality: str | None = None  # --quality auto|low|high of the picture (None: auto, or the kiosk config's)
 
 
 @dataclass
@@ -197,7 +197,7 @@ class Game:
             from memoire.render.renderer import Renderer
 
             self.renderer = Renderer(self.window.ctx, self.level, self.window.size_px,
-                                     quality=self.opts.quality or "high")
+                                     quality=self.opts.quality or "auto")
             self.hud = Hud(self.level, minimap_scale(self.window.size_px, minimap_px_per_m))
             self._loading_step(card, title.STEP_SOUND)
             s = self.state

@@ -65,7 +65,7 @@ class KioskConfig:
     trace_hz: float = 10.0
     osc_in: str | None = None  # "[HOST:]PORT" (memoire/game/osc.py); None: no OSC in
     osc_out: str | None = None  # "HOST:PORT"; None: no OSC out
-    quality: str = "high"  # the picture: "low" (cheapest on software GL) or "high"; --quality wins
+    quality: str = "auto"  # the picture: "auto" (high on a GPU, low on software GL), "low" or "high"; --quality wins
 
     @property
     def volume_gain(self) -> float:

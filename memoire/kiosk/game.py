@@ -29,11 +29,11 @@ from memoire.kiosk.events import KioskInput
 from memoire.kiosk.watchdog import Watchdog
 from memoire.sim.player import PlayerState
 from memoire.world.errors import UserError
-from memoire.world.tour import plan_tour, pose_at
+from memoire.world.tour import camera_pose_at, pitch_at, plan_tour
 
 log = logging.getLogger("memoire.kiosk")
 
-# After a return to the tour, the view levels out (pitch to 0) with this time constant.
+# After a return to the tour, the view eases to the tour camera's pitch with this time constant.
 level_out_s = 0.8
 # Gain updates are sent when they change by more than this (linear), or once a second.
 gain_resend_step = 1e-3
@@ -78,7 +78,7 @@ class KioskMode(Mode):
         self.director = Director(self.plan, idle_s=self.config.idle_s, fade_s=self.config.fade_s)
 
     def start_pose(self, game: Game) -> PlayerState:
-        return PlayerState(*pose_at(self.plan, 0.0))
+        return PlayerState(*camera_pose_at(self.plan, 0.0))
 
     def opened(self, game: Game) -> None:
         self.window.capture_mouse(True)  # cursor hidden and grabbed: mouse motion is look
@@ -133,7 +133,7 @@ class KioskMode(Mode):
         was = self.director.state
         step = self.director.step(dt_s, pose=pose)
         if step.teleport:
-            game.place(PlayerState(*step.pose, 0.0), jump=True)
+            game.place(PlayerState(*step.pose, pitch_at(self.plan, self.director.tour_t_s)), jump=True)
             game.keys.clear()
             log.info("kiosk: back to the tour start (%d returns)", self.director.returns)
             return
@@ -141,7 +141,9 @@ class KioskMode(Mode):
             log.info("kiosk: fading back to the tour")
         if self.director.attract:
             if step.pose is not None:
-                pitch = ease_angle(game.state.pitch_rad, 0.0, dt_s, level_out_s)
+                # toward the tour camera's own pitch (after a visitor, from wherever they looked)
+                pitch = ease_angle(game.state.pitch_rad, pitch_at(self.plan, self.director.tour_t_s), dt_s,
+                                   level_out_s)
                 game.place(PlayerState(*step.pose, pitch))
             return
         game.walk(dt_s)
@@ -180,7 +182,7 @@ class KioskMode(Mode):
         self.config = replace(self.config, tour=name)
         if self.director.attract:
             self.director.tour_t_s = 0.0
-            game.place(PlayerState(*pose_at(self.plan, 0.0), game.state.pitch_rad), jump=True)
+            game.place(PlayerState(*camera_pose_at(self.plan, 0.0)), jump=True)
         log.info("kiosk: OSC: the attract tour is now '%s'", name)
 
     def draws(self, game: Game) -> bool:

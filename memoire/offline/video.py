@@ -4,7 +4,8 @@
 
 1. the sound: ``memoire.offline.render.render_tour`` (the synth driven by the tour walker, faster than real
    time), written to a temporary WAV beside the output;
-2. the picture: frame k shows the tour at t = k / fps (``memoire.world.tour.pose_at``, the same walker),
+2. the picture: frame k shows the tour's camera at t = k / fps (``memoire.world.tour.camera_pose_at``: the
+   same walker, framed by memoire/world/framing.py),
    drawn by the headless EGL renderer and piped as raw RGB to the ffmpeg binary that
    imageio-ffmpeg bundles (H.264, yuv420p for players everywhere), which adds the WAV as AAC;
 3. written to a temporary file and renamed, so a failed render leaves no half MP4.
@@ -25,7 +26,7 @@ from memoire.offline.render import render_tour, write_audio
 from memoire.world.errors import UserError
 from memoire.world.files import atomic_output
 from memoire.world.level import Level
-from memoire.world.tour import plan_tour, pose_at
+from memoire.world.tour import camera_pose_at, plan_tour
 
 # H.264 quality: imageio-ffmpeg's scale 0-10 (10 best); 8 is visually clean for trailers.
 video_quality = 8
@@ -98,8 +99,8 @@ def _write_frames(level: Level, plan, part: Path, wav: Path, size_px: tuple[int,
     try:
         writer.send(None)  # start ffmpeg
         for k in range(frames):
-            x, y, heading = pose_at(plan, min(start_s + k / fps, plan.duration_s))
-            renderer.draw(Camera(x_m=x, y_m=y, heading_rad=heading, pitch_rad=0.0), time_s=start_s + k / fps)
+            x, y, heading, pitch = camera_pose_at(plan, min(start_s + k / fps, plan.duration_s))
+            renderer.draw(Camera(x_m=x, y_m=y, heading_rad=heading, pitch_rad=pitch), time_s=start_s + k / fps)
             writer.send(renderer.read_pixels())
             if bar is not None:
                 bar.update(1)

@@ -1,17 +1,20 @@
-"""Collision: the level's solid cells as static boxes, the player as a circle (pymunk).
+"""Collision: the level's solids as static shapes, the player as a circle (pymunk).
 
 pymunk is imported here only. The player is a dynamic circle without rotation whose velocity is
-set each step from the input; pymunk resolves contacts so it slides along walls. Solid cells are
-merged into horizontal runs per row (fewer shapes, no seams to catch on).
+set each step from the input; pymunk resolves contacts so it slides along walls. The solids are
+memoire/world/framing.py's ``level_solids``, the same the tour camera keeps clear of: solid cells
+merged into rectangles (fewer shapes, no seams to catch on), gate and door jambs, props.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import pymunk
 
-from memoire.world.level import SOLID_TILES, Level, bench_half_size_m, person_radius_m, tree_trunk_radius_m
+from memoire.world.framing import level_solids
+from memoire.world.level import Level, person_radius_m
 
 # A person seen from above is about 0.5 m across (memoire/world/level.py, shared with path checks).
 player_radius_m = person_radius_m
@@ -19,6 +22,9 @@ player_radius_m = person_radius_m
 # (70 kg * 3 m/s / (1/120 s) = 25 kN), so the player feels no inertia.
 player_mass_kg = 70.0
 player_drive_force_n = 25_000.0
+# pymunk lets shapes overlap by its collision slop before it pushes them apart; its default, 0.1,
+# suits pixels, not metres (10 cm into a wall): 5 mm keeps the eye its radius from what is drawn.
+collision_slop_m = 0.005
 # Fixed physics step: 120 Hz, two steps per 60 Hz frame; small enough that at a 5 m/s run the
 # player moves 4 cm a step, far less than its radius, so it never tunnels through a wall.
 physics_step_s = 1.0 / 120.0
@@ -36,6 +42,7 @@ class World:
     def __init__(self, level: Level, start_xy: tuple[float, float]):
         self.space = pymunk.Space()
         self.space.gravity = (0.0, 0.0)
+        self.space.collision_slop = collision_slop_m
         self._add_walls(level)
         self.body = pymunk.Body(player_mass_kg, float("inf"))  # infinite moment: the circle never spins
         self.body.position = start_xy
@@ -52,28 +59,19 @@ class World:
         self.space.add(self.body, shape, self.control, pivot)
 
     def _add_walls(self, level: Level) -> None:
-        tiles = level.tiles
-        c = tiles.cell_m
+        """The level's solids as the camera sees them at eye height (memoire/world/framing.py
+        level_solids): solid cells, the posts and folded leaves of gates and doors (drawn inside
+        the walkable opening cell), tree trunks, hanging lanterns, benches turned as drawn. With
+        the player's radius (0.25 m) the eye stays 0.25 m from anything drawn, beyond the near
+        plane's reach (memoire/render/camera.py NEAR_M)."""
+        solids = level_solids(level)
         static = self.space.static_body
-        shapes = []
-        for row in range(-1, tiles.height + 1):
-            col = -1
-            while col <= tiles.width:
-                if tiles.kind_at(col, row) in SOLID_TILES:
-                    start = col
-                    while col + 1 <= tiles.width and tiles.kind_at(col + 1, row) in SOLID_TILES:
-                        col += 1
-                    x0, x1, y0, y1 = start * c, (col + 1) * c, row * c, (row + 1) * c
-                    shapes.append(pymunk.Poly(static, [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]))
-                col += 1
-        for prop in level.all_props():
-            px, py = prop.at
-            if prop.kind == "tree":
-                shapes.append(pymunk.Circle(static, tree_trunk_radius_m, offset=(px, py)))
-            elif prop.kind == "bench":
-                hx, hy = bench_half_size_m
-                shapes.append(pymunk.Poly(static, [(px - hx, py - hy), (px + hx, py - hy),
-                                                   (px + hx, py + hy), (px - hx, py + hy)]))
+        shapes = [pymunk.Poly(static, [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]) for x0, y0, x1, y1 in solids.boxes]
+        for cx, cy, hx, hy, a in solids.obbs:
+            ex, ey = math.cos(a), math.sin(a)  # the box's hx axis; hy runs along (-ey, ex)
+            shapes.append(pymunk.Poly(static, [(cx + su * hx * ex - sv * hy * ey, cy + su * hx * ey + sv * hy * ex)
+                                               for su, sv in ((-1, -1), (1, -1), (1, 1), (-1, 1))]))
+        shapes += [pymunk.Circle(static, r, offset=(x, y)) for x, y, r in solids.circles]
         for s in shapes:
             s.friction = 0.0
         self.space.add(*shapes)

@@ -4,6 +4,13 @@ The walker moves along the path by arc length at the tour's speed, eased in and 
 start, the end and each pause; it pauses ``pause_s`` at the point of the path nearest to each
 zone the path passes through, and looks ahead along the path (a point ``look_ahead_m`` further)
 so the view turns before the corners rather than at them.
+
+The camera (``camera_pose_at``, and the heading of ``pose_at``) is the walker framed by
+memoire/world/framing.py: kept clear of walls and props, looking at open views and points of
+interest with eased turns, looking around where it lingers; sampled at a fixed step when the tour
+is planned and interpolated, so it is a pure function of tour time (renders, ``--start`` and
+traces agree). The camera stands where the walker does; the walker walks the tour's path moved
+clear of walls and props where it comes too close (``plan_tour``).
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from memoire.world import bezier
+from memoire.world import bezier, framing
 from memoire.world.level import Level, Tour
 
 # Looking 2.5 m ahead: about two steps, enough to turn smoothly into a gate.
@@ -30,6 +37,7 @@ class TourPlan:
     pause_s: float
     # piecewise timeline: (t_start_s, kind, d0_m, d1_m, duration_s) for walk legs and pauses
     legs: tuple[tuple[float, str, float, float, float], ...]
+    camera: framing.TourCamera | None = None  # the framed camera, sampled from t = 0 (plan_tour fills it)
 
     @property
     def duration_s(self) -> float:
@@ -47,7 +55,17 @@ def _leg_duration(length_m: float, speed_mps: float) -> float:
 
 
 def plan_tour(level: Level, tour: Tour) -> TourPlan:
+    """The tour's timeline and camera. The path walked is the tour's Bezier moved clear of walls,
+    posts and props where it comes closer than framing.min_clearance_m (framing.clear_path), and
+    exactly the Bezier elsewhere."""
+    field = framing.clearance_field(level)
     table = tour.path.table()
+    points = framing.clear_path(field, table.points)
+    if not np.array_equal(points, table.points):
+        cum = np.r_[0.0, np.cumsum(np.hypot(*np.diff(points, axis=0).T))]
+        points.setflags(write=False)
+        cum.setflags(write=False)
+        table = bezier.ArcLengthTable(points, cum)
     stops = []
     if tour.pause_s > 0:
         for zone in level.zones:
@@ -66,7 +84,13 @@ def plan_tour(level: Level, tour: Tour) -> TourPlan:
         if i < len(marks) - 2:
             legs.append((t, "pause", b, b, tour.pause_s))
             t += tour.pause_s
-    return TourPlan(table, tour.speed_mps, tuple(stops), tour.pause_s, tuple(legs))
+    plan = TourPlan(table, tour.speed_mps, tuple(stops), tour.pause_s, tuple(legs))
+    step = framing.framing_step_s
+    times = np.arange(0.0, plan.duration_s + step, step)  # one sample past the end: interpolation
+    xy, heading = _walker_samples(plan, times)
+    speed = np.r_[np.hypot(*np.diff(xy, axis=0).T) / step, 0.0]
+    camera = framing.frame_walk(level, times, xy, heading, speed, field)
+    return TourPlan(table, tour.speed_mps, tuple(stops), tour.pause_s, tuple(legs), camera)
 
 
 def _eased_distance(leg_len: float, speed: float, t: float) -> float:
@@ -95,14 +119,46 @@ def distance_at(plan: TourPlan, t_s: float) -> float:
     return 0.0
 
 
-def pose_at(plan: TourPlan, t_s: float) -> tuple[float, float, float]:
-    """(x_m, y_m, heading_rad) at time t_s; heading is compass radians looking ahead."""
-    d = distance_at(plan, t_s)
-    (pos,), _ = bezier.sample_at(plan.table, d)
-    ahead_d = min(d + look_ahead_m, plan.table.length_m)
-    (ahead,), (tangent,) = bezier.sample_at(plan.table, ahead_d)
+def _walker_samples(plan: TourPlan, times_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The walker at many times: positions (k, 2) on the path and headings (k,) looking ahead."""
+    d = np.array([distance_at(plan, float(t)) for t in np.atleast_1d(times_s)])
+    pos, _ = bezier.sample_at(plan.table, d)
+    ahead, tangent = bezier.sample_at(plan.table, np.minimum(d + look_ahead_m, plan.table.length_m))
     v = ahead - pos
-    if np.hypot(*v) < 1e-3:
-        v = tangent
-    heading = math.atan2(v[0], -v[1])  # compass: forward (sin h, -cos h)
-    return float(pos[0]), float(pos[1]), heading
+    v = np.where((np.hypot(v[:, 0], v[:, 1]) < 1e-3)[:, None], tangent, v)
+    return pos, np.arctan2(v[:, 0], -v[:, 1])  # compass: forward (sin h, -cos h)
+
+
+def walker_pose_at(plan: TourPlan, t_s: float) -> tuple[float, float, float]:
+    """The walker (x_m, y_m, heading_rad) at time t_s: on the path, heading looking ahead along it."""
+    pos, heading = _walker_samples(plan, np.array([t_s]))
+    return float(pos[0, 0]), float(pos[0, 1]), float(heading[0])
+
+
+def camera_pose_at(plan: TourPlan, t_s: float) -> tuple[float, float, float, float]:
+    """The tour's camera (x_m, y_m, heading_rad, pitch_rad) at time t_s (clamped to the tour): the
+    walker's place, the framed heading and pitch interpolated between the plan's samples
+    (memoire/world/framing.py)."""
+    x, y, h = walker_pose_at(plan, t_s)
+    cam = plan.camera
+    if cam is None:
+        return x, y, h, 0.0
+    t = min(max(t_s, 0.0), plan.duration_s)
+    f = t / cam.step_s
+    i = min(int(f), len(cam.heading_rad) - 2)
+    u = f - i
+    heading = float(cam.heading_rad[i] * (1 - u) + cam.heading_rad[i + 1] * u)
+    pitch = float(cam.pitch_rad[i] * (1 - u) + cam.pitch_rad[i + 1] * u)
+    heading = math.atan2(math.sin(heading), math.cos(heading))
+    return x, y, heading, pitch
+
+
+def pose_at(plan: TourPlan, t_s: float) -> tuple[float, float, float]:
+    """(x_m, y_m, heading_rad) of the tour's camera at time t_s (``camera_pose_at`` without the pitch):
+    where the listener stands and looks."""
+    return camera_pose_at(plan, t_s)[:3]
+
+
+def pitch_at(plan: TourPlan, t_s: float) -> float:
+    """The tour camera's pitch (rad, > 0 looks up) at time t_s."""
+    return camera_pose_at(plan, t_s)[3]
