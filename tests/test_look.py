@@ -202,7 +202,7 @@ def test_no_lit_seam_at_the_foot_of_a_shaded_garden_wall(ctx, hutong):
 def test_quality_is_checked(ctx, hutong):
     from memoire.render.renderer import Renderer
 
-    with pytest.raises(ValueError, match="quality must be one of low, high"):
+    with pytest.raises(ValueError, match="quality must be one of auto, low, high"):
         Renderer(ctx, hutong, SIZE, quality="ultra")
     with pytest.raises(ValueError, match="time of day must be one of"):
         Renderer(ctx, hutong, SIZE, time="noon")
@@ -215,5 +215,18 @@ def test_kiosk_quality_is_read_and_checked(tmp_path):
     path.write_text('[kiosk]\nquality = "low"\n')
     assert load_kiosk_config(path).quality == "low"
     path.write_text('[kiosk]\nquality = "best"\n')
-    with pytest.raises(ConfigError, match=r"kiosk.toml:2: \[kiosk\]: quality must be one of low, high"):
+    with pytest.raises(ConfigError, match=r"kiosk.toml:2: \[kiosk\]: quality must be one of auto, low, high"):
         load_kiosk_config(path)
+
+
+def test_auto_quality_is_low_on_a_software_rasteriser_and_high_on_a_gpu(ctx, hutong):
+    from memoire.render.look import resolve_quality
+    from memoire.render.renderer import Renderer
+
+    # this machine's EGL context is Mesa llvmpipe: auto draws low here
+    assert "llvmpipe" in ctx.info["GL_RENDERER"].lower()
+    assert Renderer(ctx, hutong, SIZE, quality="auto").quality == "low"
+    assert resolve_quality("auto", "NVIDIA GeForce RTX 4070/PCIe/SSE2") == "high"
+    assert resolve_quality("auto", "AMD Radeon RX 7800 XT (radeonsi, navi32, LLVM 17.0.6, DRM 3.54)") == "high"
+    assert resolve_quality("auto", "Google SwiftShader") == "low"
+    assert resolve_quality("high", "llvmpipe (LLVM 15.0.6, 256 bits)") == "high"  # asked for: given

@@ -23,7 +23,11 @@ from memoire.world.paths import ROOT
 from memoire.world.tomlfile import ProblemsError, TomlReader, parse_toml, read_text_file, show
 
 TIMES_FILE = ROOT / "assets" / "look" / "times.toml"
-QUALITIES = ("low", "high")
+QUALITIES = ("auto", "low", "high")
+# "auto" (the default of play and the kiosk): high on a GPU, low on a software rasteriser, whose
+# GL_RENDERER string names it (Mesa: "llvmpipe", "softpipe", "swrast"; Google's "SwiftShader"):
+# high costs ~320 ms a frame on llvmpipe at 1280x720, low ~50 ms (docs/look.md).
+SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast", "swiftshader")
 max_times_file_bytes = 256 * 1024  # a hand-written table of a few times of day is ~4 KB
 
 # Ranges a value must lie in (a typo, not a taste, lies outside them)
@@ -156,3 +160,13 @@ def check_quality(quality: str) -> str:
     if quality not in QUALITIES:
         raise ValueError(f"quality must be one of {', '.join(QUALITIES)}, got {quality!r}")
     return quality
+
+
+def resolve_quality(quality: str, gl_renderer: str) -> str:
+    """``quality`` as drawn: "auto" becomes "low" on a software rasteriser (``gl_renderer``, the
+    context's GL_RENDERER string), else "high"; "low" and "high" stay as asked."""
+    check_quality(quality)
+    if quality != "auto":
+        return quality
+    name = gl_renderer.lower()
+    return "low" if any(s in name for s in SOFTWARE_RENDERERS) else "high"

@@ -27,7 +27,7 @@ from memoire.render.camera import Camera, look_at, orthographic
 from memoire.render.animated import AnimatedLayer  # animated props (memoire/render/animated.py)
 from memoire.render.bake import lantern_pool_map, shadow_caster_boxes
 from memoire.render.geometry import VERTEX_FLOATS, Material
-from memoire.render.look import TimeOfDay, check_quality, time_of_day
+from memoire.render.look import TimeOfDay, resolve_quality, time_of_day
 from memoire.render.meshes import WALL_HEIGHT_M, SceneMesh, build_scene, ground_earth, ground_occlusion
 from memoire.render.zones import zone_tint
 
@@ -79,17 +79,18 @@ class Renderer:
     def __init__(self, ctx: moderngl.Context, level: Level, size_px: tuple[int, int], *,
                  render_scale: float = 1.0, smooth_upscale: bool = True, quality: str = "high",
                  time: str | None = None) -> None:
-        """``quality``: "low" or "high" (see the module's docstring). ``time``: a time of day
+        """``quality``: "low", "high" or "auto" (see the module's docstring and
+        memoire/render/look.py ``resolve_quality``; ``self.quality`` is the one drawn). ``time``: a time of day
         that overrides the level's ``[look] time`` (None: the level's own, also on hot reload)."""
         if not 0.1 <= render_scale <= 1.0:
             raise ValueError(f"render_scale must be in [0.1, 1], got {render_scale}")
         self.ctx = ctx
-        self.quality = check_quality(quality)
+        self.quality = resolve_quality(quality, ctx.info.get("GL_RENDERER", ""))
         self.time_override = time
         if time is not None:
             time_of_day(time)  # a bad name is a ValueError now, not at the first set_level
         self.render_scale = float(render_scale)
-        high = quality == "high"
+        high = self.quality == "high"
         self.msaa_samples = MSAA_SAMPLES if high and ctx.max_samples >= MSAA_SAMPLES else 0
         # depth pre-pass before the material programs: measured a few per cent faster on llvmpipe
         # over the screenshot viewpoints (more where foliage and roofs overlap); a plain attribute
