@@ -38,7 +38,7 @@ from memoire.sim.player import MOVE_KEYS, PlayerState, interpolate, looked, want
 from memoire.world.errors import UserError
 from memoire.world.level import Level, LevelError, load_level
 from memoire.world.paths import default_model
-from memoire.world.tour import plan_tour, pose_at
+from memoire.world.tour import camera_pose_at, plan_tour
 
 # Physics runs at a fixed 120 Hz (memoire.sim.physics). A frame longer than a quarter second (a
 # stall) counts as a quarter second, so a stall does not turn into a burst of catch-up steps.
@@ -640,7 +640,7 @@ class PlayMode(Mode):
 
     def start_pose(self, game: Game) -> PlayerState:
         if self.tour_plan is not None:
-            return PlayerState(*pose_at(self.tour_plan, -self._tour_origin_s))
+            return PlayerState(*camera_pose_at(self.tour_plan, -self._tour_origin_s))
         x, y = game.level.spawn_xy
         return PlayerState(x, y, math.radians(game.level.spawn_facing_deg))
 
@@ -687,8 +687,7 @@ class PlayMode(Mode):
         jump = lap != self._tour_lap  # back from the end to the start: a jump, crossfaded
         self._tour_lap = lap
         if pose or jump:
-            x, y, h = pose_at(plan, t_s % plan.duration_s)
-            game.place(PlayerState(x, y, h, game.state.pitch_rad), jump=jump)
+            game.place(PlayerState(*camera_pose_at(plan, t_s % plan.duration_s)), jump=jump)  # the framed camera
 
     def reloaded(self, game: Game) -> None:
         self._blend = None
@@ -703,8 +702,7 @@ class PlayMode(Mode):
         self.tour_plan = plan_tour(game.level, game.level.tour(name))
         self.tour_name = name
         self._tour_origin_s, self._tour_lap = game.sim_time_s, 0
-        x, y, h = pose_at(self.tour_plan, 0.0)
-        game.place(PlayerState(x, y, h, game.state.pitch_rad), jump=True)
+        game.place(PlayerState(*camera_pose_at(self.tour_plan, 0.0)), jump=True)
         game.say(f"walking the tour '{name}'")
 
     def say(self, game: Game, text: str) -> None:
