@@ -4,8 +4,8 @@ Pure numpy. Three parts, each a pure function of the level (and, for the last, t
 
 - ``level_solids(level)``: what a camera at eye height (1.6 m) can run into, seen from above:
   solid cells as rectangles, the gate and door jambs (post and folded leaf, standing inside the
-  walkable opening cell), and the props that stand on the ground or hang at head height (tree
-  trunks, benches, lanterns; other kinds by their footprint radius). The physics
+  walkable opening cell), and the props in the way (tree trunks, benches, screen walls, and
+  lanterns, which hang at head height). The physics
   (memoire/sim/physics.py) collides with the same shapes, so the eye never enters what is drawn.
 - ``clearance_field(level)``: the distance (m) from every point of the map to the nearest solid,
   sampled on a ``field_step_m`` raster once per level; ``view_depth`` casts rays through it
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from memoire.world.level import (LINE_PROPS, SOLID_TILES, ZONE_PROPS, Circle, Level, bench_half_size_m,
+from memoire.world.level import (SOLID_TILES, Circle, Level, bench_half_size_m, screen_wall_half_thickness_m,
                                  tree_trunk_radius_m)
 
 # --- what is solid at eye height (metres) ----------------------------------------------------
@@ -43,15 +43,16 @@ door_jamb_m = 0.20 + 0.07
 # A hanging lantern's silk body is 0.27 m in radius (meshes.py _lantern) and hangs from 1.65 m
 # (tassel tip) to 2.55 m: at a 1.6 m eye height a walker's head meets it, so it is solid.
 lantern_radius_m = 0.27
-# Kinds whose drawn footprint is not known here (added props): a conservative round footprint.
-default_prop_radius_m = 0.5
-prop_radius_m = {"tree": tree_trunk_radius_m, "lantern": lantern_radius_m, "pot": 0.35, "bicycle": 0.45,
-                 "moon_gate": 0.0}  # a moon gate is an opening: what it stands in is already solid
-# Bench-like props: half extents (along the sitter's left-right, front-back), rotated by facing_deg.
-prop_half_size_m = {"bench": bench_half_size_m, "cart": (0.9, 0.6), "screen_wall": None}
-# Props lower than the eye (a bench's seat is 0.45 m, a pot, a cart and a bicycle about 1 m): the
-# camera keeps clear of them but looks over them, so they do not end a view.
-low_prop_kinds = frozenset({"bench", "pot", "cart", "bicycle"})
+# What of the props stands in the way (docs/levels.md, [[props]]): tree trunks, benches and screen
+# walls (as memoire/world/level.py checks tours), and hanging lanterns. Bicycles, carts and pots do
+# not block walking (the level format says so); signs hang on walls, lines overhead, a moon gate
+# is drawn in an opening whose walls are solid already. Round footprints (m):
+prop_radius_m = {"tree": tree_trunk_radius_m, "lantern": lantern_radius_m}
+# Boxes: half extents (along the prop's own x, its y), turned by facing_deg; None: from the prop.
+prop_half_size_m = {"bench": bench_half_size_m, "screen_wall": None}
+# Props lower than the eye (a bench's seat is 0.45 m): the camera keeps clear of them but looks
+# over them, so they do not end a view.
+low_prop_kinds = frozenset({"bench"})
 
 # --- the clearance field ---------------------------------------------------------------------
 # 10 cm raster: finer than a person's radius (0.25 m); the default level (72 x 34.5 m) is 720 x 345.
@@ -192,19 +193,15 @@ def level_solids(level: Level, *, low: bool = True) -> Solids:
     boxes = _solid_rectangles(level) + _jambs(level)
     obbs, circles = [], []
     for prop in level.all_props():
-        if prop.kind in LINE_PROPS or prop.kind in ZONE_PROPS:
-            continue  # strung overhead (above 2.2 m) or over a zone: nothing to walk into
         if not low and prop.kind in low_prop_kinds:
             continue
         if prop.kind in prop_half_size_m:
             size = prop_half_size_m[prop.kind]
-            if size is None:  # a screen wall: its own width, a brick wall's depth (0.5 m)
-                size = (max(getattr(prop, "width_m", 0.0), 1.0) / 2, 0.25)
+            if size is None:  # a screen wall: its width across its facing, its thickness
+                size = (prop.width_m / 2, screen_wall_half_thickness_m)
             obbs.append((prop.at[0], prop.at[1], size[0], size[1], math.radians(prop.facing_deg)))
-            continue
-        r = prop_radius_m.get(prop.kind, default_prop_radius_m)
-        if r > 0:
-            circles.append((prop.at[0], prop.at[1], r))
+        elif prop.kind in prop_radius_m:
+            circles.append((prop.at[0], prop.at[1], prop_radius_m[prop.kind]))
     return Solids(np.asarray(boxes, dtype=np.float64).reshape(-1, 4), np.asarray(obbs, dtype=np.float64).reshape(-1, 5),
                   np.asarray(circles, dtype=np.float64).reshape(-1, 3))
 
