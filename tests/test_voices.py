@@ -225,3 +225,17 @@ def test_live_engine_plays_what_the_offline_core_renders(default_level_path, tin
     x, y = level.spawn_xy
     offline = offline_listener_sequence(lambda t: (x, y, 0.0), core, len(live) / rate)
     np.testing.assert_allclose(live, offline[:len(live)], atol=2.0 / 32768)
+
+
+def test_a_device_with_too_few_channels_plays_stereo_and_says_why(monkeypatch):
+    import sounddevice as sd
+
+    from memoire.audio.engine import device_layout
+
+    monkeypatch.setattr(sd, "query_devices", lambda device=None, kind=None: {"name": "USB Audio", "max_output_channels": 4})
+    layout, why = device_layout("ring8", None)
+    assert layout == "stereo"
+    assert "'USB Audio' has 4 output channels" in why and "'ring8' needs 8" in why
+    assert "binaural, stereo, quad" in why and "5.1" not in why  # the layouts that fit
+    assert device_layout("quad", None) == ("quad", None)  # enough channels: as asked, nothing said
+    assert device_layout("binaural", None) == ("binaural", None)  # two channels: never asked
