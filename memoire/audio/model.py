@@ -250,8 +250,10 @@ class BatchDecoder:
     batch size never changes for the life of the object: a module re-creates (our model) or
     slices (RAVE's cached_conv) its caches when the batch size changes, which would lose every
     voice's past mid-stream. A model whose decode takes batch 1 only (``batch_capable`` False)
-    gets one copy of its module per slot, decoded in turn (same results, no batching gain).
-    Raises ``ModelFault`` as ``NeuralDecoder.decode`` does. One thread only (the synth's)."""
+    gets one copy of its module per slot, decoded in turn (same results, no batching gain), and
+    only the slots the caller says are in use (a free slot's copy waits: the synth settles a slot's
+    cache before its new voice is heard anyway). Raises ``ModelFault`` as ``NeuralDecoder.decode``
+    does. One thread only (the synth's)."""
 
     def __init__(self, decoder: NeuralDecoder, slots: int):
         self.path = decoder.path
@@ -269,8 +271,10 @@ class BatchDecoder:
         """Decode a few frames of zero latent at the full batch (TorchScript's first calls are slow,
         and a module sizes its caches for the batch here: NeuralDecoder.warm_up's reason)."""
         z = np.zeros((self.slots, self.info.latent_dim, 1), np.float32)
-        for _ in range(calls):
-            self.decode(z)
+        first = np.zeros(self.slots, bool)
+        first[0] = True
+        for k in range(calls):  # copies share their compiled code: the first is warmed, the rest once
+            self.decode(z, None if k == 0 or self.batched else first)
 
     def _call(self, module, z: np.ndarray) -> torch.Tensor:
         try:
@@ -279,7 +283,10 @@ class BatchDecoder:
         except Exception as e:
             raise ModelFault(self.path, f"decode raised an error ({error_summary(e)})") from None
 
-    def decode(self, z: np.ndarray) -> np.ndarray:
+    def decode(self, z: np.ndarray, active: np.ndarray | None = None) -> np.ndarray:
+        """``active`` (slots,) bool: the rows in use (None: all). A batched model decodes every row
+        whatever it says (its batch never changes); one copy per slot decodes the active ones and
+        returns silence for the others."""
         b, _, frames = z.shape
         want = frames * self.info.hop_samples
         if b != self.slots:
@@ -287,9 +294,13 @@ class BatchDecoder:
         if self.batched:
             ys = [self._call(self._modules[0], z)]
         else:
-            ys = [self._call(m, z[i:i + 1]) for i, m in enumerate(self._modules)]
+            ys = [self._call(m, z[i:i + 1]) if active is None or active[i] else None
+                  for i, m in enumerate(self._modules)]
         rows = []
         for y in ys:
+            if y is None:
+                rows.append(np.zeros((1, want), np.float32))
+                continue
             rows_here = self.slots if self.batched else 1
             if not isinstance(y, torch.Tensor) or y.dim() != 3 or y.shape[0] != rows_here or y.shape[2] != want:
                 got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__

@@ -266,7 +266,7 @@ class SynthCore:
         if self.settings.warmup_frames:  # settle every row's cache on the new latents
             z = new.step((listener.x_m, listener.y_m, listener.heading_rad), self._t_s)
             warm = np.repeat(z[:, :, None], self.settings.warmup_frames, axis=2)
-            decoder.decode(warm)
+            decoder.decode(warm, np.array([v is not None for v in new.by_slot()]))
         frames = max(1, round(self.settings.crossfade_s / self.frame_s))
         self.fade = _Fade(self.bank, 0, frames, recycle_old)
         self.bank = new
@@ -336,7 +336,8 @@ class SynthCore:
         loud = max((v for v in bank.voices if v.slot >= 0), key=lambda v: v.amplitude, default=bank.bed)
         self.last_latent = np.asarray(loud.frame if loud.frame is not None else loud.z, np.float32).copy()
         t0 = time.perf_counter()
-        rows = {id(b): b.decoder.decode(zs[id(b)]) for b in banks}
+        rows = {id(b): b.decoder.decode(zs[id(b)], np.array([v is not None for v in b.by_slot()]))
+                for b in banks}
         self.stats.decode_s += time.perf_counter() - t0
         # the crossfade's gains at the end of this block (equal power; the mix ramps within it)
         xfade = {id(bank): 1.0}
