@@ -343,6 +343,9 @@ class Editor(EditorSession):
             self.say("listening: move the mouse over the map" if self.listen_toggle else "sound off")
         elif name == "o":
             self.show_field = not self.show_field
+        elif name == "r":
+            self.show_rooms = not self.show_rooms
+            self.say("rooms shown: tints, names, gates and doors between them" if self.show_rooms else "rooms hidden")
         elif name == "f":
             if self.level is not None:
                 self.view.fit(*self.level.tiles.size_m)

@@ -392,6 +392,11 @@ class LevelDocument:
         t = self.item_table("zones", index)
         self.set_value(t, "points", [_point(p) for p in points])
 
+    def set_zone_emitters(self, index: int, points) -> None:
+        """The zone's ``emitters = [[x, y], ...]`` (the comment on its line kept)."""
+        t = self.item_table("zones", index)
+        self.set_value(t, "emitters", [_point(p) for p in points])
+
     def set_zone_shape(self, index: int, shape: str) -> None:
         """Turn a circle into a polygon (an octagon around its inner circle) or back (a circle of
         the polygon's mean vertex distance around its centroid), keeping falloff and sound."""
@@ -423,12 +428,16 @@ class LevelDocument:
             raise ValueError(f"unknown shape {shape!r}")
 
     def move_zone(self, index: int, dx: float, dy: float, original: dict) -> None:
-        """Place zone ``index`` at its ``original`` (plain dict) geometry shifted by (dx, dy) m."""
+        """Place zone ``index`` at its ``original`` (plain dict) geometry shifted by (dx, dy) m;
+        its ``emitters`` points travel with it (they must stay inside it)."""
         if original.get("shape", "circle") == "polygon":
             self.set_zone_points(index, [(p[0] + dx, p[1] + dy) for p in original.get("points", [])])
         else:
             c = original.get("center", [0.0, 0.0])
             self.set_zone_circle(index, center=(c[0] + dx, c[1] + dy))
+        emitters = original.get("emitters")
+        if isinstance(emitters, list) and emitters:
+            self.set_zone_emitters(index, [(p[0] + dx, p[1] + dy) for p in emitters])
 
     # -- paths -----------------------------------------------------------------------------------
 

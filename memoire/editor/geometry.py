@@ -21,12 +21,47 @@ zone_hue_saturation = 0.75
 zone_hue_value = 0.95
 # Corners of a grown polygon are rounded with this many straight pieces.
 outline_arc_steps = 6
+# Rooms get hues by the same golden-ratio step from another start (a green), paler than the zones'
+# (a tint under the zones, not a zone's colour).
+room_hue_start = 0.3
+room_hue_saturation = 0.55
+room_hue_value = 1.0
 
 
 def zone_hue(i: int) -> tuple[int, int, int]:
     """A distinct sRGB colour for the zone at index ``i`` (when its sound's colour is unknown)."""
     r, g, b = colorsys.hsv_to_rgb((zone_hue_start + i * zone_hue_step) % 1.0, zone_hue_saturation, zone_hue_value)
     return int(r * 255), int(g * 255), int(b * 255)
+
+
+def room_hue(i: int) -> tuple[int, int, int]:
+    """A distinct sRGB colour for the room at index ``i`` (memoire/world/acoustics.py's order)."""
+    r, g, b = colorsys.hsv_to_rgb((room_hue_start + i * zone_hue_step) % 1.0, room_hue_saturation, room_hue_value)
+    return int(r * 255), int(g * 255), int(b * 255)
+
+
+def nearest_in_shape(shape, xy) -> tuple[float, float]:
+    """The point of a zone's inner region (a ``Circle`` or ``Polygon``, memoire/world/level.py)
+    nearest ``xy``: ``xy`` itself inside it (where ``emitter = "nearest"`` puts the sound)."""
+    x, y = float(xy[0]), float(xy[1])
+    if float(np.ravel(shape.distance_outside(np.array([[x, y]])))[0]) <= 0.0:
+        return x, y
+    if hasattr(shape, "radius_m"):
+        cx, cy = shape.center
+        d = math.hypot(x - cx, y - cy)
+        return cx + (x - cx) * shape.radius_m / d, cy + (y - cy) * shape.radius_m / d
+    best, out = math.inf, (x, y)
+    pts = shape.points
+    for k in range(len(pts)):
+        (ax, ay), (bx, by) = pts[k], pts[(k + 1) % len(pts)]
+        dx, dy = bx - ax, by - ay
+        length2 = dx * dx + dy * dy
+        t = 0.0 if length2 == 0 else max(0.0, min(1.0, ((x - ax) * dx + (y - ay) * dy) / length2))
+        px, py = ax + t * dx, ay + t * dy
+        d = math.hypot(x - px, y - py)
+        if d < best:
+            best, out = d, (px, py)
+    return out
 
 
 def centroid(points) -> tuple[float, float]:

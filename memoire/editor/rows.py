@@ -173,8 +173,26 @@ def zone_rows(ed: EditorSession, i: int) -> list[Row]:
     rows.append(cycle_row(ed, "curve", t, z, "curve", "smooth", CURVES))
     rows.append(number_row(ed, "priority", t, z, "priority", default_priority, priority_step, min_priority))
     rows.append(number_row(ed, "fade_s", t, z, "fade_s", default_fade_s, fade_step_s, min_fade_s, " s"))
+    rows.append(Row("emitters", emitter_words(ed, i)))
     rows.append(Row("", "delete zone (Del)", click=ed.delete_selected_zone))
     return rows
+
+
+def emitter_words(ed: EditorSession, i: int) -> str:
+    """Where zone ``i``'s sound comes from, for its panel row: the designer's points can be
+    dragged; a centre, a nearest point or a moving one is computed, not dragged."""
+    z = ed.zone_data(i)
+    e = ed.zone_emitters(i)
+    if e is None:
+        return "?"
+    if e.draggable:
+        n = len(e.points)
+        return f"{n} point{'s' if n != 1 else ''}: drag them"
+    if e.mode == "path":
+        return f"moving along '{e.path_name}' (not dragged)"
+    if e.mode == "nearest":
+        return "nearest to you (computed, not dragged)"
+    return "its centre (computed, not dragged)"
 
 
 def path_rows(ed: EditorSession, key: str, i: int) -> list[Row]:
@@ -231,6 +249,11 @@ def level_rows(ed: EditorSession) -> list[Row]:
                           min_smoothing_s, " s"))
     out.append(number_row(ed, "gain_db", ts, snd, "gain_db", default_gain_db, gain_step_db, min_gain_db, " dB",
                           max_gain_db))
+    ac = ed.spatial.acoustics(ed.level)
+    if ac is not None:
+        out.append(Row("rooms", f"{len(ac.rooms)}, {len(ac.portals)} gates/doors between ({'R hides' if ed.show_rooms else 'R shows'})"))
+    elif ed.spatial.error:
+        out.append(Row("rooms", ed.spatial.error, warn=True))
     return out
 
 

@@ -1,6 +1,7 @@
-"""Drawing the map: the tiles, the colour field, props and grid lines, the zones, the paths, the
-spawn, where problems are, the active tool's overlay, what is heard at the mouse, and the red
-confirmation banner.
+"""Drawing the map: the tiles, the colour field, the rooms (R: tints, names, the gates and doors
+between them), props and grid lines, the zones and their emitters, the paths, the spawn, where
+problems are, the active tool's overlay, what is heard at the mouse, and the red confirmation
+banner.
 
 ``MapPainter.draw(ed, canvas)`` paints the map area from the editor's state, clipped to it; it
 keeps the tile image and the field image as pygame surfaces, remade when the document or the
@@ -17,7 +18,7 @@ import numpy as np
 
 from memoire.editor import pathedit as pe
 from memoire.editor.document import PATH_KINDS
-from memoire.editor.geometry import offset_outline
+from memoire.editor.geometry import offset_outline, room_hue
 from memoire.editor.style import (
     ACCENT_RGB,
     ACTIVE_RGB,
@@ -28,7 +29,9 @@ from memoire.editor.style import (
     MISSING_TILE_RGB,
     OUTLINE_RGB,
     PATH_RGB,
+    PORTAL_RGB,
     PROBLEM_RGB,
+    ROOM_TINT_ALPHA,
     TILE_RGB,
     WHITE_RGB,
 )
@@ -76,6 +79,22 @@ listen_rings_px = (10, 18, 26)
 listen_ring_line_px = 2
 listen_ring_rim_px = 5  # the dark ring under each outer ring
 listen_text_dx_px, listen_text_dy_px = 30, 12
+# What is heard, facing north: a tick up from the rings (the listener's heading, compass 0).
+listen_tick_px = 40
+# Emitters (pixels): a diamond of this half-size with a dark rim; a computed point (center,
+# nearest, a moving one) is drawn hollow, a point the designer placed (draggable) filled.
+emitter_px = 6
+emitter_rim_px = 2
+emitter_hollow_line_px = 2
+emitter_selected_ring_px = 11  # a white ring round each draggable emitter of the selected zone
+emitter_path_line_px = 1
+# Portals (pixels): a bar across the opening with a dark rim, end ticks, and the rooms it joins.
+portal_bar_px, portal_rim_px = 3, 7
+portal_tick_px = 6
+portal_label_dy_px = 8
+# A room's name sits inside its north-west corner when the room is at least this many pixels across.
+room_label_min_px = 40
+room_label_inset_px = 4
 # The confirmation banner at the top of the map.
 banner_top_px = 14
 banner_pad_px = (24, 14)
@@ -93,6 +112,8 @@ class MapPainter:
         self.tile_version = -1  # the document version the tile images show
         self.field_surface = None
         self.field_picture = None  # the FieldPicture the field image shows
+        self.rooms_surface = None  # the rooms' tints, one pixel per cell
+        self.rooms_level = None  # the Level the rooms image shows
 
     def draw(self, ed: EditorSession, canvas: Canvas, banner: str | None = None) -> None:
         """Paint the map area; ``banner``: a confirmation to show over it in red."""
@@ -104,11 +125,18 @@ class MapPainter:
         if ed.show_field and ed.picture is not None:
             self.draw_field(ed, canvas)
             self.blit_world(ed, canvas, self.tile_image(ed, canvas, solid_only=True), ed.doc.cell_m, smooth=False)
+        if ed.show_rooms:
+            self.draw_rooms(ed, canvas)
         self.draw_props_and_grid(ed, canvas)
+        if ed.show_rooms:
+            self.draw_portals(ed, canvas)
         bad = ed.problem_targets()
         self.draw_zones(ed, canvas, bad)
+        self.draw_emitters(ed, canvas)
         self.draw_paths(ed, canvas, bad)
         self.draw_spawn(ed, canvas, bad)
+        if ed.show_rooms:
+            self.draw_room_names(ed, canvas)
         self.draw_problem_spots(ed, canvas)
         ed.active_tool.overlay(ed, canvas)
         self.draw_listening(ed, canvas)
@@ -252,6 +280,90 @@ class MapPainter:
                     canvas.text("!", (m[0] + zone_warning_dx_px, m[1] + zone_warning_dy_px), fonts.big, PROBLEM_RGB,
                                 shadow=True)
 
+    # -- where the sound is: rooms, portals, emitters (memoire/editor/spatial.py) -----------------------
+
+    def draw_rooms(self, ed: EditorSession, canvas: Canvas) -> None:
+        """Each room's cells in its own tint (its name: draw_room_names)."""
+        ac = ed.spatial.acoustics(ed.level)
+        if ac is None or not ac.rooms:
+            return
+        if self.rooms_surface is None or self.rooms_level is not ed.level:
+            h, w = ed.level.tiles.kinds().shape
+            rgba = np.zeros((h, w, 4), dtype=np.uint8)
+            for k, room in enumerate(ac.rooms):
+                rows, cols = (list(v) for v in zip(*room.cells))
+                rgba[rows, cols, :3] = room_hue(k)
+                rgba[rows, cols, 3] = ROOM_TINT_ALPHA
+            self.rooms_surface = canvas.pg.image.frombuffer(rgba.tobytes(), (w, h), "RGBA").copy()
+            self.rooms_level = ed.level
+        self.blit_world(ed, canvas, self.rooms_surface, ed.level.tiles.cell_m, smooth=False)
+
+    def draw_room_names(self, ed: EditorSession, canvas: Canvas) -> None:
+        """Each room's name in its tint (over the zones' outlines, so it stays readable)."""
+        ac = ed.spatial.acoustics(ed.level)
+        if ac is None:
+            return
+        ppm, cell = ed.view.px_per_m, ed.level.tiles.cell_m
+        for k, room in enumerate(ac.rooms):
+            if max(room.size_m[0], room.size_m[1]) * ppm < room_label_min_px:
+                continue
+            # in its north-west corner: zones usually sit at a room's centre, with their own labels
+            row, col = min(room.cells)
+            sx, sy = ed.view.to_screen(col * cell, row * cell)
+            canvas.text(room.name, (sx + room_label_inset_px, sy + room_label_inset_px), canvas.fonts.normal,
+                        room_hue(k), shadow=True)
+
+    def draw_portals(self, ed: EditorSession, canvas: Canvas) -> None:
+        """A bar across each gate or door that joins two rooms, and the names of the two."""
+        ac = ed.spatial.acoustics(ed.level)
+        if ac is None:
+            return
+        pg, scr, to_s = canvas.pg, canvas.screen, ed.view.to_screen
+        cell = ed.level.tiles.cell_m
+        kinds = ed.level.tiles.kinds()
+        for p in ac.portals:
+            if not p.cells:
+                continue
+            rows = [r for r, _ in p.cells]
+            cols = [c for _, c in p.cells]
+            cx, cy = p.center_xy
+            if _opening_runs_east_west(kinds, p.cells):
+                a, b, tick = (min(cols) * cell, cy), ((max(cols) + 1) * cell, cy), (0, portal_tick_px)
+            else:
+                a, b, tick = (cx, min(rows) * cell), (cx, (max(rows) + 1) * cell), (portal_tick_px, 0)
+            sa, sb = to_s(*a), to_s(*b)
+            pg.draw.line(scr, OUTLINE_RGB, sa, sb, portal_rim_px)
+            pg.draw.line(scr, PORTAL_RGB, sa, sb, portal_bar_px)
+            for e in (sa, sb):
+                pg.draw.line(scr, PORTAL_RGB, (e[0] - tick[0], e[1] - tick[1]), (e[0] + tick[0], e[1] + tick[1]),
+                             portal_bar_px)
+            names = " | ".join(ac.rooms[r].name for r in p.rooms)
+            tw, _ = canvas.fonts.small.size(names)
+            sx, sy = to_s(cx, cy)
+            canvas.text(names, (sx - tw / 2, sy + portal_label_dy_px), canvas.fonts.small, PORTAL_RGB, shadow=True)
+
+    def draw_emitters(self, ed: EditorSession, canvas: Canvas) -> None:
+        """Every zone's emitters in its colour: points the designer placed filled (draggable),
+        computed ones hollow, a moving one where it is now, with its path."""
+        pg, scr, to_s = canvas.pg, canvas.screen, ed.view.to_screen
+        for i in range(len(ed.doc.items("zones"))):
+            e = ed.zone_emitters(i)
+            if e is None:
+                continue
+            col = ed.zone_colour(i)
+            if len(e.path_xy) > 1:
+                pg.draw.lines(scr, col, False, [to_s(*p) for p in e.path_xy], emitter_path_line_px)
+            selected = ed.selection == ("zone", i)
+            for p in e.points:
+                c = to_s(*p)
+                _diamond(pg, scr, c, emitter_px + emitter_rim_px, OUTLINE_RGB)
+                if e.draggable:
+                    _diamond(pg, scr, c, emitter_px, col)
+                    if selected:
+                        pg.draw.circle(scr, WHITE_RGB, c, emitter_selected_ring_px, emitter_hollow_line_px)
+                else:
+                    _diamond(pg, scr, c, emitter_px, col, emitter_hollow_line_px)
+
     def draw_paths(self, ed: EditorSession, canvas: Canvas, bad: set) -> None:
         pg, scr, to_s = canvas.pg, canvas.screen, ed.view.to_screen
         for key in PATH_KINDS:
@@ -333,6 +445,9 @@ class MapPainter:
         if z is not None and ed.palette is not None:
             col = tuple(int(c) for c in ed.palette.colours(np.asarray(z)))
         inner = listen_rings_px[0]
+        mx, my = ed.mouse_px  # the listener faces north (sound.py audition_heading_rad): a tick up
+        pg.draw.line(scr, OUTLINE_RGB, (mx, my), (mx, my - listen_tick_px), listen_ring_rim_px)
+        pg.draw.line(scr, col, (mx, my), (mx, my - listen_tick_px), listen_ring_line_px)
         for r in listen_rings_px:
             pg.draw.circle(scr, OUTLINE_RGB, ed.mouse_px, r + 1, listen_ring_rim_px if r > inner else 0)
             pg.draw.circle(scr, col, ed.mouse_px, r, listen_ring_line_px if r > inner else 0)
@@ -348,3 +463,26 @@ class MapPainter:
         box.midtop = (x + w // 2, y + banner_top_px)
         canvas.pg.draw.rect(canvas.screen, BANNER_RGB, box.inflate(*banner_pad_px), border_radius=banner_radius_px)
         canvas.screen.blit(img, box)
+
+
+def _diamond(pg, scr, c, size: int, colour, width: int = 0) -> None:
+    """An emitter's marker: a square on its corner, ``size`` px from centre to corner."""
+    pg.draw.polygon(scr, colour, [(c[0], c[1] - size), (c[0] + size, c[1]), (c[0], c[1] + size), (c[0] - size, c[1])],
+                    width)
+
+
+def _opening_runs_east_west(kinds: np.ndarray, cells) -> bool:
+    """Whether a portal's opening runs east-west: the walkable cells beside it (the rooms it
+    joins) lie more to its north and south than to its east and west."""
+    h, w = kinds.shape
+    vertical = horizontal = 0
+    for r, c in cells:
+        for dr, dc in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+            rr, cc = r + dr, c + dc
+            if (rr, cc) in cells or not (0 <= rr < h and 0 <= cc < w) or kinds[rr, cc] in SOLID_TILES:
+                continue
+            if dr:
+                vertical += 1
+            else:
+                horizontal += 1
+    return vertical >= horizontal

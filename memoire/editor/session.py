@@ -36,8 +36,9 @@ from memoire.editor.fieldview import (
     field_picture,
     palette_for_model,
 )
-from memoire.editor.geometry import centroid, zone_hue
+from memoire.editor.geometry import centroid, nearest_in_shape, zone_hue
 from memoire.editor.sound import SoundPreview
+from memoire.editor.spatial import SpatialLayer, ZoneEmitters, emitter_pairs
 from memoire.editor.style import panel_width_px, status_height_px
 from memoire.editor.template import new_level_text
 from memoire.editor.view import View
@@ -145,6 +146,7 @@ class EditorSession:
         self.problems: list[Problem] = []
         self.playable = False
         self.picture: FieldPicture | None = None
+        self.spatial = SpatialLayer()  # rooms, portals, moving emitters of the last playable level
 
         self.tools: dict[str, SessionTool] = {t.name: t for t in tools}  # tools/base.py's Tools, in panel order
         self.tool = "zones"  # the active tool's name
@@ -158,6 +160,7 @@ class EditorSession:
         self.listen_hold = False
         self.listen_toggle = False
         self.show_field = True
+        self.show_rooms = True  # R: the rooms layer (tints, names, gates and doors between rooms)
         self.panel_focus = 0
         self.text_edit: TextEdit | None = None
         self.last_click = (0.0, (0, 0))  # (perf_counter s, position px) of the last press, for double-clicks
@@ -325,6 +328,33 @@ class EditorSession:
         if isinstance(shape, Polygon):
             return centroid(shape.points)
         return None
+
+    def zone_emitters(self, i: int) -> ZoneEmitters | None:
+        """Where zone ``i``'s sound comes from now: the designer's ``emitters`` points (from the
+        document, so a drag shows at once), the point moving along its ``emitter_path`` (from the
+        last playable level's acoustics), the zone's point nearest the mouse (``emitter =
+        "nearest"``) or its centre. None when its geometry cannot be read."""
+        z = self.zone_data(i)
+        pts = emitter_pairs(z.get("emitters"))
+        if pts is not None:
+            return ZoneEmitters("points", pts)
+        path_name = z.get("emitter_path")
+        level = self.level
+        if isinstance(path_name, str) and path_name and level is not None:
+            ac = self.spatial.acoustics(level)
+            idx = next((k for k, lz in enumerate(level.zones) if lz.name == z.get("name")), None)
+            ep = level.spatial.path(path_name)
+            if ac is not None and idx is not None and ep is not None and level.zones[idx].emitter_path == path_name:
+                now = ac.emitters(idx, self.spatial.clock_s())
+                line = tuple((float(x), float(y)) for x, y in ep.path.table().points)
+                return ZoneEmitters("path", tuple((float(x), float(y)) for x, y in now), path_name, line)
+        shape = self.zone_shape(i)
+        if shape is None:
+            return None
+        if z.get("emitter") == "nearest":
+            return ZoneEmitters("nearest", (nearest_in_shape(shape, self.view.to_world(*self.mouse_px)),))
+        mk = self.zone_marker(i)
+        return ZoneEmitters("center", (mk,)) if mk is not None else None
 
     def zone_colour(self, i: int) -> tuple[int, int, int]:
         """The colour of the zone's sound (its anchor through the palette) when known."""

@@ -2,7 +2,9 @@
 
 Holding Space (or toggling with L) starts an ``AudioProcess`` (memoire/audio/process.py) for the level being edited, the
 same object `memoire play` uses (its synth runs in a child process): the same field, latent
-glide, crossfades and output. The mouse position is the listener. An edit sends the new level
+glide, crossfades, spatial voices (each zone's emitters through walls and gates, the rooms'
+reverberation: memoire/audio/synth.py) and output. The mouse position is the listener, facing
+north (``audition_heading_rad``): what is west of the mouse is heard on the left. An edit sends the new level
 with ``set_level`` (crossfaded, as a hot reload in the game); releasing Space ramps the engine's
 volume to 0 and keeps it running, so the next press sounds at once (the listener jumps to the
 mouse, crossfaded).
@@ -19,6 +21,10 @@ from pathlib import Path
 
 from memoire.world.errors import UserError
 from memoire.world.level import Level
+
+# The listener at the mouse faces up the map: compass 0 = north = -y (docs/architecture.md,
+# Coordinates), so left and right in the ears are west and east on the screen.
+audition_heading_rad = 0.0
 
 
 class SoundPreview:
@@ -135,7 +141,7 @@ class SoundPreview:
         if self._listener is not None:
             x, y = self._listener
             self._listener = None
-            engine.set_listener(x, y, 0.0, teleport=self._fresh)
+            engine.set_listener(x, y, audition_heading_rad, teleport=self._fresh)
             self._fresh = False
 
     def latent(self):

@@ -35,6 +35,11 @@ PATH_RGB = {"tours": TOUR_RGB, "trajectories": TRAJECTORY_RGB}
 GRID_LINE_RGBA = (0, 0, 0, 40)
 FIELD_ALPHA = 160  # of 255: the field over the paving
 BANNER_RGB = (150, 30, 30)
+# The rooms layer (R): each room's cells tinted in its own colour (geometry.room_hue), this opaque
+# of 255: the ground and the colour field stay readable under it; gates and doors between rooms
+# are marked across in the portal colour.
+ROOM_TINT_ALPHA = 70
+PORTAL_RGB = (255, 255, 255)
 
 # -- the panel and the status line -------------------------------------------------------------------
 PANEL_RGB = (36, 38, 44)

@@ -1317,6 +1317,13 @@ def _read_rooms(r: TomlReader, v: Any, tiles: TileMap | None) -> tuple[RoomSpec,
     return tuple(out)
 
 
+def emitter_outside_message(x: float, y: float) -> str:
+    """What is wrong with an emitter point [x, y] outside its zone's inner region (the loader's
+    problem, and the editor's when a dragged emitter leaves its zone)."""
+    return (f"emitter [{x:g}, {y:g}] is outside the zone's inner region; emitters sit inside their zone "
+            "(within radius_m of center, or inside the polygon)")
+
+
 def _read_zone_emitters(r: TomlReader, tables: Any, zones: tuple[Zone, ...], spatial: SpatialSettings,
                         tiles: TileMap | None) -> tuple[Zone, ...]:
     """The zones with their emitter fields read (emitter, emitters, emitter_path, emitter_speed_mps)."""
@@ -1339,9 +1346,7 @@ def _read_zone_emitters(r: TomlReader, tables: Any, zones: tuple[Zone, ...], spa
                 outside = [p for p in pts if float(zone.shape.distance_outside(np.asarray([p]))[0]) > 1e-6]
                 if outside:
                     x, y = outside[0]
-                    r.problem((*kp, "emitters"), where, f"emitter [{x:g}, {y:g}] is outside the zone's inner region; "
-                                                        "emitters sit inside their zone (within radius_m of center, or "
-                                                        "inside the polygon)")
+                    r.problem((*kp, "emitters"), where, emitter_outside_message(x, y))
                 else:
                     points, mode = pts, "points"
         path_name = r.text(t, "emitter_path", kp, where, default="")

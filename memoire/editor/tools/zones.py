@@ -3,8 +3,9 @@ resize them with their handles, reshape polygons.
 
 Drags: ``NewCircleDrag`` (from empty ground), ``MoveZoneDrag`` (a zone or its dot),
 ``ResizeDrag`` (a circle's inner radius), ``FalloffDrag`` (where its sound fades out) and
-``VertexDrag`` (a polygon's corner). The selected zone's handles are drawn as the tool's
-overlay. Main thread only.
+``VertexDrag`` (a polygon's corner) and ``EmitterDrag`` (one of the selected zone's ``emitters``
+points: refused outside the zone's inner region, with the loader's own words). The selected
+zone's handles are drawn as the tool's overlay. Main thread only.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from memoire.editor.style import (
 )
 from memoire.editor.tools.base import Options, Pointer, Tool, hit_radius_px, min_drag_m
 from memoire.editor.widgets import CentredText, Fill, OptionHit
-from memoire.world.level import Circle, Polygon
+from memoire.world.level import Circle, Polygon, emitter_outside_message
 
 if TYPE_CHECKING:
     from memoire.editor.canvas import Canvas
@@ -46,6 +47,9 @@ mode_button_height_px = 22
 mode_button_gap_px = 4
 mode_button_radius_px = 4
 options_height_px = 28
+# An emitter this far outside its zone's inner region (metres) is outside: the loader's tolerance
+# (memoire/world/level.py _read_zone_emitters), so what the editor accepts the loader accepts.
+outside_tolerance_m = 1e-6
 
 
 @dataclass
@@ -88,7 +92,17 @@ class VertexDrag:
     label: ClassVar[str] = "move corner"
 
 
-HandleDrag = ResizeDrag | FalloffDrag | VertexDrag
+@dataclass
+class EmitterDrag:
+    """The selected zone's emitter point ``k`` (its ``emitters`` list)."""
+
+    i: int
+    k: int
+    refused: bool = False  # the mouse left the zone during this drag (said once)
+    label: ClassVar[str] = "move emitter"
+
+
+HandleDrag = ResizeDrag | FalloffDrag | VertexDrag | EmitterDrag
 
 
 @dataclass(frozen=True)
@@ -100,10 +114,14 @@ class ZoneHandle:
 
 
 def zone_handles(ed: EditorSession, i: int) -> list[ZoneHandle]:
-    """Handles of a zone: a circle's radius and falloff; a polygon's corners and falloff."""
+    """Handles of a zone: its emitter points (the designer's ``emitters``; computed ones are
+    not handles), a circle's radius and falloff, a polygon's corners and falloff."""
     shape = ed.zone_shape(i)
     f = ed.zone_falloff(i)
     out = []
+    e = ed.zone_emitters(i)
+    if e is not None and e.draggable:
+        out.extend(ZoneHandle(p, EmitterDrag(i, k)) for k, p in enumerate(e.points))
     if isinstance(shape, Circle):
         cx, cy = shape.center
         out.append(ZoneHandle((cx + shape.radius_m, cy), ResizeDrag(i)))
@@ -138,7 +156,8 @@ class ZonesTool(Tool):
     shortcut = "z"
     help = ("Drag on empty ground: a new circle zone (Tab: polygons - click corners, Enter or a click "
             "on the first corner closes). Drag a zone or its dot to move it; drag the handles to resize "
-            "(inner radius, falloff) or reshape; Shift+click an edge adds a corner; Delete removes.")
+            "(inner radius, falloff) or reshape; Shift+click an edge adds a corner; Delete removes. "
+            "A selected zone's filled diamonds are its emitters (where its sound comes from): drag them.")
 
     def __init__(self):
         self.mode = "circle"  # what a press on empty ground draws: "circle" | "polygon"
@@ -236,6 +255,20 @@ class ZonesTool(Tool):
                 if d.k < len(pts):
                     pts[d.k] = m
                     doc.set_zone_points(d.i, pts)
+            case EmitterDrag():
+                e = ed.zone_emitters(d.i)
+                shape = ed.zone_shape(d.i)
+                if e is None or not e.draggable or d.k >= len(e.points) or shape is None:
+                    return
+                if float(np.ravel(shape.distance_outside(np.array([m])))[0]) > outside_tolerance_m:
+                    if not d.refused:  # the emitter stays at its last place inside the zone
+                        ed.say(f"zone '{ed.zone_data(d.i).get('name', '?')}': {emitter_outside_message(*m)}",
+                               warn=True)
+                        d.refused = True
+                    return
+                pts = list(e.points)
+                pts[d.k] = m
+                doc.set_zone_emitters(d.i, pts)
         ed.mark_edited()
 
     def release(self, ed: EditorSession, d, p: Pointer) -> None:
@@ -304,6 +337,8 @@ class ZonesTool(Tool):
         if sel and sel[0] == "zone":
             for h in zone_handles(ed, sel[1]):
                 active = isinstance(h.drag, VertexDrag) and h.drag.k == ed.sel_vertex
+                if isinstance(h.drag, EmitterDrag):
+                    continue  # drawn with every zone's emitters (memoire/editor/scene.py)
                 fill = ACCENT_RGB if isinstance(h.drag, FalloffDrag) else WHITE_RGB
                 canvas.marker_square(to_s(*h.at_m), handle_px, ACTIVE_RGB if active else fill)
         if self.poly_points:
