@@ -220,6 +220,7 @@ class AudioProcess:
         self._child: _Child | None = None
         self._base = {k: 0.0 for k in _SUMMED}  # finished children's totals
         self._base_hist = [0.0] * latency_bins  # finished children's latency histograms
+        self._last_voices = (0, 0)  # (real, virtual) voices of the last child that ended
         self.priority = ""  # the synth's scheduling as the child said it ("_priority" event)
         self._process_restarts = 0
         self._failures = 0  # children in a row that failed before they played
@@ -365,6 +366,8 @@ class AudioProcess:
         for k, v in child.counts().items():
             self._base[k] += v
         self._base_hist = [a + b for a, b in zip(self._base_hist, child.histogram())]
+        # the voices it last played: what the session's summary says once the process is gone
+        self._last_voices = (int(child.stats[_S_VOICES_REAL]), int(child.stats[_S_VOICES_VIRTUAL]))
         child.release()
         if self._child is child:
             self._child = None
@@ -469,7 +472,7 @@ class AudioProcess:
             latent = tuple(child.stats[_S_LATENT:_S_LATENT + self.card.latent_dim])
             voices = (int(child.stats[_S_VOICES_REAL]), int(child.stats[_S_VOICES_VIRTUAL]))
         else:
-            voices = (0, 0)
+            voices = self._last_voices
         return AudioStats(
             underruns=int(total["underruns"]), device_underflows=int(total["device_underflows"]),
             synth_restarts=int(total["synth_restarts"]), process_restarts=self._process_restarts,
