@@ -135,7 +135,7 @@ def cmd_play(args: argparse.Namespace) -> int:
         headless=args.headless, mute=args.mute,
         size_px=tuple(args.size), fullscreen=args.fullscreen, kiosk=args.kiosk, config=args.config,
         torch_threads=args.torch_threads, allow_outside_paths=args.allow_outside_paths,
-        osc_in=args.osc_in, osc_out=args.osc_out, quality=args.quality,
+        osc_in=args.osc_in, osc_out=args.osc_out, quality=args.quality, output=args.output,
     )
     if opts.kiosk:
         from memoire.kiosk.run import run_kiosk
@@ -153,6 +153,8 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; a delegated subcommand's module is imported only when ``selected``."""
+    from memoire.world.level import OUTPUTS  # the sound's layouts (--output)
+
     p = argparse.ArgumentParser(prog="memoire", description="Walk through neural sound: a hutong gallery "
                                 "whose sound is decoded live from a neural audio model's latent space.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -172,6 +174,8 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     play.add_argument("--quality", choices=("auto", "low", "high"), help="picture quality: low is the cheapest on "
                       "software OpenGL, high adds soft shadows, anti-aliasing and bloom, auto is high on a GPU and "
                       "low on a software rasteriser (default auto, or the kiosk config's; docs/look.md)")
+    play.add_argument("--output", choices=OUTPUTS, help="sound layout: binaural (headphones), stereo, quad, 5.1, "
+                      "ring8 (default: the level's [sound] output, or the kiosk config's)")
     play.add_argument("--fullscreen", action="store_true", help="start fullscreen (F11 toggles)")
     play.add_argument("--kiosk", action="store_true", help="festival kiosk mode (see docs/kiosk.md)")
     play.add_argument("--config", help="kiosk config file (TOML)")
@@ -200,6 +204,8 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     render.add_argument("--fps", type=float, default=30.0, help="video frame rate")
     render.add_argument("--quality", choices=("auto", "low", "high"), default="high",
                         help="video picture quality (default high; docs/look.md)")
+    render.add_argument("--output", choices=OUTPUTS, help="sound layout: binaural (two ears), stereo, quad, 5.1, ring8 "
+                        "(a multichannel WAV; default: the level's [sound] output)")
     render.add_argument("--torch-threads", type=int, default=1, help="threads for the neural decoder")
     _outside_flag(render)
     render.set_defaults(func=cmd_render)

@@ -75,6 +75,7 @@ class PlayOptions:
     osc_in: str | None = None  # --osc-in [HOST:]PORT: OSC in (memoire/game/osc.py, docs/osc.md)
     osc_out: str | None = None  # --osc-out HOST:PORT: pose, zones and latent out
     quality: str | None = None  # --quality auto|low|high of the picture (None: auto, or the kiosk config's)
+    output: str | None = None  # --output: the sound's layout (None: the level's [sound] output, or the kiosk's)
 
 
 @dataclass
@@ -96,7 +97,7 @@ def default_audio(game: "Game", gain: float) -> AudioClient:
 
     o = game.opts
     return AudioProcess(game.level, game.model_path, record=o.record, mute=o.mute, torch_threads=o.torch_threads,
-                        gain=gain)
+                        gain=gain, output=o.output)
 
 
 class Game:
@@ -756,9 +757,10 @@ def session_line(game: Game, audio: AudioStats) -> str:
     starts = (f"first frame {first_frame}{'' if first_frame == 'n/a' else ' s'}, "
               f"first sound {first_sound}{'' if first_sound == 'n/a' else ' s'}")
     restarts = f", synth restarts {audio.synth_restarts}, audio process restarts {audio.process_restarts}"
+    voices = f", voices {audio.voices_real} real / {audio.voices_virtual} virtual"
     return (f"{starts}, {game.stats.frames} frames, frame time {frame}, {_figure(game.sim_time_s, '.1f')} s "
             f"simulated in {_figure(game.wall_s, '.1f')} s, audio underruns {audio.underruns} "
-            f"(device {audio.device_underflows}){restarts}, synth {rtf}, motion-to-sound latency {latency} "
+            f"(device {audio.device_underflows}){restarts}{voices}, synth {rtf}, motion-to-sound latency {latency} "
             f"({audio.output}){game.osc.summary() if game.osc is not None else ''}")
 
 

@@ -34,7 +34,7 @@ _CHORD_KEY = re.compile(r"^([a-z0-9]|f([1-9]|1[0-2])|escape|backspace|delete|end
 # A kiosk config is a dozen lines; 1 MiB is a wrong file, refused before it is read.
 max_config_file_bytes = 2**20
 KIOSK_KEYS = ("idle_s", "tour", "volume_db", "volume_limit_db", "quit_key", "fade_s", "log_dir", "log_max_bytes",
-              "log_backups", "retry_s", "trace", "trace_hz", "osc_in", "osc_out", "quality")
+              "log_backups", "retry_s", "trace", "trace_hz", "osc_in", "osc_out", "quality", "output")
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,9 @@ class KioskConfig:
     osc_in: str | None = None  # "[HOST:]PORT" (memoire/game/osc.py); None: no OSC in
     osc_out: str | None = None  # "HOST:PORT"; None: no OSC out
     quality: str = "auto"  # the picture: "auto" (high on a GPU, low on software GL), "low" or "high"; --quality wins
+    # the sound's output layout (memoire/world/level.py OUTPUTS: "binaural" for headphones, "stereo",
+    # "quad", "5.1", "ring8"); None: the level's [sound] output. --output wins.
+    output: str | None = None
 
     @property
     def volume_gain(self) -> float:
@@ -134,6 +137,9 @@ def parse_kiosk_config(text: str, path: Path) -> KioskConfig:
     from memoire.render.look import QUALITIES  # the renderer's own list (no GL in that module)
 
     quality = r.text(t, "quality", kp, where, default=d.quality, choices=QUALITIES)
+    from memoire.world.level import OUTPUTS
+
+    output = r.text(t, "output", kp, where, default=None, choices=OUTPUTS) if "output" in t else None
     if r.problems:
         raise ConfigError(r.problems)
     return KioskConfig(path=path, idle_s=float(idle), tour=tour, volume_db=float(volume),
@@ -141,7 +147,8 @@ def parse_kiosk_config(text: str, path: Path) -> KioskConfig:
                        log_dir=(path.parent / Path(log_dir).expanduser()) if log_dir else None,
                        log_max_bytes=int(max_bytes),
                        log_backups=int(backups), retry_s=float(retry), trace=trace, trace_hz=float(trace_hz),
-                       osc_in=osc_in, osc_out=osc_out, quality=quality)
+                       osc_in=osc_in, osc_out=osc_out, quality=quality,
+                       output=output)
 
 
 def _osc_endpoint(r: TomlReader, t: dict, key: str, where: str, *, port_alone: bool) -> str | None:

@@ -55,6 +55,8 @@ def _session(opts: PlayOptions, config, window, watchdog: Watchdog, logs: KioskL
 
     if opts.quality is None:  # --quality wins over [kiosk] quality
         opts = replace(opts, quality=config.quality)
+    if opts.output is None:  # --output wins over [kiosk] output (None: the level's)
+        opts = replace(opts, output=config.output)
 
     frames_left = opts.frames
     while True:
