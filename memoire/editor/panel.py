@@ -52,7 +52,8 @@ from memoire.editor.widgets import (
     wrap,
 )
 
-COMMON_HELP = ("Hold Space: hear the mouse position, facing north (L: on/off). O: colour field. R: rooms. Ctrl+Z / Ctrl+Y: undo / redo. "
+COMMON_HELP = ("Hold Space: hear the mouse position, facing north (L: on/off). O: colour field. R: rooms. "
+               "Ctrl+Z / Ctrl+Y: undo / redo. "
                "Ctrl+S: save. Wheel: zoom. Right or middle drag, arrows: pan. F: fit.")
 
 # -- panel geometry (pixels) ------------------------------------------------------------------------

@@ -251,7 +251,8 @@ def level_rows(ed: EditorSession) -> list[Row]:
                           max_gain_db))
     ac = ed.spatial.acoustics(ed.level)
     if ac is not None:
-        out.append(Row("rooms", f"{len(ac.rooms)}, {len(ac.portals)} gates/doors between ({'R hides' if ed.show_rooms else 'R shows'})"))
+        toggle = "R hides" if ed.show_rooms else "R shows"
+        out.append(Row("rooms", f"{len(ac.rooms)}, joined by {len(ac.portals)} gates/doors ({toggle})"))
     elif ed.spatial.error:
         out.append(Row("rooms", ed.spatial.error, warn=True))
     return out
