@@ -44,19 +44,23 @@ class World:
         self.space.gravity = (0.0, 0.0)
         self.space.collision_slop = collision_slop_m
         self._add_walls(level)
+        self._add_player(start_xy)
+
+    def _add_player(self, xy: tuple[float, float]) -> None:
+        """The player's body, its circle and what drives it, standing at ``xy``."""
         self.body = pymunk.Body(player_mass_kg, float("inf"))  # infinite moment: the circle never spins
-        self.body.position = start_xy
-        shape = pymunk.Circle(self.body, player_radius_m)
-        shape.friction = 0.0  # slide along walls instead of sticking to them
+        self.body.position = xy
+        self.shape = pymunk.Circle(self.body, player_radius_m)
+        self.shape.friction = 0.0  # slide along walls instead of sticking to them
         # The player follows a kinematic control body through a pivot joint with a bounded force
         # (as pymunk's top-down examples steer): setting the body's velocity directly each step
         # would override the contact impulses and let it sink into walls.
         self.control = pymunk.Body(body_type=pymunk.Body.KINEMATIC)
-        self.control.position = start_xy
-        pivot = pymunk.PivotJoint(self.control, self.body, (0, 0), (0, 0))
-        pivot.max_bias = 0.0  # correct velocity only, never position: no pull toward the control body
-        pivot.max_force = player_drive_force_n
-        self.space.add(self.body, shape, self.control, pivot)
+        self.control.position = xy
+        self.pivot = pymunk.PivotJoint(self.control, self.body, (0, 0), (0, 0))
+        self.pivot.max_bias = 0.0  # correct velocity only, never position: no pull toward the control body
+        self.pivot.max_force = player_drive_force_n
+        self.space.add(self.body, self.shape, self.control, self.pivot)
 
     def _add_walls(self, level: Level) -> None:
         """The level's solids as the camera sees them at eye height (memoire/world/framing.py
@@ -88,8 +92,8 @@ class World:
         return Pose(float(x), float(y))
 
     def teleport(self, xy: tuple[float, float]) -> None:
-        self.body.position = xy
-        self.control.position = xy
-        self.body.velocity = (0.0, 0.0)
-        self.control.velocity = (0.0, 0.0)
-        self.space.reindex_shapes_for_body(self.body)
+        """Put the player at ``xy`` at rest. A fresh body: pymunk carries a contact's position
+        correction (a wall the player pressed against) into the next step, which would nudge
+        the player where it now stands."""
+        self.space.remove(self.body, self.shape, self.control, self.pivot)
+        self._add_player(xy)
