@@ -76,9 +76,13 @@ class ZoneReach:
     def __init__(self, blend, sample_rate_hz: int):
         self.blend = blend  # ZoneBlend without live controls
         self.open_hz = sample_rate_hz / 2.0
+        self._at: tuple[float, float] | None = None
+        self._cover = np.zeros(0)
 
     def reach(self, x_m: float, y_m: float, heading_rad: float, zone: int, t_s: float) -> VoiceReach:
-        c = float(self.blend.coverage(np.array([[x_m, y_m]]))[0, zone])
+        if self._at != (x_m, y_m):  # every zone's curve value at once, kept for the block's other zones
+            self._at, self._cover = (x_m, y_m), self.blend.coverage(np.array([[x_m, y_m]]))[0]
+        c = float(self._cover[zone])
         x0, y0, x1, y1 = self.blend.shapes[zone].bounds()
         dx, dy = (x0 + x1) / 2 - x_m, (y0 + y1) / 2 - y_m
         if math.hypot(dx, dy) < self.inside_spread_m:
