@@ -61,9 +61,10 @@ def test_the_tour_camera_rarely_looks_at_a_near_wall(hutong):
     before = replace(plan, table=level.tour("gallery").path.table(), camera=None)
     old = np.array([walker_pose_at(before, float(t)) for t in times])
     along_path = _stare_fraction(level, old[:, :2], old[:, 2])
-    # that stared at a wall, post or trunk within 2 m 3.7 % of the tour; framed: about 0.6 %
+    # on the same timeline that stares at a wall, post or trunk within 2 m 1.9 % of the tour (3.8 % with
+    # the old planner, which paused in a gateway); framed: 0.6 %
     assert framed <= 0.015, f"{framed:.3f} of the tour looks at a wall within 2 m"
-    assert framed < along_path / 3
+    assert framed < along_path / 2
 
 
 def test_the_tour_camera_turns_no_faster_than_its_cap(hutong):
@@ -84,6 +85,17 @@ def test_at_a_pause_the_camera_looks_around(hutong):
         assert np.ptp(poses[:, :2], axis=0).max() < 1e-9  # the walker stands still...
         swing = np.degrees(np.ptp(np.unwrap(poses[:, 2])))
         assert swing > 3.0, f"the pause at {start:.1f} s: the view turns {swing:.1f} degrees"  # ...the view does not
+
+
+def test_the_tour_pauses_out_of_the_gateways(hutong):
+    level, plan, _, _ = hutong
+    field = framing.clearance_field(level)
+    for start, kind, _, _, dur in plan.legs:
+        if kind == "pause":
+            x, y, _, _ = camera_pose_at(plan, start + dur / 2)
+            assert level.tiles.kind_at(*level.tiles.cell_of(x, y)) not in ("gate", "door")
+            # 1.5 m from any solid where the zone's stretch of path allows, a metre at the least
+            assert field.at([(x, y)])[0] >= 1.0
 
 
 def test_courtyards_look_up_a_little_and_lanes_level(hutong):

@@ -189,7 +189,7 @@ def _jambs(level: Level) -> list[tuple[float, float, float, float]]:
 
 def level_solids(level: Level, *, low: bool = True) -> Solids:
     """What a camera (or a walker's head) at eye height can run into in ``level``; ``low=False``:
-    only what rises to eye height (what ends a view: no benches, pots, carts, bicycles)."""
+    only what rises to eye height (what ends a view: benches are looked over)."""
     boxes = _solid_rectangles(level) + _jambs(level)
     obbs, circles = [], []
     for prop in level.all_props():
@@ -373,6 +373,11 @@ def _openings(level: Level) -> list[tuple[float, float, bool]]:
             out.append(((rc[:, 1].mean() + 0.5) * tiles.cell_m, (rc[:, 0].mean() + 0.5) * tiles.cell_m, north_south))
     return out
 
+
+# A tour pauses at least 1.5 m from any solid where its zone allows: out of the gateways (a gate's
+# clear opening is 2.3 m, 1.15 m from its middle to a post), where a look around shows the place,
+# not a door leaf.
+stop_clearance_m = 1.5
 
 # The camera looks through a gate at a point this far beyond it on either side (a courtyard's
 # near half, a lane's far side): the view through the opening, not at its posts.

@@ -57,7 +57,10 @@ def _leg_duration(length_m: float, speed_mps: float) -> float:
 def plan_tour(level: Level, tour: Tour) -> TourPlan:
     """The tour's timeline and camera. The path walked is the tour's Bezier moved clear of walls,
     posts and props where it comes closer than framing.min_clearance_m (framing.clear_path), and
-    exactly the Bezier elsewhere."""
+    exactly the Bezier elsewhere. It pauses ``pause_s`` in each zone whose inner region the path
+    enters, at the middle of that stretch, or the nearest point of it at least
+    framing.stop_clearance_m from any solid (not in a gateway, looking at its door leaves), or
+    failing that its roomiest point."""
     field = framing.clearance_field(level)
     table = tour.path.table()
     points = framing.clear_path(field, table.points)
@@ -73,6 +76,13 @@ def plan_tour(level: Level, tour: Tour) -> TourPlan:
             if d.min() <= 0.0:  # the path enters the zone's inner region
                 inside = np.flatnonzero(d <= 0.0)
                 mid = inside[len(inside) // 2]
+                # not in a gateway or hard by a wall: the nearest point of the zone that is open
+                room = field.at(table.points[inside])
+                roomy = inside[room >= framing.stop_clearance_m]
+                if len(roomy):
+                    mid = roomy[np.argmin(np.abs(table.cumulative_m[roomy] - table.cumulative_m[mid]))]
+                else:  # all of it close to something: its roomiest point
+                    mid = inside[int(np.argmax(room))]
                 stops.append(float(table.cumulative_m[mid]))
     stops = sorted(s for s in stops if 0.5 < s < table.length_m - 0.5)
     marks = [0.0, *stops, table.length_m]
