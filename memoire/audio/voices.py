@@ -13,7 +13,8 @@ latent at the listener):
 - the bed voice: the rest latent (1 - m) z_rest + m T(p) with the rest's motion ("zones", "mix"),
   or the terrain T(p) alone ("terrain"), glided with [sound] smoothing_s; its gain is the rest
   weight 1 - coverage (where no zone reaches; "terrain": 1). Not directional.
-- a latent override (OSC /memoire/latent) is played by the bed at gain 1; the zone voices fade out.
+- a latent override (OSC /memoire/latent) is played by the bed at gain 1, without the rest's
+  motion (the override is the latent, as the one-voice synth played it); the zone voices fade out.
 
 The budget: the decoder's batch has ``budget + 1`` rows (slots), fixed for the session (a model
 re-creates or slices its streaming caches when the batch size changes, which would lose every
@@ -102,6 +103,7 @@ class Voice:
     z: np.ndarray  # glided latent (latent_dim,) float64
     player: MotionPlayer | None
     gain: float = 0.0  # smoothed reach gain x live gain, before the budget's fade
+    motion: float = 1.0  # how much of its anchor's motion rides on its latent (0 under a latent override)
     fade: float = 0.0  # the budget's fade position 0..1
     slot: int = -1  # batch row; -1: virtual
     settle: int = 0  # frames still to decode silently before fading in
@@ -179,9 +181,11 @@ class VoiceBank:
         self.motion_for = self.field.plain
         x, y, h = self.pose
         targets = self._targets(x, y, h, t_s)
+        override = self.field.zones.override is not None
         for v, (z, _, g) in zip(self.voices, targets):
             v.z = z.copy()
             v.gain = g
+            v.motion = 0.0 if override and v.zone < 0 else 1.0
         if snap:
             self._budget(targets, first=True)
             for v in self.voices:
@@ -259,6 +263,7 @@ class VoiceBank:
         targets = self._targets(x, y, h, t_s)
         self._budget(targets)
         fade_step = self.frame_s / voice_fade_s
+        override = self.field.zones.override is not None
         for v, (target, tau, g) in zip(self.voices, targets):
             alpha = 1.0 - math.exp(-self.frame_s / max(tau, 1e-3))
             step = alpha * (target - v.z)
@@ -267,7 +272,9 @@ class VoiceBank:
                 step *= self.max_step / norm
             v.z = v.z + step
             v.gain += alpha * (g - v.gain)
-            frame = v.z + v.player.next() if v.player is not None else v.z  # players advance, heard or not
+            v.motion += alpha * ((0.0 if override and v.zone < 0 else 1.0) - v.motion)
+            # players advance, heard or not: time goes on
+            frame = v.z + v.motion * v.player.next() if v.player is not None else v.z
             v.frame = frame
             if v.slot < 0:
                 continue
