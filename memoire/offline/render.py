@@ -19,6 +19,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -58,6 +59,66 @@ def build_field(level: Level, info, *, train_terrain: bool = True, log=print):
     return level_field(level, info, terrain=grid)
 
 
+def open_core(level: Level, model_path: Path, start: tuple[float, float, float], *, output: str | None = None,
+              progress: bool = True, reverb: bool = True):
+    """The live engine's SynthCore for ``level`` (its voices, spatial stage and room reverbs: the IRs
+    cached beside the level, computed now when missing), with its own limiter, the listener at
+    ``start`` (x_m, y_m, heading_rad). ``output``: the layout instead of the level's [sound] output.
+    ``reverb=False``: no room reverbs (the dry mix; reports subtract it to measure the wet).
+    Raises UserError for a model that cannot be used."""
+    from memoire.audio.card import streaming_warning
+    from memoire.audio.model import NeuralDecoder, inspect_model
+    from memoire.audio.engine import settings_for
+    from memoire.audio.scene import RoomIrs, level_acoustics
+    from memoire.audio.synth import Listener, SynthCore
+
+    info = inspect_model(model_path)
+    warning = streaming_warning(info)
+    if warning is not None:
+        print(f"memoire: warning: {warning}", file=sys.stderr)
+    field = build_field(level, info, log=(lambda m: print(m, file=sys.stderr)) if progress else (lambda m: None))
+    settings = settings_for(level, output=output)  # the live engine's, with the synth's own limiter
+    acoustics = level_acoustics(level)
+    rooms = RoomIrs(acoustics, level.path, info.sample_rate_hz, background=False) if reverb else None
+    return SynthCore(lambda: NeuralDecoder(model_path, info), info, field, settings, Listener(*start),
+                     acoustics, rooms)
+
+
+def render_poses(core, poses: Callable[[float], tuple[float, float, float]], seconds: float, *,
+                 label: str = "render", progress: bool = True,
+                 on_block: Callable[[int, object], None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Drive ``core`` block by block for ``seconds``, the listener at ``poses(t_s)`` -> (x_m, y_m,
+    heading_rad) at each block's start ``t_s`` (from 0). ``on_block(b, core)`` after each block
+    (reports read the voices and the room there). Returns (audio (samples, channels) float32,
+    block start times (blocks,), poses (blocks, 3)). A ModelFault propagates."""
+    from memoire.audio.synth import Listener
+
+    block_s = core.settings.frames_per_block * core.frame_s
+    blocks = max(1, math.ceil(seconds / block_s))
+    n = core.settings.frames_per_block * core.hop
+    out = np.empty((blocks * n, core.channels), np.float32)
+    times = np.arange(blocks) * block_s
+    block_poses = np.empty((blocks, 3))
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=blocks, unit="block", desc=label, file=sys.stderr, leave=False)
+    try:
+        for b in range(blocks):
+            block_poses[b] = poses(float(times[b]))
+            out[b * n:(b + 1) * n] = core.render(Listener(*block_poses[b], seq=b))
+            if on_block is not None:
+                on_block(b, core)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    samples = int(round(seconds * core.sample_rate_hz))
+    return out[:samples], times, block_poses
+
+
 def render_tour(level: Level, tour_name: str, model_path: Path, seconds: float | None = None,
                 torch_threads: int = 1, progress: bool = True, start_s: float = 0.0,
                 output: str | None = None) -> TourRender:
@@ -65,59 +126,28 @@ def render_tour(level: Level, tour_name: str, model_path: Path, seconds: float |
     past the end the walker stands at it). ``block_times_s`` count from the render's start. ``output``:
     the layout instead of the level's [sound] output.
     Raises UserError for a model that cannot be used or that fails mid-render (nothing written)."""
-    from memoire.audio.card import streaming_warning
     from memoire.audio.faults import ModelFault
-    from memoire.audio.model import NeuralDecoder, inspect_model, set_torch_threads
-    from memoire.audio.engine import settings_for
-    from memoire.audio.synth import Listener, SynthCore
+    from memoire.audio.model import set_torch_threads
     from memoire.world.errors import UserError
 
     set_torch_threads(torch_threads)
     tour = level.tour(tour_name)
     plan = plan_tour(level, tour)
-    info = inspect_model(model_path)
-    warning = streaming_warning(info)
-    if warning is not None:
-        print(f"memoire: warning: {warning}", file=sys.stderr)
-    field = build_field(level, info, log=(lambda m: print(m, file=sys.stderr)) if progress else (lambda m: None))
-    settings = settings_for(level, output=output)  # the live engine's, with the synth's own limiter
-    x, y, h = pose_at(plan, start_s)
-    from memoire.audio.scene import RoomIrs, level_acoustics
-
-    acoustics = level_acoustics(level)
-    rooms = RoomIrs(acoustics, level.path, info.sample_rate_hz, background=False)  # cached beside the level
-    core = SynthCore(lambda: NeuralDecoder(model_path, info), info, field, settings, Listener(x, y, h),
-                     acoustics, rooms)
+    core = open_core(level, model_path, pose_at(plan, start_s), output=output, progress=progress)
     total_s = max(plan.duration_s - start_s, 0.0) if seconds is None else seconds
-    block_s = settings.frames_per_block * core.frame_s
-    blocks = max(1, math.ceil(total_s / block_s))
-    out = np.empty((blocks * settings.frames_per_block * core.hop, core.channels), np.float32)
-    times = np.arange(blocks) * block_s
-    poses = np.empty((blocks, 3))
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=blocks, unit="block", desc=f"render {tour_name}", file=sys.stderr, leave=False)
+    block_s = core.settings.frames_per_block * core.frame_s
     t0 = time.perf_counter()
-    n = settings.frames_per_block * core.hop
     try:
-        for b in range(blocks):
-            poses[b] = pose_at(plan, start_s + times[b])
-            out[b * n:(b + 1) * n] = core.render(Listener(*poses[b], seq=b))
-            if bar is not None:
-                bar.update(1)
+        audio, times, poses = render_poses(core, lambda t: pose_at(plan, start_s + t), total_s,
+                                           label=f"render {tour_name}", progress=progress)
     except ModelFault as e:
-        raise UserError(f"{model_path}: the model failed at {b * block_s:.2f} s of the render: {e.what}; "
+        done_s = core.stats.blocks * block_s
+        raise UserError(f"{model_path}: the model failed at {done_s:.2f} s of the render: {e.what}; "
                         "no sound file written. Fix the model (or export an earlier checkpoint) and render "
                         "again") from None
-    finally:
-        if bar is not None:
-            bar.close()
     wall = time.perf_counter() - t0
-    samples = int(round(total_s * core.sample_rate_hz))
-    return TourRender(out[:samples], core.sample_rate_hz, times, poses,
-                      (samples / core.sample_rate_hz) / max(wall, 1e-9), core.hop, core.layout)
+    return TourRender(audio, core.sample_rate_hz, times, poses,
+                      (len(audio) / core.sample_rate_hz) / max(wall, 1e-9), core.hop, core.layout)
 
 
 def write_audio(path: Path, audio: np.ndarray, sample_rate_hz: int, layout: str | None = None) -> None:
