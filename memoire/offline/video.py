@@ -58,8 +58,11 @@ def render_video(level: Level, tour_name: str, model_path: Path, out: Path, *, s
     duration_s = max(plan.duration_s - start_s, 0.0) if seconds is None else float(seconds)
 
     t0 = time.perf_counter()
+    # a trailer's sound is two channels: the level's binaural or stereo, else stereo (a speaker
+    # array's layout is for `memoire render` to a WAV)
+    two = level.spatial.output if level.spatial.output in ("binaural", "stereo") else "stereo"
     sound = render_tour(level, tour_name, model_path, duration_s, torch_threads=torch_threads, progress=progress,
-                        start_s=start_s)
+                        start_s=start_s, output=two)
     wav = out.with_name(f".{out.stem}.sound.wav")
     write_audio(wav, sound.audio, sound.sample_rate_hz)
     try:
