@@ -45,9 +45,15 @@ def test_the_tour_camera_keeps_its_clearance_from_walls_and_props(hutong):
     walked = plan.table.points
     assert framing.solid_distance(solids, bezier_pts).min() < 0.1
     assert framing.solid_distance(solids, walked).min() >= framing.min_clearance_m
+    # through a gate it keeps a metre (its folded leaves no longer fill the side of the view), easing
+    # to it at the opening's edges (0.87 m where the walk enters a gate cell)
+    kinds = [level.tiles.kind_at(*level.tiles.cell_of(x, y)) for x, y in cam[:, :2]]
+    in_gate = np.array([k == "gate" for k in kinds])
+    assert in_gate.any() and clear[in_gate].min() >= 0.85
+    assert np.median(clear[in_gate]) >= framing.gateway_clearance_m
     # ...and exactly the Bezier wherever it keeps its distance: most of the way
     moved = np.hypot(*(walked - bezier_pts).T)
-    assert np.mean(moved == 0.0) > 0.6 and moved.max() < 1.5  # 72 % untouched, at most 1.2 m (a post cut through)
+    assert np.mean(moved == 0.0) > 0.6 and moved.max() < 1.5  # 64 % untouched, at most 1.34 m (a post cut through)
     # the camera is the walker: no jump, never faster than the tour's pace
     speed = np.hypot(*np.diff(cam[:, :2], axis=0).T) / measure_step_s
     assert speed.max() <= level.tour("gallery").speed_mps * 1.01
@@ -103,7 +109,7 @@ def test_courtyards_look_up_a_little_and_lanes_level(hutong):
     rows = (cam[:, 1] / level.tiles.cell_m).astype(int)
     pitch = np.degrees(cam[:, 3])
     assert pitch.min() >= 0.0 and pitch.max() <= framing.courtyard_pitch_deg + 1e-9
-    assert np.median(pitch[rows <= 8]) > 3.0  # the three north courtyards (rows 3-9)
+    assert np.median(pitch[rows <= 8]) > 2.5  # the three north courtyards (rows 3-9)
     assert np.median(pitch[(rows >= 11) & (rows <= 13)]) < 1.5  # the lane (rows 11-13)
 
 

@@ -65,6 +65,10 @@ field_max_m = 12.0
 # at 0.6 m fills 0.84 m of height, a door leaf or lantern no longer fills the frame, and the near
 # plane (0.05 m, memoire/render/camera.py) is far off.
 min_clearance_m = 0.6
+# Through a gate or door the walk keeps 1 m: a gate's clear opening is 2.3 m (1.15 m from its
+# middle to a post), and its folded leaves, 2.5 m tall and 1.2 m deep, fill the side of the view
+# when passed at 0.6 m. A door's opening is narrower: its middle.
+gateway_clearance_m = 1.0
 # The push aims 5 cm past it: the field is sampled (bilinear between 10 cm samples), the shapes exact.
 push_margin_m = 0.05
 # Where a tour's path comes closer than that (it cuts a gate's post), the walk is moved out: once
@@ -437,9 +441,21 @@ def _push_out(field: ClearanceField, q: np.ndarray, clearance_m: float) -> np.nd
     return q
 
 
-def clear_path(field: ClearanceField, points: np.ndarray, clearance_m: float = min_clearance_m) -> np.ndarray:
-    """A walk's polyline (k, 2) moved out to ``clearance_m`` from the nearest solid where it comes
-    closer, and left exactly as it is elsewhere. The push is carried from each point to the next
+def clearance_wanted(level: Level, points: np.ndarray) -> np.ndarray:
+    """How far (m) a walk's points (k, 2) keep from solids: min_clearance_m, and gateway_clearance_m
+    in a gate or door cell (its middle, as far as the opening allows)."""
+    tiles = level.tiles
+    p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    cols = np.floor(p[:, 0] / tiles.cell_m).astype(int)
+    rows = np.floor(p[:, 1] / tiles.cell_m).astype(int)
+    gateway = np.array([tiles.kind_at(c, r) in ("gate", "door") for c, r in zip(cols, rows)], dtype=bool)
+    return np.where(gateway, gateway_clearance_m, min_clearance_m)
+
+
+def clear_path(field: ClearanceField, points: np.ndarray, clearance_m: float | np.ndarray = min_clearance_m
+               ) -> np.ndarray:
+    """A walk's polyline (k, 2) moved out to ``clearance_m`` (one figure, or one per point) from
+    the nearest solid where it comes closer, and left exactly as it is elsewhere. The push is carried from each point to the next
     (fading by push_fade_m_per_m along the path) and only then pushed out, so the walk slides past a post on
     the side it came from instead of jumping across where it cuts through it; the pushes are then
     smoothed over push_smooth_m of path so the walk bends, not kinks, around what it passes."""
@@ -449,12 +465,12 @@ def clear_path(field: ClearanceField, points: np.ndarray, clearance_m: float = m
     seg = np.r_[0.0, np.hypot(*np.diff(p, axis=0).T)]
     push = np.zeros_like(p)
     carry = np.zeros(2)
-    target = clearance_m + push_margin_m
+    target = np.broadcast_to(np.asarray(clearance_m, dtype=np.float64), (len(p),)) + push_margin_m
     for i in range(len(p)):
         size = math.hypot(*carry)
         if size > 0:  # the carried push fades linearly along the path
             carry = carry * (max(0.0, size - seg[i] * push_fade_m_per_m) / size)
-        carry = _push_out(field, p[i] + carry, target)[0] - p[i]
+        carry = _push_out(field, p[i] + carry, float(target[i]))[0] - p[i]
         push[i] = carry
     if not push.any():
         return p.copy()
@@ -473,7 +489,10 @@ def clear_path(field: ClearanceField, points: np.ndarray, clearance_m: float = m
         smooth[i] = (push[lo:hi] * w[:, None]).sum(axis=0) / max(w.sum(), 1e-12)
     mine = np.hypot(*push.T) > np.hypot(*smooth.T)
     out = p + np.where(mine[:, None], push, smooth)
-    return _push_out(field, out, target)  # a last settle where the smoothing pulled a point in
+    for t in np.unique(target):  # a last settle where the smoothing pulled a point in
+        at = target == t
+        out[at] = _push_out(field, out[at], float(t))
+    return out
 
 
 def choose_looks(view: ClearanceField, xy: np.ndarray, path_heading: np.ndarray, lingering: np.ndarray,

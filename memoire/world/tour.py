@@ -56,14 +56,14 @@ def _leg_duration(length_m: float, speed_mps: float) -> float:
 
 def plan_tour(level: Level, tour: Tour) -> TourPlan:
     """The tour's timeline and camera. The path walked is the tour's Bezier moved clear of walls,
-    posts and props where it comes closer than framing.min_clearance_m (framing.clear_path), and
-    exactly the Bezier elsewhere. It pauses ``pause_s`` in each zone whose inner region the path
+    posts and props where it comes closer than framing.min_clearance_m (1 m in a gateway:
+    framing.clearance_wanted, framing.clear_path), and exactly the Bezier elsewhere. It pauses ``pause_s`` in each zone whose inner region the path
     enters, at the middle of that stretch, or the nearest point of it at least
     framing.stop_clearance_m from any solid (not in a gateway, looking at its door leaves), or
     failing that its roomiest point."""
     field = framing.clearance_field(level)
     table = tour.path.table()
-    points = framing.clear_path(field, table.points)
+    points = framing.clear_path(field, table.points, framing.clearance_wanted(level, table.points))
     if not np.array_equal(points, table.points):
         cum = np.r_[0.0, np.cumsum(np.hypot(*np.diff(points, axis=0).T))]
         points.setflags(write=False)
