@@ -14,7 +14,9 @@ Open-air courtyards (``open_top``): no ceiling. The top is a surface that absorb
 (energy absorption 1: no image source reflects off it, and its whole area counts in Sabine's sum),
 so a courtyard of walls w x d x h can ring at most 0.161 w d h / (w d (1 + a_floor) + a 2 h (w + d))
 (``max_rt60_s``); a 15 x 15 m yard with 6 m walls, brick-hard (a = 0.03), about 0.9 s. A
-designer's RT60 beyond what the room can do is held at that (check it with ``max_rt60_s``).
+designer's RT60 beyond that is still what the late tail decays at (a narrow lane between hard
+walls rings longer than Sabine's diffuse-field estimate: its sound flutters between the parallel
+walls), the early reflections then coming off the hardest walls; never silently shortened.
 
 The direct sound is removed (the dry path is the spatializer's): the IR starts where the direct
 sound would be, with nothing there, and the first reflection arrives at its extra path's delay.
@@ -125,7 +127,9 @@ def room_ir(size_m: tuple[float, float, float], *, rt60_s: float | None = None, 
     alpha = absorption_for(size_m, rt60_s, open_top) if rt60_s is not None else float(absorption)
     if not 0.0 < alpha <= 1.0:
         raise ValueError(f"absorption {alpha}: must be in (0, 1]")
-    t60 = sabine_rt60_s(size_m, alpha, open_top)
+    # the designer's RT60 when given (even beyond the open room's Sabine bound: see the module
+    # docstring), else Sabine's from the absorption
+    t60 = float(rt60_s) if rt60_s is not None else sabine_rt60_s(size_m, alpha, open_top)
     rng = np.random.default_rng(seed)
     t_mix = mixing_time_s(size_m)
     reflecting = [w, d] + ([] if open_top else [h])
