@@ -311,9 +311,10 @@ class LevelDocument:
     def append_table(self, key: str, values: dict) -> int:
         """Append a ``[[key]]`` table with ``values`` (in that key order); returns its index.
 
-        Comment lines at the end of the previous table (which in TOML belong to it but a designer
-        wrote as the heading of the next section) move below the new table, so
-        "# ---- tours" stays above [[tours]].
+        Comment lines and blank lines at the end of the previous table (which in TOML belong to it
+        but a designer wrote as the heading of the next section, or as the space before the next
+        table) move below the new table, so "# ---- tours" stays above [[tours]] and a table after
+        the last one keeps its blank line.
         """
         table = tomlkit.table()
         for k, v in values.items():
@@ -332,15 +333,15 @@ class LevelDocument:
         tail = []
         while body and body[-1][0] is None and isinstance(body[-1][1], (Comment, Whitespace)):
             tail.insert(0, body.pop())
-        if any(isinstance(item, Comment) for _, item in tail):
-            for pair in tail:
-                table.value.body.append(pair)
+        for pair in tail:  # the blank line before the next table, too
+            table.value.body.append(pair)
         table.trivia.indent = "\n"  # one blank line before the new [[key]] header
         aot.append(table)
         return len(aot) - 1
 
     def delete_table(self, key: str, index: int) -> None:
-        """Remove ``[[key]]`` #index; a section heading comment at its end moves to the one before."""
+        """Remove ``[[key]]`` #index; what ends it (a section heading comment, the blank line before
+        the next table) moves to the one before."""
         aot = self._aot(key)
         if aot is None or not 0 <= index < len(aot):
             raise IndexError(f"no {key} #{index}")
@@ -349,7 +350,7 @@ class LevelDocument:
             tail = []
             while body and body[-1][0] is None and isinstance(body[-1][1], (Comment, Whitespace)):
                 tail.insert(0, body.pop())
-            if any(isinstance(item, Comment) for _, item in tail):
+            if tail:
                 prev_body = aot[index - 1].value.body
                 while prev_body and prev_body[-1][0] is None and isinstance(prev_body[-1][1], Whitespace):
                     prev_body.pop()
