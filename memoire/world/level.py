@@ -270,7 +270,6 @@ class Zone:
     emitter_speed_mps: float = 0.0
 
 
-
 @dataclass(frozen=True)
 class Prop:
     """A thing placed in the level (docs/levels.md, [[props]]). ``at`` is where it stands (for a
