@@ -161,17 +161,20 @@ def direction(tmp: Path, model: Path) -> list[str]:
            "One broadband zone (the rain anchor) 6 m from the listener, inside its radius (gain 1), "
            "the bed a near-silent latent; the listener turned so that the zone is at each bearing "
            "(clockwise, degrees). Binaural: ILD broadband (dB, right over left) and ITD below "
-           "1.5 kHz (ms, right ear leading > 0). Stereo and ring8: the loudest channel and the "
-           "speaker nearest the bearing.", "",
-           "| bearing | ILD (dB) | ITD (ms) | stereo loudest (nearest) | ring8 loudest (nearest) | ring8 level spread (dB) |",
-           "| --- | --- | --- | --- | --- | --- |"]
+           "1.5 kHz (ms, right ear leading > 0), as rendered (the yard's reverb reaching both ears) "
+           "and dry (the same render without the room reverbs). Stereo and ring8: the loudest "
+           "channel and the speaker nearest the bearing.", "",
+           "| bearing | ILD (dB) | ITD (ms) | ILD dry (dB) | ITD dry (ms) | stereo loudest (nearest) | ring8 loudest (nearest) |",
+           "| --- | --- | --- | --- | --- | --- | --- |"]
     paths = {o: write_level(tmp, f"direction_{o}", DIRECTION_LEVEL.format(grid=yard(24, 24), quiet=QUIET, output=o))
              for o in ("binaural", "stereo", "ring8")}
     for b in BEARINGS_DEG:
         h = math.radians(-b)  # the zone is due north of the listener: heading -b puts it at bearing b
         audio, rate, _ = render_still(paths["binaural"], model, 18.0, 18.0, h)
         ild, itd = ild_db(audio[:, 0], audio[:, 1], rate, None), itd_s(audio[:, 0], audio[:, 1], rate)
-        cells = [f"{b:+d}", f"{ild:+.1f}", f"{itd * 1000:+.3f}"]
+        dry, _, _ = render_still(paths["binaural"], model, 18.0, 18.0, h, reverb=False)
+        ild_d, itd_d = ild_db(dry[:, 0], dry[:, 1], rate, None), itd_s(dry[:, 0], dry[:, 1], rate)
+        cells = [f"{b:+d}", f"{ild:+.1f}", f"{itd * 1000:+.3f}", f"{ild_d:+.1f}", f"{itd_d * 1000:+.3f}"]
         for o in ("stereo", "ring8"):
             a, _, _ = render_still(paths[o], model, 18.0, 18.0, h)
             levels = np.array([rms(a[:, c]) for c in range(a.shape[1])])
@@ -179,9 +182,6 @@ def direction(tmp: Path, model: Path) -> list[str]:
             dist = [abs((b - s + 180) % 360 - 180) if s is not None else 999 for s in speakers]
             loud, near = int(np.argmax(levels)), int(np.argmin(dist))
             cells.append(f"ch {loud + 1} at {speakers[loud]:+.0f} ({'yes' if loud == near else 'NO: ' + str(near + 1)})")
-            if o == "ring8":
-                top = np.sort(levels)[::-1]
-                cells.append(f"{db(top[0]) - db(top[2]):.1f} (1st - 3rd)")
         out.append("| " + " | ".join(cells) + " |")
     return out
 
@@ -318,6 +318,17 @@ def tour(model: Path, out_dir: Path, seconds: float | None) -> list[str]:
         own = float(np.percentile(jumps[~near], 99.99)) if (~near).any() else float("nan")
         far_max = float(jumps[~near].max()) if (~near).any() else float("nan")
         near_max = float(jumps[near].max()) if near.any() else float("nan")
+        # each event against its own surroundings: the largest jump within a block of the event
+        # against the largest in the 2 s either side of that (the material playing there then)
+        worse, worst_ratio = 0, 0.0
+        for b in events:
+            lo, hi = max(0, (b - EVENT_GUARD_BLOCKS) * hop), min(len(jumps), (b + EVENT_GUARD_BLOCKS + 1) * hop)
+            ctx = np.concatenate([jumps[max(0, lo - 2 * rate):lo], jumps[hi:hi + 2 * rate]])
+            if len(ctx) == 0 or hi <= lo:
+                continue
+            ratio = float(jumps[lo:hi].max()) / max(float(ctx.max()), 1e-9)
+            worst_ratio = max(worst_ratio, ratio)
+            worse += ratio > 1.0
         real = np.array([c[0] for c in counts])
         wav = out_dir.parent.parent / "build" / f"tour_{output}.wav"
         wav.parent.mkdir(parents=True, exist_ok=True)
@@ -327,7 +338,8 @@ def tour(model: Path, out_dir: Path, seconds: float | None) -> list[str]:
                 f"RMS {db(rms(audio)):.1f} dBFS, peak {db(float(np.abs(audio).max())):.1f} dBFS; voices real "
                 f"{real.min()}-{real.max()} (mean {real.mean():.1f}); {len(events)} voice/room events; largest "
                 f"jump within a block of an event {near_max:.4f}, elsewhere {far_max:.4f}, the material's own "
-                f"(99.99th percentile elsewhere) {own:.4f}.", ""]
+                f"(99.99th percentile elsewhere) {own:.4f}; events whose jump exceeds the largest of the 2 s "
+                f"around them: {worse} of {len(events)} (the highest ratio {worst_ratio:.2f}).", ""]
         t = np.arange(len(audio)) / rate
         if output == "binaural":
             png = out_dir / "spatial_tour_binaural_spectrogram.png"

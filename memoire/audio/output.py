@@ -40,8 +40,12 @@ callback_block_frames = 512
 # blocks at 0.01 s bursts of 20; 0.015 s had none. Stream consumption rate over 6 s on the
 # plugin: 0.01 s/256 -> 1.002x, 0.015 s/256 -> 1.002x, 0.02 s/256 -> 1.003x, 0.05 s/512 ->
 # 1.005x; earlier, 0.1 s -> 0.67x and 0.15 s -> 0.75x (the plugin keeps recovering): avoid those.
+# With issue 11's spatial synth (a batched decode of every voice slot, the spatializer and the room
+# reverbs: ~17 ms of synth work a block here, ~10 ms of it Python under the interpreter lock the
+# callback needs too) 0.015 s underflowed on the null sink (binaural: 15 in 40 s of the default
+# tour; stereo: 2-3) and 0.02 s had none (binaural, 36 s and the 10-minute run in docs/sound.md).
 device_block_frames = 256
-device_latency_s = 0.015
+device_latency_s = 0.02
 
 
 def device_settings() -> tuple[int, float]:
