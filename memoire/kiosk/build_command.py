@@ -41,7 +41,9 @@ from memoire.world.errors import UserError
 from memoire.world.paths import DEFAULT_KIOSK_CONFIG, ROOT
 
 # Source copied into app/: the memoire package and what installs it.
-APP_PARTS = ("memoire", "pyproject.toml", "README.md")
+# the package, and the data it reads from the project's assets/ (times of day, prop shapes,
+# acoustic materials; memoire/world/paths.py ROOT is the app folder in a demo)
+APP_PARTS = ("memoire", "pyproject.toml", "README.md", "assets/look", "assets/props", "assets/acoustics")
 # systemd watchdog: the game pings every frame (at most every WatchdogSec/2); a loop frozen for
 # 30 s is restarted. Start-up (torch import, model load) gets 120 s before READY=1.
 watchdog_s = 30
@@ -178,6 +180,12 @@ def _copy_app(dest: Path) -> None:
             shutil.copytree(src, dest / part, ignore=ignore)
         elif src.exists():
             shutil.copy2(src, dest / part)
+    # the HRTF binaural output needs (Debian's libopenal-data), so a venue without the package
+    # plays binaural too (memoire/audio/spatial/hrtf.py looks in the app's assets/hrtf first)
+    from memoire.audio.spatial.hrtf import bundled_hrtf_folder, hrtf_folder
+
+    if hrtf_folder.is_dir():
+        shutil.copytree(hrtf_folder, dest / bundled_hrtf_folder.relative_to(ROOT), dirs_exist_ok=True)
 
 
 @dataclass(frozen=True)

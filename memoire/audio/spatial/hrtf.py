@@ -40,8 +40,10 @@ from pathlib import Path
 import numpy as np
 
 from memoire.world.errors import UserError
+from memoire.world.paths import ROOT
 
 hrtf_folder = Path("/usr/share/openal/hrtf")  # where Debian's libopenal-data puts OpenAL Soft's sets
+bundled_hrtf_folder = ROOT / "assets" / "hrtf"  # a demo folder's own copy (memoire build-demo)
 hrtf_package = "libopenal-data"
 mhr_marker = b"MinPHR02"
 
@@ -52,8 +54,11 @@ frac_delay_taps = 16
 
 
 def default_hrtf_path(sample_rate_hz: int) -> Path:
-    """The packaged data set for a sample rate (44100 or 48000)."""
-    return hrtf_folder / f"default-{int(sample_rate_hz)}.mhr"
+    """The packaged data set for a sample rate (44100 or 48000): the copy a demo folder carries
+    (``bundled_hrtf_folder``, written by `memoire build-demo`) if there is one, else the system's."""
+    name = f"default-{int(sample_rate_hz)}.mhr"
+    bundled = bundled_hrtf_folder / name
+    return bundled if bundled.is_file() else hrtf_folder / name
 
 
 @dataclass(frozen=True)
