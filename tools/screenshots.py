@@ -27,10 +27,10 @@ VIEWS = {
     "tea": (40.0, 23.5, 120.0, 5.0),  # the tea courtyard along its long hall
 }
 # name: seconds into the default level's tour "gallery" (memoire.world.tour camera_pose_at), five
-# places a visitor of the default tour passes: the lane by the pigeon courtyard's gate, inside that
+# places a visitor of the default tour passes: the pigeon courtyard's gate and screen wall, inside that
 # courtyard, the lane going east, the tea courtyard, the garden
 TOUR = "gallery"
-TOUR_PLACES = {"gate": 2.0, "pigeons": 10.0, "lane": 22.0, "tea": 56.0, "garden": 94.0}
+TOUR_PLACES = {"gate": 12.5, "pigeons": 5.0, "lane": 22.0, "tea": 56.0, "garden": 94.0}
 MINIMAP_PX_PER_M = 3.0
 MAX_PNG_BYTES = 280_000  # keep the repository light: pictures above this are palette-quantised
 
