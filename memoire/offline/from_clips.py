@@ -268,7 +268,9 @@ def _level_table(raw: dict, encoded, names, order, clips_dir: Path, level_dir: P
         terrain["source"] = "train"  # a named terrain was made for another model
     level.pop("trajectories", None)  # their clips were encoded with the template's model
     taken: set[str] = set()
+    renamed: dict[str, str] = {}  # the template's zone name -> the clip's zone in its place
     for zone, i in zip(level["zones"], order):
+        old_name = zone.get("name")
         zname, k = encoded[i][0].stem[:70] or names[i], 2
         base_name = zname
         while zname in taken:
@@ -276,6 +278,17 @@ def _level_table(raw: dict, encoded, names, order, clips_dir: Path, level_dir: P
         taken.add(zname)
         zone["name"] = zname
         zone["anchor"] = {"clip": f"{clips_dir.name}/{names[i]}.npy"}
+        if isinstance(old_name, str):
+            renamed[old_name] = zname
+    # props that belong to a zone (a flock over it, rain over it) follow the zone in its place
+    for prop in level.get("props") or []:
+        if isinstance(prop, dict) and isinstance(prop.get("zone"), str):
+            if prop["zone"] in renamed:
+                prop["zone"] = renamed[prop["zone"]]
+            else:  # a zone the clips did not fill: the prop has nothing to show
+                prop["zone"] = None
+    if level.get("props"):
+        level["props"] = [p for p in level["props"] if not (isinstance(p, dict) and "zone" in p and p["zone"] is None)]
     return level
 
 
