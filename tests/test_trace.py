@@ -292,8 +292,8 @@ def test_plot_hottest_cell_and_zone_times(tmp_path, level):
     from memoire.offline import trace_plot as tp
 
     path = tmp_path / "t.csv"
-    # 5 s in the lane (no zone), 30 s at the pigeons' centre, 12 s in the grinder's courtyard
-    write_trace(path, level, [(40.2, 18.6, 5.0), (35.25, 9.75, 30.0), (12.0, 9.5, 12.0)])
+    # 5 s in the lane (no zone: west of the pigeons' 12 m falloff), 30 s at the pigeons' centre, 12 s in the grinder's courtyard
+    write_trace(path, level, [(20.0, 18.6, 5.0), (35.25, 9.75, 30.0), (12.0, 9.5, 12.0)])
     trace = tp.read_trace(path)
     grid = tp.dwell_grid(level, [trace], 0.5)
     r, c = np.unravel_index(grid.argmax(), grid.shape)
