@@ -42,9 +42,11 @@ SETTLE_S = 1.5  # the voice's fades and the latent glide settle before the measu
 MEASURE_S = 3.0
 EVENT_GUARD_BLOCKS = 1  # an event's block, the one before and the one after
 
-DIRECTION_LEVEL = """
+# A test level: one open map, the listener standing at ``at``, one broadband zone (the rain anchor)
+# whose emitter is its centre, the bed the near-silent QUIET latent.
+TEST_LEVEL = """
 [level]
-name = "Direction yard"
+name = "{name}"
 cell_m = 1.5
 
 [map]
@@ -53,7 +55,7 @@ grid = \"\"\"
 \"\"\"
 
 [spawn]
-at = [18.0, 18.0]
+at = [{at[0]}, {at[1]}]
 facing_deg = 0
 
 [sound]
@@ -64,39 +66,9 @@ output = "{output}"
 [[zones]]
 name = "source"
 shape = "circle"
-center = [18.0, 12.0]
-radius_m = 8.0
-falloff_m = 10.0
-fade_s = 0.3
-anchor = "rain"
-emitter = "center"
-"""
-
-WALL_LEVEL = """
-[level]
-name = "Wall yard ({variant})"
-cell_m = 1.5
-
-[map]
-grid = \"\"\"
-{grid}
-\"\"\"
-
-[spawn]
-at = [12.0, 19.5]
-facing_deg = 0
-
-[sound]
-field = "zones"
-rest = {quiet}
-output = "{output}"
-
-[[zones]]
-name = "source"
-shape = "circle"
-center = [12.0, 6.0]
-radius_m = 3.0
-falloff_m = 30.0
+center = [{center[0]}, {center[1]}]
+radius_m = {radius_m}
+falloff_m = {falloff_m}
 fade_s = 0.3
 anchor = "rain"
 emitter = "center"
@@ -166,7 +138,9 @@ def direction(tmp: Path, model: Path) -> list[str]:
            "channel and the speaker nearest the bearing.", "",
            "| bearing | ILD (dB) | ITD (ms) | ILD dry (dB) | ITD dry (ms) | stereo loudest (nearest) | ring8 loudest (nearest) |",
            "| --- | --- | --- | --- | --- | --- | --- |"]
-    paths = {o: write_level(tmp, f"direction_{o}", DIRECTION_LEVEL.format(grid=yard(24, 24), quiet=QUIET, output=o))
+    paths = {o: write_level(tmp, f"direction_{o}", TEST_LEVEL.format(
+        name="Direction yard", grid=yard(24, 24), at=(18.0, 18.0), center=(18.0, 12.0), radius_m=8.0, falloff_m=10.0,
+        quiet=QUIET, output=o))
              for o in ("binaural", "stereo", "ring8")}
     for b in BEARINGS_DEG:
         h = math.radians(-b)  # the zone is due north of the listener: heading -b puts it at bearing b
@@ -199,8 +173,9 @@ def walls(tmp: Path, model: Path) -> list[str]:
            "| --- | --- | --- | --- | --- | --- | --- |"]
     figures = {}
     for variant in ("open", "gate", "wall"):
-        path = write_level(tmp, f"wall_{variant}", WALL_LEVEL.format(variant=variant, grid=wall_grid(variant),
-                                                                   quiet=QUIET, output="binaural"))
+        path = write_level(tmp, f"wall_{variant}", TEST_LEVEL.format(
+            name=f"Wall yard ({variant})", grid=wall_grid(variant), at=(12.0, 19.5), center=(12.0, 6.0), radius_m=3.0,
+            falloff_m=30.0, quiet=QUIET, output="binaural"))
         ac = Acoustics.build(load_level(path, allow_outside=True))
         r = ac.reach((12.0, 19.5), 0, SETTLE_S)
         audio, rate, _ = render_still(path, model, 12.0, 19.5, 0.0)

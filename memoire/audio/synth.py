@@ -161,6 +161,8 @@ class SynthCore:
         self.hop = info.hop_samples
         self.frame_s = self.hop / self.sample_rate_hz
         self.block_frames = settings.frames_per_block * self.hop
+        # (i + 1) / block for i in the block: the per-block gain ramps of the bed and the wet level
+        self._ramp = np.arange(1, self.block_frames + 1, dtype=np.float32) / np.float32(self.block_frames)
         self.budget = int(settings.voices)
         self.slots = self.budget + 1  # the decoder's batch: the budget's voices and the bed
         self.layout = settings.output
@@ -368,7 +370,7 @@ class SynthCore:
         gain = np.zeros(2 * self.budget)
         lowpass = np.full(2 * self.budget, self.sample_rate_hz / 2.0)
         bed = np.zeros(m, np.float32)
-        ramp = np.arange(1, m + 1, dtype=np.float32) / np.float32(m)
+        ramp = self._ramp
         for b in banks:
             g_bank = xfade[id(b)]
             r = rows[id(b)]
@@ -421,9 +423,7 @@ class SynthCore:
                 room = here if slot == 0 else v.room
                 if 0 <= room < len(sends):
                     sends[room] += r[slot] * np.float32(v.amplitude * g_bank)
-        m = self.block_frames
-        ramp = np.arange(1, m + 1, dtype=np.float32) / np.float32(m)
-        sends *= (self._wet_last + (wet - self._wet_last) * ramp)[None]  # the wet level ramps over the block
+        sends *= (self._wet_last + (wet - self._wet_last) * self._ramp)[None]  # the wet level ramps over the block
         self._wet_last = wet
         self._reverb.process(sends, out)
 
