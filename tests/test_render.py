@@ -122,6 +122,36 @@ def test_material_ranges_partition_the_mesh(hutong_mesh):
         assert m in present, f"the hutong has no {m.name} surfaces"
 
 
+def test_chunks_partition_each_material_and_bound_their_triangles(hutong_mesh):
+    """The frustum-culling chunks (meshes.CULL_CHUNK_M) tile every material's range in vertex
+    order, and each chunk's box holds all of its triangles."""
+    from memoire.render.meshes import CULL_CHUNK_M
+
+    ranges = hutong_mesh.chunk_ranges
+    assert (ranges[1:, 1] == ranges[:-1, 1] + ranges[:-1, 2]).all()  # contiguous, in order
+    assert ranges[0, 1] == 0 and ranges[-1, 1] + ranges[-1, 2] == len(hutong_mesh.vertices)
+    for m, first, count in hutong_mesh.material_ranges:
+        mine = ranges[ranges[:, 0] == int(m)]
+        assert mine[0, 1] == first and mine[:, 2].sum() == count
+    pos = hutong_mesh.vertices[:, 0:3]
+    for (m, first, count), (lo, hi) in zip(ranges, hutong_mesh.chunk_boxes):
+        p = pos[first:first + count]
+        assert (p >= lo - 1e-5).all() and (p <= hi + 1e-5).all()
+    extent = (hutong_mesh.chunk_boxes[:, 1] - hutong_mesh.chunk_boxes[:, 0])[:, [0, 2]].max(axis=1)
+    assert np.median(extent) < 2 * CULL_CHUNK_M  # most chunks are small enough to be culled
+
+
+def test_boxes_in_view_keeps_what_is_ahead_and_drops_what_is_behind():
+    from memoire.render.renderer import boxes_in_view, frustum_planes
+
+    cam = Camera(10.0, 10.0, math.radians(90))  # at (10, 10) looking east
+    planes = frustum_planes(cam.view_projection(16 / 9))
+    box = lambda x, z: np.array([[x - 0.5, 0.0, z - 0.5], [x + 0.5, 2.0, z + 0.5]])
+    boxes = np.stack([box(20, 10), box(0, 10), box(10, -5), box(10, 30), box(40, 16),
+                      np.array([[0.0, 0.0, 9.0], [40.0, 1.0, 11.0]])])  # long, through the eye
+    assert boxes_in_view(planes, boxes).tolist() == [True, False, False, False, True, True]
+
+
 def _ground_level_wall_faces(mesh):
     v = mesh.vertices.astype(np.float64)
     tris = v.reshape(-1, 3, 10)
@@ -436,6 +466,34 @@ def test_render_scale_draws_the_same_scene(gl_ctx, hutong, renderer):
         half.release()
     assert low.shape == full.shape
     assert np.abs(low - full).mean() < 20  # same picture, softer
+
+
+@pytest.mark.gl
+@pytest.mark.parametrize("quality", ["low", "high"])
+def test_culling_and_the_pre_pass_leave_the_picture_as_it_is(gl_ctx, hutong, quality):
+    """Frustum culling (only the chunks in view are drawn) and the depth pre-pass (the ground left
+    out of it) save time, never pixels: the same views drawn with and without are identical, and
+    a view into a courtyard draws well under all of the level."""
+    from memoire.render.renderer import Renderer
+
+    r = Renderer(gl_ctx, hutong, (320, 180), quality=quality)
+    views = [Camera(4.0, 18.75, math.radians(90)), Camera(36.0, 18.5, 0.0, math.radians(5)),
+             Camera(5.0, 31.0, math.radians(45), math.radians(3)), Camera(40.0, 23.5, math.radians(300))]
+    try:
+        for cam in views:
+            pictures = []
+            for cull, prepass in ((True, True), (False, True), (False, False)):
+                r.frustum_cull, r.depth_prepass = cull, prepass
+                r.draw(cam, time_s=1.0)
+                pictures.append(r.read_pixels().astype(int))
+            assert np.abs(pictures[0] - pictures[1]).max() <= 1
+            assert np.abs(pictures[0] - pictures[2]).max() <= 1
+        r.frustum_cull = True
+        material_runs, _ = r.draw_ranges(views[1].view_projection(320 / 180))  # north, into a courtyard
+        drawn = sum(count for _, _, count in material_runs)
+        assert drawn < 0.5 * len(r.mesh.vertices)
+    finally:
+        r.release()
 
 
 WINDOW_SCRIPT = """

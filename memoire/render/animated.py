@@ -39,6 +39,14 @@ FLAP_DT_S = 0.05  # a bird's heading from its positions this far apart in time
 BIRD_BELLY = (0.62, 0.64, 0.68)  # a pigeon's paler underside, sRGB
 
 
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cross product over the last axis (3): np.cross's axis handling costs more than the sums
+    for the few hundred vectors of a flock, every frame."""
+    ax, ay, az = a[..., 0], a[..., 1], a[..., 2]
+    bx, by, bz = b[..., 0], b[..., 1], b[..., 2]
+    return np.stack([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx], axis=-1)
+
+
 def _inside(poly: np.ndarray, pts: np.ndarray) -> np.ndarray:
     """Even-odd test of points (k, 2) against a polygon's corners (m, 2)."""
     x, y = pts[:, 0:1], pts[:, 1:2]
@@ -89,6 +97,9 @@ class AnimatedProps:
         self.bird_vertex_count = sum(p.birds for p in self.flocks) * len(_TRIS) * 3
         self.rain_vertex_count = 2 * len(self._drops)
         self.wet_vertices = self._wet_ground(level)
+        # each of a bird's triangles' colour, (triangles, 4) sRGB + alpha: the back, the belly
+        self._bird_rgba = np.tile(np.r_[np.asarray(self.flock["colour"], dtype=np.float32), 1.0], (len(_TRIS), 1))
+        self._bird_rgba[sorted(_BELLY_TRIS), :3] = BIRD_BELLY
 
     def _place_drops(self, level: Level) -> np.ndarray:
         tiles = level.tiles
@@ -154,16 +165,14 @@ class AnimatedProps:
         body = float(f["body_m"])
         pos = flock_positions(p, t)
         ahead = flock_positions(p, t + FLAP_DT_S)
-        to_world = lambda a: np.stack([a[:, 0], a[:, 2], a[:, 1]], axis=-1)  # (x, y, h) -> (X, Y, Z)
-        P, A = to_world(pos), to_world(ahead)
+        P, A = pos[:, [0, 2, 1]], ahead[:, [0, 2, 1]]  # (x, y, h) -> (X, Y, Z)
         F = A - P
         F /= np.maximum(np.linalg.norm(F, axis=1, keepdims=True), 1e-9)
-        up = np.array([0.0, 1.0, 0.0])
-        R = np.cross(F, up)
+        R = _cross(F, np.array([0.0, 1.0, 0.0]))
         R /= np.maximum(np.linalg.norm(R, axis=1, keepdims=True), 1e-9)
         bank = 0.35  # birds on a circle bank into the turn (radians)
-        U = np.cross(R, F) * math.cos(bank) + R * math.sin(bank)
-        R = np.cross(F, U)
+        U = _cross(R, F) * math.cos(bank) + R * math.sin(bank)
+        R = _cross(F, U)
         n = len(P)
         lift = math.radians(float(f["wing_lift_deg"])) * wing_phase(p, t)  # (n,)
         half_span = 0.5 * float(f["wingspan_m"]) / body
@@ -176,15 +185,12 @@ class AnimatedProps:
         world = (P[:, None, :] + body * (pts[..., 0:1] * F[:, None, :] + pts[..., 1:2] * R[:, None, :]
                                          + pts[..., 2:3] * U[:, None, :]))
         tri = world[:, _TRIS]  # (n, t, 3, 3)
-        nrm = np.cross(tri[:, :, 1] - tri[:, :, 0], tri[:, :, 2] - tri[:, :, 0])
+        nrm = _cross(tri[:, :, 1] - tri[:, :, 0], tri[:, :, 2] - tri[:, :, 0])
         nrm /= np.maximum(np.linalg.norm(nrm, axis=-1, keepdims=True), 1e-12)
         out = np.empty((n, len(_TRIS), 3, ANIM_FLOATS), dtype=np.float32)
         out[..., 0:3] = tri
         out[..., 3:6] = nrm[:, :, None, :]
-        colour = np.tile(np.r_[np.asarray(f["colour"], dtype=np.float32), 1.0], (len(_TRIS), 1))
-        for i in _BELLY_TRIS:
-            colour[i, :3] = BIRD_BELLY
-        out[..., 6:10] = colour[None, :, None, :]
+        out[..., 6:10] = self._bird_rgba[None, :, None, :]
         return out.reshape(-1, ANIM_FLOATS)
 
     def _streaks(self, t: float) -> np.ndarray:

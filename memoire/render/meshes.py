@@ -55,6 +55,12 @@ LANTERN_BRACKET_Y_M = 2.75
 TREE_TRUNK_M = 2.6
 WHITEWASH_M = 0.7  # lime-washed foot of the trunk, common on Beijing street trees
 TREE_TIERS = (2, 4)  # tiers of foliage in a crown, fewest and most
+# frustum culling (renderer.py): the static scene is cut into squares of this side, one draw range
+# per material and square, and only the squares whose triangles' box is in view are drawn. Most
+# of the level is behind or beside the camera, and software GL (llvmpipe) shades every vertex of
+# a draw before clipping; 8 m (a lane's width and a bit, 81 squares on the 72 m default level)
+# keeps the draw calls per frame in the tens. Measured: tools/bench/bench_render.py, docs/look.md.
+CULL_CHUNK_M = 8.0
 
 # --- colours (sRGB) ----------------------------------------------------------------------------
 BRICK_GREY = (0.56, 0.57, 0.58)  # "blue-grey" fired brick
@@ -115,12 +121,18 @@ class Opening:
 
 @dataclass(frozen=True)
 class SceneMesh:
-    """The level's triangles. ``vertices``: (3 * triangles, VERTEX_FLOATS) float32, read-only."""
+    """The level's triangles. ``vertices``: (3 * triangles, VERTEX_FLOATS) float32, read-only,
+    sorted by material and, within a material, by the CULL_CHUNK_M square its triangles' centres
+    fall in (row by row), so that every chunk is one contiguous range of vertices."""
 
-    vertices: np.ndarray  # sorted by material
+    vertices: np.ndarray  # sorted by material, then by chunk
     size_m: tuple[float, float]  # level extent (x, y) in metres
     top_m: float  # highest point (for the shadow camera)
     material_ranges: tuple[tuple[Material, int, int], ...]  # (material, first vertex, vertex count)
+    # the chunks in vertex order: (n, 3) int64 rows (material id, first vertex, vertex count),
+    # and their triangles' bounding boxes, (n, 2, 3) float32 (min corner, max corner; world metres)
+    chunk_ranges: np.ndarray
+    chunk_boxes: np.ndarray
 
     @property
     def triangle_count(self) -> int:
@@ -320,19 +332,37 @@ def build_scene(level: Level) -> SceneMesh:
             _bench(b, prop.at, prop.facing_deg)
     build_props(b, level.props, tiles)  # bicycles, carts, pots, lines, wires, signs, screen walls
     v = b.vertices()
-    # sort whole triangles by material so each material is one contiguous draw range
-    tri_mat = v[0::3, 9].round().astype(int)
-    order = np.argsort(tri_mat, kind="stable")
-    v = v.reshape(-1, 3, VERTEX_FLOATS)[order].reshape(-1, VERTEX_FLOATS)
-    tri_mat = tri_mat[order]
+    # sort whole triangles by material so each material is one contiguous draw range, and within
+    # it by chunk (the renderer draws only the chunks in view)
+    tri = v.reshape(-1, 3, VERTEX_FLOATS)
+    tri_mat = tri[:, 0, 9].round().astype(int)
+    centre = tri[:, :, [0, 2]].mean(axis=1)
+    n_cols = max(1, math.ceil(tiles.size_m[0] / CULL_CHUNK_M))
+    col_row = np.clip((centre // CULL_CHUNK_M).astype(int), 0, None)
+    tri_chunk = col_row[:, 1] * n_cols + np.minimum(col_row[:, 0], n_cols - 1)
+    # a triangle longer than a chunk (a wall's face, a row of paving, a roof's slope) would stretch
+    # its chunk's box over the level: those go in one chunk of their own per material (-1: first)
+    xz = tri[:, :, [0, 2]]
+    tri_chunk[(xz.max(axis=1) - xz.min(axis=1)).max(axis=1) > CULL_CHUNK_M] = -1
+    order = np.lexsort((tri_chunk, tri_mat))
+    tri, tri_mat, tri_chunk = tri[order], tri_mat[order], tri_chunk[order]
+    v = tri.reshape(-1, VERTEX_FLOATS)
     ranges = []
     for m in Material:
         idx = np.flatnonzero(tri_mat == int(m))
         if len(idx):
             ranges.append((m, int(idx[0]) * 3, len(idx) * 3))
+    # chunks: runs of triangles with the same material and chunk
+    starts = np.flatnonzero(np.r_[True, (tri_mat[1:] != tri_mat[:-1]) | (tri_chunk[1:] != tri_chunk[:-1])])
+    counts = np.diff(np.r_[starts, len(tri)])
+    chunk_ranges = np.stack([tri_mat[starts] if len(tri) else starts, starts * 3, counts * 3], axis=1).astype(np.int64)
+    pos = tri[:, :, 0:3]
+    chunk_boxes = np.stack([np.minimum.reduceat(pos.min(axis=1), starts), np.maximum.reduceat(pos.max(axis=1), starts)],
+                           axis=1) if len(tri) else np.zeros((0, 2, 3), dtype=np.float32)
     v.setflags(write=False)
     top = float(v[:, 1].max()) if len(v) else WALL_HEIGHT_M
-    return SceneMesh(vertices=v, size_m=tiles.size_m, top_m=top, material_ranges=tuple(ranges))
+    return SceneMesh(vertices=v, size_m=tiles.size_m, top_m=top, material_ranges=tuple(ranges),
+                     chunk_ranges=chunk_ranges, chunk_boxes=chunk_boxes.astype(np.float32))
 
 
 def _ground(b: Builder, tiles: TileMap) -> None:

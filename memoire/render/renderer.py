@@ -36,6 +36,10 @@ SHADOW_MAP_PX = 2048  # ~4 cm shadow texels over the 72 m default level
 OVERLAY_TEXTURES_KEPT = 8  # overlay textures cached by size (minimap, HUD text boxes)
 MSAA_SAMPLES = 4  # quality high: 4 samples a pixel (llvmpipe has up to 4 in GL 3.3 here)
 BLOOM_DOWNSCALE = 4  # quality high: the bloom is blurred at a quarter of the scene's size
+# the ground hides nothing (everything stands on it), so the depth pre-pass leaves it out: its
+# own pass is depth-tested against the walls and props all the same, and a quarter of the
+# screen's depth writes are saved
+NOT_IN_DEPTH_PREPASS = (int(Material.PAVING), int(Material.GARDEN))
 # the shadow casters (memoire/render/bake.py) stop a little under the wall top so they never
 # shadow the wall's own cap slab
 CASTER_HEIGHT_M = WALL_HEIGHT_M - 0.05
@@ -58,6 +62,36 @@ def _set(prog: moderngl.Program, name: str, value) -> None:
             prog[name].write(value)
         else:
             prog[name].value = value
+
+
+def frustum_planes(view_proj: np.ndarray) -> np.ndarray:
+    """The six planes of a view-projection matrix's frustum, (6, 4) rows (a, b, c, d) with
+    a x + b y + c z + d >= 0 inside (Gribb and Hartmann's rows of the matrix; not normalised)."""
+    m = np.asarray(view_proj, dtype=np.float64)
+    return np.stack([m[3] + m[0], m[3] - m[0], m[3] + m[1], m[3] - m[1], m[3] + m[2], m[3] - m[2]])
+
+
+def boxes_in_view(planes: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """(n,) bool: which (n, 2, 3) boxes (min corner, max corner) may be seen through the frustum
+    ``planes``: a box is out only when all of it lies outside one plane (conservative: a box
+    beside a frustum's corner may still count as in)."""
+    n, d = planes[:, None, :3], planes[:, None, 3]
+    corner = np.where(n >= 0.0, boxes[None, :, 1], boxes[None, :, 0])  # the corner furthest inside
+    return ((corner * n).sum(axis=-1) + d >= 0.0).all(axis=0)
+
+
+def _runs(first: np.ndarray, count: np.ndarray, key: np.ndarray | None = None) -> list[tuple[int, int]]:
+    """Merge ranges (sorted by ``first``) that touch into (first, count) runs; with ``key``,
+    only ranges of the same key merge."""
+    if not len(first):
+        return []
+    end = first + count
+    cut = first[1:] != end[:-1]
+    if key is not None:
+        cut |= key[1:] != key[:-1]
+    starts = np.flatnonzero(np.r_[True, cut])
+    ends = np.r_[starts[1:] - 1, len(first) - 1]
+    return [(int(a), int(b - a)) for a, b in zip(first[starts], end[ends])]
 
 
 def _check_size(size_px) -> tuple[int, int]:
@@ -96,6 +130,9 @@ class Renderer:
         # over the screenshot viewpoints (more where foliage and roofs overlap); a plain attribute
         # so a benchmark can compare
         self.depth_prepass = True
+        # draw only the mesh's chunks (meshes.CULL_CHUNK_M squares) whose box is in view; a plain
+        # attribute so a benchmark can compare
+        self.frustum_cull = True
         self._upscale_filter = (moderngl.LINEAR, moderngl.LINEAR) if smooth_upscale else (moderngl.NEAREST,
                                                                                           moderngl.NEAREST)
         self._to_screen = ctx.screen is not None
@@ -345,13 +382,15 @@ class Renderer:
         ctx.depth_func = "<"
         # depth pre-pass: software GL pays per shaded fragment, so find the nearest surface of
         # every pixel cheaply first and run the material shader once per pixel
+        material_runs, depth_runs = self.draw_ranges(vp)
         if self.depth_prepass:
             _set(self._depth_prog, "u_light_clip", _mat(vp))
             target.color_mask = (False, False, False, False)
-            self._depth_vao.render(moderngl.TRIANGLES)
+            for first, count in depth_runs:
+                self._depth_vao.render(moderngl.TRIANGLES, vertices=count, first=first)
             target.color_mask = (True, True, True, True)
         ctx.depth_func = "<="
-        for m, first, count in self.mesh.material_ranges:
+        for m, first, count in material_runs:
             self._scene_vaos[m].render(moderngl.TRIANGLES, vertices=count, first=first)
         ctx.disable(moderngl.CULL_FACE)
         _set(self._sky_prog, "u_inv_view_proj", _mat(np.linalg.inv(vp.astype(np.float64))))
@@ -371,6 +410,20 @@ class Renderer:
             _set(self._blit_prog, "u_flip", 1)
             _set(self._blit_prog, "u_rect", (-1.0, -1.0, 1.0, 1.0))
             self._blit_vao.render(moderngl.TRIANGLE_STRIP)
+
+    def draw_ranges(self, vp: np.ndarray) -> tuple[list[tuple[Material, int, int]], list[tuple[int, int]]]:
+        """The static scene's draws for this view: (material, first vertex, vertex count) runs for
+        the material programs, and (first, count) runs across materials for the depth pre-pass."""
+        mesh = self.mesh
+        seen = mesh.chunk_ranges
+        if self.frustum_cull:
+            seen = seen[boxes_in_view(frustum_planes(vp), mesh.chunk_boxes)]
+        mat, first, count = seen[:, 0], seen[:, 1], seen[:, 2]
+        material_runs = []
+        for a, n in _runs(first, count, mat):
+            material_runs.append((Material(int(mat[np.searchsorted(first, a)])), a, n))
+        occluders = ~np.isin(mat, NOT_IN_DEPTH_PREPASS)
+        return material_runs, _runs(first[occluders], count[occluders])
 
     def _post(self, w: int, h: int) -> None:
         """Quality high, after the scene: resolve MSAA, blur the glow, screen it over the scene

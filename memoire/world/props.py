@@ -8,6 +8,7 @@ game's simulation clock (the same time gives the same positions: renders are rep
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -27,14 +28,22 @@ WINGBEAT_HZ = 4.5  # a pigeon's wingbeat is 4-6 beats a second in level flight
 
 def _bird_offsets(prop: Prop) -> np.ndarray:
     """Each bird's fixed place in the flock, (birds, 3): along the arc (radians), across (m), up (m).
-    Seeded by the flock's position, so it looks the same on every load."""
-    seed = int(round(prop.at[0] * 1000)) * 100003 + int(round(prop.at[1] * 1000)) + prop.birds
+    Seeded by the flock's position, so it looks the same on every load. Read-only: made once per
+    flock (the picture asks three times a frame)."""
+    return _offsets(prop.at, prop.birds, prop.radius_m)
+
+
+@functools.lru_cache(maxsize=64)
+def _offsets(at: tuple[float, float], birds: int, radius_m: float) -> np.ndarray:
+    seed = int(round(at[0] * 1000)) * 100003 + int(round(at[1] * 1000)) + birds
     rng = np.random.default_rng(abs(seed))
-    n = prop.birds
+    n = birds
     along = np.linspace(0.0, FLOCK_ARC_RAD, n) + rng.uniform(-0.08, 0.08, n)
-    across = rng.uniform(-1.0, 1.0, n) * FLOCK_SPREAD_FRACTION * prop.radius_m
+    across = rng.uniform(-1.0, 1.0, n) * FLOCK_SPREAD_FRACTION * radius_m
     up = rng.uniform(-1.0, 1.0, n) * FLOCK_SPREAD_UP_M
-    return np.stack([along, across, up], axis=-1)
+    out = np.stack([along, across, up], axis=-1)
+    out.setflags(write=False)
+    return out
 
 
 def flock_positions(prop: Prop, t_s: float) -> np.ndarray:
