@@ -142,7 +142,7 @@ def test_chunks_partition_each_material_and_bound_their_triangles(hutong_mesh):
 
 
 def test_boxes_in_view_keeps_what_is_ahead_and_drops_what_is_behind():
-    from memoire.render.renderer import boxes_in_view, frustum_planes
+    from memoire.render.camera import boxes_in_view, frustum_planes
 
     cam = Camera(10.0, 10.0, math.radians(90))  # at (10, 10) looking east
     planes = frustum_planes(cam.view_projection(16 / 9))
@@ -471,14 +471,19 @@ def test_render_scale_draws_the_same_scene(gl_ctx, hutong, renderer):
 @pytest.mark.gl
 @pytest.mark.parametrize("quality", ["low", "high"])
 def test_culling_and_the_pre_pass_leave_the_picture_as_it_is(gl_ctx, hutong, quality):
-    """Frustum culling (only the chunks in view are drawn) and the depth pre-pass (the ground left
-    out of it) save time, never pixels: the same views drawn with and without are identical, and
-    a view into a courtyard draws well under all of the level."""
+    """Frustum culling (only the chunks in view are drawn, the flock and the rain only when in
+    view) and the depth pre-pass (the ground left out of it) save time, never pixels: the same
+    views drawn with and without are identical, and a view into a courtyard draws well under all
+    of the level."""
     from memoire.render.renderer import Renderer
 
     r = Renderer(gl_ctx, hutong, (320, 180), quality=quality)
+    # the lane, north into a courtyard, the garden, under the pigeons (the flock in the sky), in
+    # the rain (streaks and the wet film), and looking away from both
     views = [Camera(4.0, 18.75, math.radians(90)), Camera(36.0, 18.5, 0.0, math.radians(5)),
-             Camera(5.0, 31.0, math.radians(45), math.radians(3)), Camera(40.0, 23.5, math.radians(300))]
+             Camera(5.0, 31.0, math.radians(45), math.radians(3)),
+             Camera(40.5, 14.0, math.radians(315), math.radians(10)),
+             Camera(59.0, 12.5, 0.0, math.radians(5)), Camera(59.0, 12.5, math.radians(180))]
     try:
         for cam in views:
             pictures = []

@@ -26,6 +26,7 @@ import numpy as np
 from memoire.world.level import Level, Prop, SOLID_TILES
 from memoire.world.props import flock_positions, wing_phase
 from memoire.render import shaders
+from memoire.render.camera import boxes_in_view
 from memoire.render.props import prop_shapes
 
 # vertex layout of the dynamic buffer: position xyz, normal xyz, colour rgba (sRGB, straight alpha)
@@ -100,6 +101,22 @@ class AnimatedProps:
         # each of a bird's triangles' colour, (triangles, 4) sRGB + alpha: the back, the belly
         self._bird_rgba = np.tile(np.r_[np.asarray(self.flock["colour"], dtype=np.float32), 1.0], (len(_TRIS), 1))
         self._bird_rgba[sorted(_BELLY_TRIS), :3] = BIRD_BELLY
+        # boxes (2, 3: min and max corner, world metres) for culling what is out of view: the
+        # rain's streaks (its drops' spread, from the lowest floor to the top) and the wet film
+        self.rain_box = (np.array([[self._drops[:, 0].min(), self._drops[:, 2].min(), self._drops[:, 1].min()],
+                                   [self._drops[:, 0].max(), float(self.rain["top_m"]), self._drops[:, 1].max()]])
+                         if len(self._drops) else None)
+        self.wet_box = (np.stack([self.wet_vertices.min(axis=0), self.wet_vertices.max(axis=0)])
+                        if len(self.wet_vertices) else None)
+
+    def flock_box(self, time_s: float) -> np.ndarray | None:
+        """The box (2, 3) holding every bird at ``time_s`` (their centres, widened by a wingspan
+        and a body length each way), or None without flocks."""
+        if not self.flocks:
+            return None
+        pos = np.concatenate([flock_positions(p, time_s) for p in self.flocks])[:, [0, 2, 1]]  # -> X, Y, Z
+        reach = float(self.flock["wingspan_m"]) + float(self.flock["body_m"])
+        return np.stack([pos.min(axis=0) - reach, pos.max(axis=0) + reach])
 
     def _place_drops(self, level: Level) -> np.ndarray:
         tiles = level.tiles
@@ -327,13 +344,22 @@ class AnimatedLayer:
             else:
                 prog[name].value = value
 
-    def draw(self, view_proj: bytes, eye, time_s: float, look) -> None:
+    def draw(self, view_proj: bytes, eye, time_s: float, look, planes: np.ndarray | None = None) -> None:
         """Draw the moving props at simulation time ``time_s`` into the bound framebuffer.
         ``view_proj``: the camera's matrix as OpenGL bytes; ``eye``: the camera position (world);
         ``look``: the renderer's time of day (memoire/render/look.py ``TimeOfDay``), whose light
-        and haze the props are lit by. Leaves the scene's alpha (its glow) as it was."""
+        and haze the props are lit by; ``planes``: the camera's frustum (camera.frustum_planes),
+        outside which the flock, the rain and the wet film are neither made nor drawn (None: all
+        drawn). Leaves the scene's alpha (its glow) as it was."""
         p = self.props
-        if not p.vertex_count and not len(p.wet_vertices):
+
+        def seen(box) -> bool:
+            return planes is None or bool(boxes_in_view(planes, box[None])[0])
+
+        wet = bool(len(p.wet_vertices)) and seen(p.wet_box)
+        birds = bool(p.bird_vertex_count) and seen(p.flock_box(time_s))
+        rain = bool(p.rain_vertex_count) and seen(p.rain_box)
+        if not (wet or birds or rain):
             return
         mgl, ctx = self._mgl, self.ctx
         light = {"u_sun_dir": look.sun_direction(), "u_sun_rgb": look.sun_linear, "u_sky_rgb": look.sky_ambient_linear,
@@ -347,7 +373,7 @@ class AnimatedLayer:
                 self._set(prog, name, tuple(float(v) for v in value) if np.ndim(value) else float(value))
         ctx.enable(mgl.DEPTH_TEST)
         ctx.disable(mgl.CULL_FACE)  # wings and the wet film are seen from both sides / from above
-        if len(p.wet_vertices):
+        if wet:
             self._set(self._wet_prog, "u_time_s", float(time_s))
             ctx.depth_func = "<="
             ctx.enable(mgl.BLEND)
@@ -355,14 +381,14 @@ class AnimatedLayer:
             ctx.polygon_offset = (-1.0, -2.0)
             self._wet_vao.render(mgl.TRIANGLES)
             ctx.polygon_offset = (0.0, 0.0)
-        if p.vertex_count:
+        if birds or rain:
             self._vbo.write(p.frame(time_s).tobytes())
             ctx.depth_func = "<"
-            if p.bird_vertex_count:
+            if birds:
                 ctx.disable(mgl.BLEND)
                 self._set(self._prog, "u_lit", 1)
                 self._vao.render(mgl.TRIANGLES, vertices=p.bird_vertex_count)
-            if p.rain_vertex_count:
+            if rain:
                 ctx.enable(mgl.BLEND)
                 ctx.blend_func = mgl.SRC_ALPHA, mgl.ONE_MINUS_SRC_ALPHA, mgl.ZERO, mgl.ONE
                 self._set(self._prog, "u_lit", 0)

@@ -95,3 +95,19 @@ def project(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
     p = np.asarray(points, dtype=np.float64)
     h = np.concatenate([p, np.ones((len(p), 1))], axis=1) @ np.asarray(matrix, dtype=np.float64).T
     return h[:, :3] / h[:, 3:4]
+
+
+def frustum_planes(view_proj: np.ndarray) -> np.ndarray:
+    """The six planes of a view-projection matrix's frustum, (6, 4) rows (a, b, c, d) with
+    a x + b y + c z + d >= 0 inside (Gribb and Hartmann's rows of the matrix; not normalised)."""
+    m = np.asarray(view_proj, dtype=np.float64)
+    return np.stack([m[3] + m[0], m[3] - m[0], m[3] + m[1], m[3] - m[1], m[3] + m[2], m[3] - m[2]])
+
+
+def boxes_in_view(planes: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """(n,) bool: which (n, 2, 3) boxes (min corner, max corner) may be seen through the frustum
+    ``planes``: a box is out only when all of it lies outside one plane (conservative: a box
+    beside a frustum's corner may still count as in)."""
+    n, d = planes[:, None, :3], planes[:, None, 3]
+    corner = np.where(n >= 0.0, boxes[None, :, 1], boxes[None, :, 0])  # the corner furthest inside
+    return ((corner * n).sum(axis=-1) + d >= 0.0).all(axis=0)

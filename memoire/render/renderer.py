@@ -23,7 +23,7 @@ import numpy as np
 
 from memoire.world.level import Level
 from memoire.render import shaders
-from memoire.render.camera import Camera, look_at, orthographic
+from memoire.render.camera import Camera, boxes_in_view, frustum_planes, look_at, orthographic
 from memoire.render.animated import AnimatedLayer  # animated props (memoire/render/animated.py)
 from memoire.render.bake import lantern_pool_map, shadow_caster_boxes
 from memoire.render.geometry import VERTEX_FLOATS, Material
@@ -36,10 +36,13 @@ SHADOW_MAP_PX = 2048  # ~4 cm shadow texels over the 72 m default level
 OVERLAY_TEXTURES_KEPT = 8  # overlay textures cached by size (minimap, HUD text boxes)
 MSAA_SAMPLES = 4  # quality high: 4 samples a pixel (llvmpipe has up to 4 in GL 3.3 here)
 BLOOM_DOWNSCALE = 4  # quality high: the bloom is blurred at a quarter of the scene's size
-# the ground hides nothing (everything stands on it), so the depth pre-pass leaves it out: its
-# own pass is depth-tested against the walls and props all the same, and a quarter of the
-# screen's depth writes are saved
-NOT_IN_DEPTH_PREPASS = (int(Material.PAVING), int(Material.GARDEN))
+# What the depth pre-pass draws: the walls and the house fronts, the big surfaces that hide most
+# of what is hidden in a hutong. The rest is drawn in material order (Material: PLAIN first)
+# depth-tested against them and against what was drawn before it, so the pre-pass would only save
+# the overdraw among props, roofs and crowns, at the price of rasterising them twice: on llvmpipe
+# at 1280x720 leaving out PLAIN (props, caps, trunks: many small triangles) measured 2.9 ms a
+# frame faster, the ground 1.4 ms, roofs and crowns about 1 ms (interleaved A/B, docs/look.md)
+DEPTH_PREPASS_MATERIALS = (int(Material.BRICK), int(Material.FACADE))
 # the shadow casters (memoire/render/bake.py) stop a little under the wall top so they never
 # shadow the wall's own cap slab
 CASTER_HEIGHT_M = WALL_HEIGHT_M - 0.05
@@ -62,22 +65,6 @@ def _set(prog: moderngl.Program, name: str, value) -> None:
             prog[name].write(value)
         else:
             prog[name].value = value
-
-
-def frustum_planes(view_proj: np.ndarray) -> np.ndarray:
-    """The six planes of a view-projection matrix's frustum, (6, 4) rows (a, b, c, d) with
-    a x + b y + c z + d >= 0 inside (Gribb and Hartmann's rows of the matrix; not normalised)."""
-    m = np.asarray(view_proj, dtype=np.float64)
-    return np.stack([m[3] + m[0], m[3] - m[0], m[3] + m[1], m[3] - m[1], m[3] + m[2], m[3] - m[2]])
-
-
-def boxes_in_view(planes: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """(n,) bool: which (n, 2, 3) boxes (min corner, max corner) may be seen through the frustum
-    ``planes``: a box is out only when all of it lies outside one plane (conservative: a box
-    beside a frustum's corner may still count as in)."""
-    n, d = planes[:, None, :3], planes[:, None, 3]
-    corner = np.where(n >= 0.0, boxes[None, :, 1], boxes[None, :, 0])  # the corner furthest inside
-    return ((corner * n).sum(axis=-1) + d >= 0.0).all(axis=0)
 
 
 def _runs(first: np.ndarray, count: np.ndarray, key: np.ndarray | None = None) -> list[tuple[int, int]]:
@@ -126,9 +113,9 @@ class Renderer:
         self.render_scale = float(render_scale)
         high = self.quality == "high"
         self.msaa_samples = MSAA_SAMPLES if high and ctx.max_samples >= MSAA_SAMPLES else 0
-        # depth pre-pass before the material programs: measured a few per cent faster on llvmpipe
-        # over the screenshot viewpoints (more where foliage and roofs overlap); a plain attribute
-        # so a benchmark can compare
+        # depth pre-pass of the walls (DEPTH_PREPASS_MATERIALS) before the material programs:
+        # measured 5.9 ms a frame faster on llvmpipe at 1280x720 than none; a plain attribute so a
+        # benchmark can compare
         self.depth_prepass = True
         # draw only the mesh's chunks (meshes.CULL_CHUNK_M squares) whose box is in view; a plain
         # attribute so a benchmark can compare
@@ -380,8 +367,8 @@ class Renderer:
         ctx.cull_face = "back"
         ctx.enable(moderngl.DEPTH_TEST)
         ctx.depth_func = "<"
-        # depth pre-pass: software GL pays per shaded fragment, so find the nearest surface of
-        # every pixel cheaply first and run the material shader once per pixel
+        # depth pre-pass: software GL pays per shaded fragment, so lay down the walls' depth
+        # cheaply first and run the material shaders only on what the walls leave in sight
         material_runs, depth_runs = self.draw_ranges(vp)
         if self.depth_prepass:
             _set(self._depth_prog, "u_light_clip", _mat(vp))
@@ -396,7 +383,7 @@ class Renderer:
         _set(self._sky_prog, "u_inv_view_proj", _mat(np.linalg.inv(vp.astype(np.float64))))
         self._sky_vao.render(moderngl.TRIANGLES)
         # animated props (memoire/render/animated.py): flocks, rain, wet ground, after the static scene
-        self._animated.draw(_mat(vp), eye, time_s, self.look)
+        self._animated.draw(_mat(vp), eye, time_s, self.look, frustum_planes(vp) if self.frustum_cull else None)
         ctx.depth_func = "<"
         if self.quality == "high":
             self._post(w, h)
@@ -422,7 +409,7 @@ class Renderer:
         material_runs = []
         for a, n in _runs(first, count, mat):
             material_runs.append((Material(int(mat[np.searchsorted(first, a)])), a, n))
-        occluders = ~np.isin(mat, NOT_IN_DEPTH_PREPASS)
+        occluders = np.isin(mat, DEPTH_PREPASS_MATERIALS)
         return material_runs, _runs(first[occluders], count[occluders])
 
     def _post(self, w: int, h: int) -> None:
