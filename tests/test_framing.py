@@ -101,6 +101,25 @@ def test_the_tour_pauses_out_of_the_gateways(hutong):
             assert level.tiles.kind_at(*level.tiles.cell_of(x, y)) not in ("gate", "door")
             # 1.5 m from any solid where the zone's stretch of path allows, a metre at the least
             assert field.at([(x, y)])[0] >= 1.0
+            # and out from under the trees: a metre at least beyond a crown's edge (the pigeon
+            # courtyard's pause stood 3.6 m from its tree's trunk, looking at its leaves from below)
+            assert framing.stop_room(field, framing.tree_crowns(level), np.array([(x, y)]))[0] >= 1.0
+
+
+def test_the_camera_turns_away_from_a_crown_overhead():
+    """Beside a tree the heading that looks into its crown scores below the same heading with no
+    tree there; a courtyard's upward look is taken back under a crown."""
+    level = load_level(LEVEL)
+    view = framing.clearance_field(level, framing.level_solids(level, low=False))
+    xy = np.array([[34.7, 6.3]])  # the pigeon courtyard, 3.6 m north of its tree (33.75, 9.75)
+    crowns = framing.tree_crowns(level)
+    toward = math.atan2(33.75 - 34.7, -(9.75 - 6.3))
+    kw = dict(path_heading=np.array([toward]), lingering=np.array([True]), places=[])
+    with_tree = framing.choose_looks(view, xy, crowns=crowns, **kw)[0]
+    without = framing.choose_looks(view, xy, crowns=crowns[:0], **kw)[0]
+    off = lambda h: abs(math.degrees(math.atan2(math.sin(h - toward), math.cos(h - toward))))
+    assert off(with_tree) > off(without) + 10.0
+    assert framing.crown_nearness(np.array([[33.75, 8.0]]), crowns, framing.crown_pitch_clear_m).max() == 1.0
 
 
 def test_courtyards_look_up_a_little_and_lanes_level(hutong):

@@ -91,6 +91,13 @@ open_half_width_deg = 20.0
 # outright (the figure tests/test_framing.py measures).
 wall_stare_m = 2.0
 weight_wall = 3.0
+# Anything nearer than 2.2 m anywhere across the middle +-40 degrees of the view (the 100-degree
+# horizontal field less its outer edges) looms at the frame's side: a gate's folded leaf (2.5 m
+# tall) passed at 1.8 m, a house front walked along, a trunk. Such a heading is penalised, fully
+# under 1.2 m; in the 4.5 m lane the walls at +-40 degrees are 3.5 m off.
+side_half_width_deg = 40.0
+side_near_m = (1.2, 2.2)
+weight_side = 1.0
 view_max_m = 30.0  # rays are cast this far (the level's courtyards are 18 m across)
 # How much each wish counts in choosing the look (dimensionless; openness dominates so the
 # camera never settles on a wall, the path's direction keeps it looking where it walks).
@@ -124,6 +131,17 @@ lane_open_m = 4.0
 courtyard_open_m = 8.0
 courtyard_pitch_deg = 6.0
 pitch_time_constant_s = 1.5
+# Tree crowns hang over the eye (memoire/render/meshes.py _tree: tiers of leafy lumps from about
+# 2.2 m up, reaching 2.5 m from the trunk, 3.1 m at most), so rays at eye height pass under them,
+# but a crown within a few metres fills the top of a 70-degree view (more when it looks up): a
+# heading toward a crown is penalised, fully within its reach and fading 3 m beyond it, in a
+# cos-lobe about as wide as the crown seen from there, and the courtyard's upward look is taken
+# back under one and within a metre of its edge (tours stopped by a tree looked at its leaves
+# from below); farther off, the look up shows the crown against the sky, as a courtyard should.
+crown_radius_m = 2.5
+crown_clear_m = 3.0
+crown_pitch_clear_m = 1.0
+weight_crown = 1.2
 
 
 @dataclass(frozen=True)
@@ -378,9 +396,9 @@ def _openings(level: Level) -> list[tuple[float, float, bool]]:
     return out
 
 
-# A tour pauses at least 1.5 m from any solid where its zone allows: out of the gateways (a gate's
-# clear opening is 2.3 m, 1.15 m from its middle to a post), where a look around shows the place,
-# not a door leaf.
+# A tour pauses at least 1.5 m from any solid, and from any tree crown's edge, where its zone allows:
+# out of the gateways (a gate's clear opening is 2.3 m, 1.15 m from its middle to a post) and from
+# under the trees, where a look around shows the place, not a door leaf or leaves (stop_room).
 stop_clearance_m = 1.5
 
 # The camera looks through a gate at a point this far beyond it on either side (a courtyard's
@@ -495,12 +513,36 @@ def clear_path(field: ClearanceField, points: np.ndarray, clearance_m: float | n
     return out
 
 
+def tree_crowns(level: Level) -> np.ndarray:
+    """Where the level's tree crowns stand: (n, 2) trunk positions (x, y metres)."""
+    return np.asarray([p.at for p in level.all_props() if p.kind == "tree"], dtype=np.float64).reshape(-1, 2)
+
+
+def crown_nearness(xy: np.ndarray, crowns: np.ndarray, clear_m: float = crown_clear_m) -> np.ndarray:
+    """(k, n): how much each crown (n, 2) looms over each point (k, 2): 1 within crown_radius_m of
+    its trunk, fading to 0 ``clear_m`` beyond."""
+    r = np.hypot(*(crowns[None, :, :] - np.asarray(xy, dtype=np.float64).reshape(-1, 1, 2)).transpose(2, 0, 1))
+    return 1.0 - _smoothstep(crown_radius_m, crown_radius_m + clear_m, r)
+
+
+def stop_room(field: ClearanceField, crowns: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """How roomy (m) each point (k, 2) is for a pause: its distance to the nearest solid, or to the
+    nearest tree crown's edge (crowns (n, 2): trunks; crown_radius_m) where that is nearer (a pause
+    under or beside a crown looked at leaves from below)."""
+    room = field.at(xy)
+    if len(crowns):
+        r = np.hypot(*(crowns[None, :, :] - np.asarray(xy, dtype=np.float64).reshape(-1, 1, 2)).transpose(2, 0, 1))
+        room = np.minimum(room, np.maximum(r.min(axis=1) - crown_radius_m, 0.0))
+    return room
+
+
 def choose_looks(view: ClearanceField, xy: np.ndarray, path_heading: np.ndarray, lingering: np.ndarray,
-                 places: list[Interest]) -> np.ndarray:
+                 places: list[Interest], crowns: np.ndarray | None = None) -> np.ndarray:
     """The heading (k,) the camera wants at each of k places, in order (each choice leans toward
     the one before it): the best-scoring of ``candidate_count`` headings by openness, the path's
-    direction and the points of interest, within max_off_path_deg of the path unless ``lingering``,
-    chosen together along the walk so that the turns between them are few and within the cap."""
+    direction, the points of interest and away from near tree ``crowns`` (n, 2), within
+    max_off_path_deg of the path unless ``lingering``, chosen together along the walk so that the
+    turns between them are few and within the cap."""
     k = len(xy)
     cands = np.arange(candidate_count) * (2 * math.pi / candidate_count)
     depth = view_depth(view, np.repeat(xy, candidate_count, axis=0), np.tile(cands, k)).reshape(k, candidate_count)
@@ -509,6 +551,9 @@ def choose_looks(view: ClearanceField, xy: np.ndarray, path_heading: np.ndarray,
     window = np.stack([np.roll(openness, s, axis=1) for s in range(-half, half + 1)])
     openness = window.mean(axis=0)
     score = weight_open * openness - np.where(depth < wall_stare_m, weight_wall, 0.0)
+    side = int(round(side_half_width_deg / (360.0 / candidate_count)))
+    nearest = np.min(np.stack([np.roll(depth, s, axis=1) for s in range(-side, side + 1)]), axis=0)
+    score -= weight_side * (1.0 - _smoothstep(side_near_m[0], side_near_m[1], nearest))
     score += weight_path * 0.5 * (1 + np.cos(cands[None, :] - path_heading[:, None]))
     off_path = np.abs(_wrap(cands[None, :] - path_heading[:, None])) > math.radians(max_off_path_deg)
     score -= np.where(off_path & ~lingering[:, None], 10.0, 0.0)
@@ -526,6 +571,17 @@ def choose_looks(view: ClearanceField, xy: np.ndarray, path_heading: np.ndarray,
         pull = np.where(seen >= r - 1.0, pull, pull / 3)
         lobe = (0.5 * (1 + np.cos(cands[None, None, :] - ang[:, :, None]))) ** interest_lobe_power  # (k, n, c)
         score += weight_interest * (pull[:, :, None] * lobe).sum(axis=1) / max(1e-9, float(wts.max()))
+    if crowns is not None and len(crowns):
+        v = crowns[None, :, :] - xy[:, None, :]  # (k, n, 2)
+        r = np.hypot(v[..., 0], v[..., 1])
+        ang = np.arctan2(v[..., 0], -v[..., 1])
+        # the lobe as wide as the crown seen from here (all round when under it): cos^p halves at
+        # about the crown's angular radius
+        half = np.where(r > crown_radius_m, np.arcsin(np.clip(crown_radius_m / np.maximum(r, 1e-6), 0.0, 1.0)),
+                        0.5 * math.pi)
+        power = np.log(0.5) / np.log(np.cos(half / 2.0) ** 2 + 1e-9)
+        lobe = (0.5 * (1 + np.cos(cands[None, None, :] - ang[:, :, None]))) ** power[:, :, None]
+        score -= weight_crown * (crown_nearness(xy, crowns)[:, :, None] * lobe).sum(axis=1)
     # the best sequence of headings (Viterbi over the candidates): the sum of scores less a cost
     # for each turn, each step turning at most the cap (so it anticipates corners and never whips)
     cand_step = 2 * math.pi / candidate_count
@@ -575,7 +631,9 @@ def frame_walk(level: Level, times_s: np.ndarray, xy: np.ndarray, path_heading_r
     lingering = np.asarray(speed_mps) < linger_speed_mps
     every = max(1, int(round(choose_step_s / framing_step_s)))
     pick = np.arange(0, len(xy), every)
-    looks = choose_looks(view, cam[pick], np.asarray(path_heading_rad)[pick], lingering[pick], interests(level))
+    crowns = tree_crowns(level)
+    looks = choose_looks(view, cam[pick], np.asarray(path_heading_rad)[pick], lingering[pick], interests(level),
+                         crowns)
     # between choices linearly (the choices are unwrapped: the short way round)
     target = np.interp(times_s, times_s[pick], looks)
     # lingering: a slow look around the chosen view, from the moment the walker slows
@@ -590,7 +648,10 @@ def frame_walk(level: Level, times_s: np.ndarray, xy: np.ndarray, path_heading_r
     around = np.median(view_depth(view, np.repeat(cam[pick], candidate_count // 3, axis=0),
                                   np.tile(np.arange(candidate_count // 3) * (6 * math.pi / candidate_count), len(pick))
                                   ).reshape(len(pick), -1), axis=1)
-    openness = np.interp(times_s, times_s[pick], _smoothstep(lane_open_m, courtyard_open_m, around))
+    openness = _smoothstep(lane_open_m, courtyard_open_m, around)
+    if len(crowns):  # no looking up into a crown's leaves
+        openness = openness * (1.0 - crown_nearness(cam[pick], crowns, crown_pitch_clear_m).max(axis=1))
+    openness = np.interp(times_s, times_s[pick], openness)
     pitch_target = math.radians(courtyard_pitch_deg) * openness
     pitch = np.empty(len(xy))
     p = float(pitch_target[0])

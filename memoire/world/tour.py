@@ -59,8 +59,8 @@ def plan_tour(level: Level, tour: Tour) -> TourPlan:
     posts and props where it comes closer than framing.min_clearance_m (1 m in a gateway:
     framing.clearance_wanted, framing.clear_path), and exactly the Bezier elsewhere. It pauses ``pause_s`` in each zone whose inner region the path
     enters, at the middle of that stretch, or the nearest point of it at least
-    framing.stop_clearance_m from any solid (not in a gateway, looking at its door leaves), or
-    failing that its roomiest point."""
+    framing.stop_clearance_m from any solid and tree crown (not in a gateway, looking at its door
+    leaves, nor under a tree: framing.stop_room), or failing that its roomiest point."""
     field = framing.clearance_field(level)
     table = tour.path.table()
     points = framing.clear_path(field, table.points, framing.clearance_wanted(level, table.points))
@@ -70,6 +70,7 @@ def plan_tour(level: Level, tour: Tour) -> TourPlan:
         cum.setflags(write=False)
         table = bezier.ArcLengthTable(points, cum)
     stops = []
+    crowns = framing.tree_crowns(level)
     if tour.pause_s > 0:
         for zone in level.zones:
             d = zone.shape.distance_outside(table.points)
@@ -77,7 +78,7 @@ def plan_tour(level: Level, tour: Tour) -> TourPlan:
                 inside = np.flatnonzero(d <= 0.0)
                 mid = inside[len(inside) // 2]
                 # not in a gateway or hard by a wall: the nearest point of the zone that is open
-                room = field.at(table.points[inside])
+                room = framing.stop_room(field, crowns, table.points[inside])
                 roomy = inside[room >= framing.stop_clearance_m]
                 if len(roomy):
                     mid = roomy[np.argmin(np.abs(table.cumulative_m[roomy] - table.cumulative_m[mid]))]
