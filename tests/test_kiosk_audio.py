@@ -139,6 +139,9 @@ def test_synth_crash_or_stall_is_restarted_with_a_fade_in(simulated, fault):
     audio = simulated(stall_s=0.3)
     audio.simulate(0.0, 0.2)
     assert audio.stats().gain == pytest.approx(1.0)
+    # let the synth top the queue up again (it writes sub-blocks of 512 frames), so that the pull
+    # below finds sound queued while the synth meets the fault, as a device would
+    time.sleep(0.5)
     if fault == "crash":
         audio.inject_fault("synth_crash")
     else:

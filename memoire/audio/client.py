@@ -63,7 +63,7 @@ class AudioStats:
     device_reopens: int = 0  # successful device opens after start or after a loss (the first counts)
     device_attempts: int = 0  # reopen tries that failed (the device still absent)
     crossfades: int = 0  # synth crossfades (teleports, level reloads, model switches)
-    synth_rtf: float | None = None  # audio seconds per decode second; None before any decode
+    synth_rtf: float | None = None  # audio seconds per second of synth work (decode, voices, mix); None before any
     latency_s: float | None = None  # mean motion-to-sound latency; None before any sample
     frames_played: int = 0  # frames the outputs consumed (devices and the silent clock)
     heartbeat_s: float = 0.0  # time.perf_counter() of the synth's last loop; 0.0 while none reports

@@ -186,7 +186,7 @@ class LocalEngine:
         self._open_fallback = open_fallback or (lambda ring, rate, g: ClockOutput(ring, rate, g))
         self._injected_failure: str | None = None
         # totals retired by restarts and swaps (the live objects' figures are added in counts())
-        self._retired = dict(underruns=0, device_underflows=0, frames_played=0, decode_s=0.0, audio_s=0.0,
+        self._retired = dict(underruns=0, device_underflows=0, frames_played=0, work_s=0.0, audio_s=0.0,
                              crossfades=0, latency_sum_s=0.0, latency_n=0)
         self._retired_hist = np.zeros(latency_bins)
         from memoire.audio.spatial import layout_channels
@@ -261,7 +261,9 @@ class LocalEngine:
 
     @property
     def synth_priority(self) -> str:
-        return self._thread.priority
+        """The mix thread's scheduling, and the decode thread's where it has one."""
+        t = self._thread
+        return t.priority if t.decode_priority is None else f"{t.priority}, decode {t.decode_priority}"
 
     # -- the game's calls (relayed by the control loop) ---------------------------------------------
 
@@ -395,7 +397,7 @@ class LocalEngine:
     def _retire_synth(self, thread: SynthThread, core: SynthCore, ring: Ring) -> None:
         r = self._retired
         r["underruns"] += ring.underruns
-        r["decode_s"] += core.stats.decode_s
+        r["work_s"] += core.stats.work_s
         r["audio_s"] += core.stats.audio_s
         r["crossfades"] += core.stats.crossfades
         r["latency_sum_s"] += thread.latency.total_s
@@ -456,7 +458,7 @@ class LocalEngine:
             underruns=r["underruns"] + self.ring.underruns,
             device_underflows=r["device_underflows"] + out.status_flags,
             frames_played=r["frames_played"] + out.frames_played,
-            decode_s=r["decode_s"] + core.stats.decode_s,
+            work_s=r["work_s"] + core.stats.work_s,
             audio_s=r["audio_s"] + core.stats.audio_s,
             crossfades=r["crossfades"] + core.stats.crossfades,
             latency_sum_s=r["latency_sum_s"] + lat.total_s,

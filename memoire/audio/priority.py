@@ -26,16 +26,19 @@ import os
 # threads (PulseAudio's default realtime-priority is 5: its null-sink thread runs SCHED_RR 5 here;
 # PipeWire and JACK use 70-88) and the kernel's (50, 99), so the server stays ahead of its clients.
 rt_priority = 4
+# The decode thread (memoire/audio/synth.py SynthThread: the batched decode a block ahead) one step
+# below: it has a block of slack, the mix and the callback have milliseconds, so they preempt it.
+decode_rt_priority = 3
 # The fallback: a nice value for the thread (root or CAP_SYS_NICE, or a raised RLIMIT_NICE).
 fallback_nice = -10
 
 
-def raise_priority(tid: int = 0) -> str:
-    """Raise thread ``tid`` (0: this one): SCHED_FIFO, else nice, else unchanged. Returns what it
-    got, in words ("real-time (SCHED_FIFO 4)", "nice -10", "normal"). Never raises."""
+def raise_priority(tid: int = 0, priority: int = rt_priority) -> str:
+    """Raise thread ``tid`` (0: this one): SCHED_FIFO at ``priority``, else nice, else unchanged.
+    Returns what it got, in words ("real-time (SCHED_FIFO 4)", "nice -10", "normal"). Never raises."""
     try:
-        os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(rt_priority))
-        return f"real-time (SCHED_FIFO {rt_priority})"
+        os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(priority))
+        return f"real-time (SCHED_FIFO {priority})"
     except (AttributeError, OSError, ValueError):
         pass
     try:

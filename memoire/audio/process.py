@@ -67,14 +67,14 @@ log = logging.getLogger("memoire.audio")
 _L_LOCK, _L_X, _L_Y, _L_H, _L_TELEPORT, _L_SEQ, _L_STAMP, _L_MOVED, _L_SIZE = range(9)
 # Shared statistics array, written by the child's control loop only; the latency histogram
 # (``latency_bins`` 1 ms bins) follows _S_HIST, the latent follows _S_LATENT.
-(_S_LOOP, _S_READY, _S_HEARTBEAT, _S_UNDERRUNS, _S_DEVICE_UF, _S_PLAYED, _S_DECODE_S, _S_AUDIO_S,
+(_S_LOOP, _S_READY, _S_HEARTBEAT, _S_UNDERRUNS, _S_DEVICE_UF, _S_PLAYED, _S_WORK_S, _S_AUDIO_S,
  _S_LAT_SUM, _S_LAT_N, _S_CROSSFADES, _S_SYNTH_RESTARTS, _S_DEVICE_LOSSES, _S_DEVICE_REOPENS,
  _S_DEVICE_ATTEMPTS, _S_GAIN, _S_SIM_SEQ, _S_SIM_FRAMES, _S_SIM_SUMSQ, _S_LEAD, _S_VOICES_REAL, _S_VOICES_VIRTUAL,
  _S_HIST) = range(23)
 _S_LATENT = _S_HIST + latency_bins
 # Counters the parent adds up over children (the rest are the current child's own).
 _SUMMED = dict(underruns=_S_UNDERRUNS, device_underflows=_S_DEVICE_UF, frames_played=_S_PLAYED,
-               decode_s=_S_DECODE_S, audio_s=_S_AUDIO_S, latency_sum_s=_S_LAT_SUM, latency_n=_S_LAT_N,
+               work_s=_S_WORK_S, audio_s=_S_AUDIO_S, latency_sum_s=_S_LAT_SUM, latency_n=_S_LAT_N,
                crossfades=_S_CROSSFADES, synth_restarts=_S_SYNTH_RESTARTS, device_losses=_S_DEVICE_LOSSES,
                device_reopens=_S_DEVICE_REOPENS, device_attempts=_S_DEVICE_ATTEMPTS)
 # Latent slots in the statistics array at least (a model switch may bring a larger latent).
@@ -478,7 +478,7 @@ class AudioProcess:
             synth_restarts=int(total["synth_restarts"]), process_restarts=self._process_restarts,
             device_losses=int(total["device_losses"]), device_reopens=int(total["device_reopens"]),
             device_attempts=int(total["device_attempts"]), crossfades=int(total["crossfades"]),
-            synth_rtf=total["audio_s"] / total["decode_s"] if total["decode_s"] > 0 else None,
+            synth_rtf=total["audio_s"] / total["work_s"] if total["work_s"] > 0 else None,
             latency_s=total["latency_sum_s"] / total["latency_n"] if total["latency_n"] > 0 else None,
             frames_played=int(total["frames_played"]), heartbeat_s=heartbeat, output=self._output,
             alive=alive, latent=latent, gain=gain, latency_p95_s=histogram_percentile(hist, 95.0),
@@ -691,7 +691,7 @@ def _child_main(config: dict, listener, stats, commands, events) -> None:
         stats[_S_UNDERRUNS] = c["underruns"]
         stats[_S_DEVICE_UF] = c["device_underflows"]
         stats[_S_PLAYED] = c["frames_played"]
-        stats[_S_DECODE_S] = c["decode_s"]
+        stats[_S_WORK_S] = c["work_s"]
         stats[_S_AUDIO_S] = c["audio_s"]
         stats[_S_LAT_SUM] = c["latency_sum_s"]
         stats[_S_LAT_N] = c["latency_n"]

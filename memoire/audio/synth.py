@@ -1,11 +1,21 @@
 """The synth: listener position -> voices' latents -> one batched streaming decode -> the layout.
 
-``SynthCore`` is deterministic and thread-agnostic: each ``render()`` decodes one block of
-latent frames for the latest listener: every real voice (memoire/audio/voices.py: one per
-audible zone within the voice budget, and the bed) in one batched decoder call, placed by the
-spatial stage (memoire/audio/scene.py) on the output layout's channels. ``SynthThread`` runs a core on its own thread, keeps the
-ring topped up, records what it plays and measures motion-to-sound latency. Offline rendering
-(`memoire render`) drives a core directly, faster than real time.
+``SynthCore`` is deterministic and thread-agnostic. Its work per block has two halves:
+
+- ``prepare(listener)``: every real voice (memoire/audio/voices.py: one per audible zone within the
+  voice budget, and the bed) advances one block of latent frames (the latent glide, its motion, the
+  budget), the rows are decoded in one batched decoder call, and the rooms' reverb of the block is
+  computed; the block joins a queue of prepared blocks, one block ahead of the mix.
+- ``mix(listener)``: the next sub-block (``mix_subblocks`` a block) of the oldest prepared block is
+  placed for the newest pose (each voice's gain, direction, walls and low-pass: memoire/audio/
+  scene.py) and mixed onto the output layout's channels.
+
+So what the pose sets (where each sound comes from and how loud) is heard within a sub-block
+(11.6 ms at the default 4 per 2048-sample frame), while the latents, which glide over a zone's
+fade_s (0.3 s and more), follow the pose one block later. ``render(listener)`` does both for a
+whole block (offline renders, `memoire render`). ``SynthThread`` runs a core live: the decode
+on one thread a block ahead, the mix on another just in time, keeping the ring topped up; it
+records what it plays and measures motion-to-sound latency.
 
 Per latent frame (hop = 2048 samples, 46 ms at 44.1 kHz) the latent moves toward the field's
 target by a one-pole step with the field's time constant, and the step is capped at
@@ -37,7 +47,8 @@ from memoire.audio.ring import Ring
 from memoire.audio.scene import (VoiceReach, ZoneReach, bed_gains, default_layout, head_azimuth, reverb_fade_in_s,
                                  reverb_send_db, wet_scale)
 from memoire.audio.spatial import Spatializer, layout_channels
-from memoire.audio.voices import MotionPlayer, VoiceBank, motion_join_frames, motion_segment_frames  # noqa: F401
+from memoire.audio.voices import (MotionPlayer, VoiceBank, fade_shape, motion_join_frames,  # noqa: F401
+                                  motion_segment_frames)
 
 if TYPE_CHECKING:  # torch lives there: this module loads without it (the decoders come from a factory)
     from memoire.audio.model import BatchDecoder, NeuralDecoder
@@ -86,6 +97,10 @@ class Listener:
 @dataclass(frozen=True)
 class SynthSettings:
     frames_per_block: int = 1  # latent frames per decode call: 1 frame = 46 ms at 44.1 kHz
+    # The mix (gains, directions, walls: everything the pose sets) runs this many times a block,
+    # each time for the newest pose, so a step is heard within a sub-block rather than a latent
+    # frame: 4 = 512 samples (11.6 ms) at 2048 a frame. The block's decode runs a block ahead.
+    mix_subblocks: int = 4
     crossfade_s: float = 0.35  # equal-power crossfade length on jumps
     warmup_frames: int = 2  # frames decoded and discarded to settle a fresh decoder's cache
     # Cap on latent speed: a trained latent spans a few units per class; 6 units/s lets a
@@ -103,7 +118,9 @@ class SynthSettings:
 @dataclass
 class SynthStats:
     blocks: int = 0
-    decode_s: float = 0.0  # wall time spent decoding
+    decode_s: float = 0.0  # wall time spent decoding (prepare's side)
+    prepare_s: float = 0.0  # wall time of ``prepare`` (the decode's included), written by its thread
+    mix_s: float = 0.0  # wall time of ``mix``, written by its thread
     audio_s: float = 0.0  # audio produced
     crossfades: int = 0
     limiter_min_gain: float = 1.0
@@ -111,16 +128,53 @@ class SynthStats:
     voices_virtual: int = 0  # zone voices without one (over the budget, or inaudible)
 
     @property
+    def work_s(self) -> float:
+        """All the synth's work: prepare (decode, voices, reverb) and mix (placement, spatial stage)."""
+        return self.prepare_s + self.mix_s
+
+    @property
     def realtime_factor(self) -> float:
-        return self.audio_s / self.decode_s if self.decode_s > 0 else float("inf")
+        """Audio seconds made per second of the synth's work (decode, voices, spatial mix, reverb)."""
+        return self.audio_s / self.work_s if self.work_s > 0 else float("inf")
 
 
 DecoderFactory = Callable[[], "NeuralDecoder | BatchDecoder"]
+
+# Moving emitters (memoire/world/acoustics.py: a flock on its path) are traced where they are
+# every 40 ms of the synth's clock, about a latent frame (28 cm apart for the default flock's
+# 6.9 m/s: 3.5 degrees of its 4.5 m circle; the spatializer glides directions within each
+# sub-block); a listener's step is traced at once. With the game sending ~13 poses a second and
+# the mix running every 11.6 ms, most mixes find the same position and time and reuse the last
+# trace (about 2 ms each here).
+reach_refresh_s = 0.04
 
 # The mix keeps the one-voice synth's loudness: a directional source has unit power across the
 # layout's speakers (memoire/audio/scene.py); times sqrt(2) it plays at unity on both speakers
 # of a stereo pair when it is straight ahead, as the old pan law did at its centre.
 directional_makeup = math.sqrt(2.0)
+
+
+@dataclass
+class _BankBlock:
+    """One bank's part of a prepared block: its decoded rows and who held each slot."""
+
+    bank: VoiceBank
+    rows: np.ndarray  # (slots, block_frames) float32
+    voices: list  # the Voice in each slot when it was decoded (None: a free slot)
+    fade_from: np.ndarray  # (slots,) the budget's amplitude share at the block's start ...
+    fade_to: np.ndarray  # ... and at its end (memoire/audio/voices.py fade_shape; 0 while settling)
+
+
+@dataclass
+class _Prepared:
+    """A decoded block waiting to be mixed (synth thread): ``pos`` samples of it are mixed."""
+
+    parts: list  # _BankBlock per bank: one, or the outgoing and the incoming during a crossfade
+    xfade: tuple[float, float]  # the crossfade's position 0..1 at the block's start and end
+    t_s: float  # the core's clock at the block's first sample
+    wet: np.ndarray | None  # (block_frames, channels) the rooms' reverb, or None while dry
+    teleport: int = 0  # the listener's teleport count it was prepared for
+    pos: int = 0
 
 
 @dataclass
@@ -161,13 +215,20 @@ class SynthCore:
         self.hop = info.hop_samples
         self.frame_s = self.hop / self.sample_rate_hz
         self.block_frames = settings.frames_per_block * self.hop
-        # (i + 1) / block for i in the block: the per-block gain ramps of the bed and the wet level
+        # (i + 1) / block for i in the block: the per-block ramp of the wet level
         self._ramp = np.arange(1, self.block_frames + 1, dtype=np.float32) / np.float32(self.block_frames)
+        self.subblocks = max(1, int(settings.mix_subblocks))
+        if self.block_frames % self.subblocks:
+            raise ValueError(f"mix_subblocks {self.subblocks} does not divide a block of {self.block_frames} frames")
+        self.mix_frames = self.block_frames // self.subblocks
+        self._ramp_mix = np.arange(1, self.mix_frames + 1, dtype=np.float32) / np.float32(self.mix_frames)
         self.budget = int(settings.voices)
         self.slots = self.budget + 1  # the decoder's batch: the budget's voices and the bed
         self.layout = settings.output
         self.channels = layout_channels(self.layout)
-        self._t_s = 0.0  # the core's clock: audio time rendered (moving emitters follow it)
+        self._t_s = 0.0  # the core's clock: audio time mixed (moving emitters follow it)
+        self._prep_t_s = 0.0  # the clock at the next block to prepare (a block ahead of the mix at most)
+        self._prepared: collections.deque = collections.deque()  # _Prepared blocks, oldest first
         start = start or Listener(0.0, 0.0)
         self.fault: ModelFault | None = None
         self._pending_fault: ModelFault | None = None  # a model switch whose load failed (loader thread)
@@ -180,8 +241,14 @@ class SynthCore:
             self.fault = e
         # Two banks at most (during a crossfade): the spatializer's sources are two ranges of the
         # budget's slots; each bank takes the range the other does not use.
-        self.spatial = Spatializer(self.layout, self.sample_rate_hz, 2 * self.budget, self.block_frames)
-        self._bed_last = np.zeros(2, np.float32)  # the bed's gain at the end of the last block, per range
+        self.spatial = Spatializer(self.layout, self.sample_rate_hz, 2 * self.budget, self.mix_frames)
+        self._bed_last = np.zeros(2, np.float32)  # the bed's gain at the end of the last sub-block, per range
+        self._range_bank: list = [None, None]  # the bank last mixed in each range
+        self._mixed_voice: list = [None] * (2 * self.budget)  # (bank id, zone) last mixed in each source
+        s2 = 2 * self.budget  # the mix's scratch (synth thread), reused every sub-block
+        self._m_sources = np.zeros((s2, self.mix_frames), np.float32)
+        self._m_az, self._m_gain, self._m_lowpass = np.zeros(s2), np.zeros(s2), np.zeros(s2)
+        self._m_bed = np.zeros(self.mix_frames, np.float32)
         self._bed_channels = bed_gains(self.layout)
         self.bank = self._new_bank(first, self.field, start, snap=True, base=0)
         self.fade: _Fade | None = None
@@ -206,19 +273,18 @@ class SynthCore:
             return ZoneReach(field_.plain, self.sample_rate_hz).reach
 
         def reach(x_m: float, y_m: float, heading_rad: float, zone: int, t_s: float) -> VoiceReach:
-            r = acoustics.reach((x_m, y_m), zone, t_s)
+            # the emitters' own motion is sampled every reach_refresh_s; a new listener position
+            # is worked out at once (acoustics.reach keeps the last (position, time) it traced)
+            r = acoustics.reach((x_m, y_m), zone, math.floor(t_s / reach_refresh_s) * reach_refresh_s)
             return VoiceReach(r.gain, r.lowpass_hz, head_azimuth(r.direction_xy, heading_rad), r.room)
 
         return reach
 
     def _new_bank(self, decoder, field_: LatentField, listener: Listener, *, snap: bool, base: int) -> VoiceBank:
         bank = VoiceBank(decoder, field_, self.info, self.budget, self.frame_s, self.settings.max_latent_speed_per_s,
-                         self._reach_for(field_), listener.x_m, listener.y_m, listener.heading_rad, self._t_s,
+                         self._reach_for(field_), listener.x_m, listener.y_m, listener.heading_rad, self._prep_t_s,
                          snap=snap)
         bank.base = base  # its range of the spatializer's sources: base .. base + budget - 1
-        for s in range(self.budget):
-            self.spatial.reset_slot(base + s)
-        self._bed_last[base // max(self.budget, 1)] = 0.0
         return bank
 
     def decoders(self) -> list:
@@ -266,7 +332,7 @@ class SynthCore:
         base = self.budget if self.bank.base == 0 else 0
         new = self._new_bank(decoder, self.field, listener, snap=True, base=base)
         if self.settings.warmup_frames:  # settle every row's cache on the new latents
-            z = new.step((listener.x_m, listener.y_m, listener.heading_rad), self._t_s)
+            z = new.advance((listener.x_m, listener.y_m, listener.heading_rad), self._prep_t_s)
             warm = np.repeat(z[:, :, None], self.settings.warmup_frames, axis=2)
             decoder.decode(warm, np.array([v is not None for v in new.by_slot()]))
         frames = max(1, round(self.settings.crossfade_s / self.frame_s))
@@ -279,8 +345,6 @@ class SynthCore:
         assert fade is not None
         if fade.recycle_old:
             self.spare = fade.old.decoder
-        for s in range(self.budget):  # its range of the spatializer is silent now
-            self.spatial.reset_slot(fade.old.base + s)
         self.fade = None
 
     def _check_jumps(self, listener: Listener) -> None:
@@ -302,111 +366,192 @@ class SynthCore:
             self.spare = None
             self._begin_fade(spare, listener, recycle_old=True)
 
-    def render(self, listener: Listener) -> np.ndarray:
-        """Decode one block for ``listener``: float32 (frames_per_block * hop, channels), always
-        finite. Raises ``ModelFault`` when the model misbehaves (then on every later call too)."""
+    def _raise_fault(self) -> None:
         if self._pending_fault is not None:
             self.fault, self._pending_fault = self._pending_fault, None
         if self.fault is not None:
             raise self.fault
+
+    def render(self, listener: Listener) -> np.ndarray:
+        """One whole block for ``listener`` (offline renders): float32 (frames_per_block * hop,
+        channels), always finite: ``mix_subblocks`` calls of ``mix``, each preceded by ``prepare``
+        where ``needs_prepare`` says so, as the live synth thread calls them. Raises
+        ``ModelFault`` when the model misbehaves (then on every later call too)."""
+        parts = []
+        for _ in range(self.subblocks):
+            if self.needs_prepare:
+                self.prepare(listener)
+            parts.append(self.mix(listener))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    @property
+    def prepared_frames(self) -> int:
+        """Prepared frames not mixed yet (any thread may read it)."""
+        return sum(self.block_frames - p.pos for p in list(self._prepared))
+
+    @property
+    def needs_prepare(self) -> bool:
+        """Whether the next block should be prepared now: once the block being mixed has had its
+        first sub-block mixed (so the decode of the next one is never on the mix's critical path),
+        and whenever nothing is prepared."""
+        return self.prepared_frames <= self.block_frames - self.mix_frames
+
+    def prepare(self, listener: Listener) -> None:
+        """Decode the next block (synth thread): every bank's voices advance one block of latent
+        frames for ``listener`` (the latent glide, motion and budget; a jump starts its crossfade
+        here), the rows are decoded in one batched call, and the rooms' reverb of the block is
+        computed from the voices' gains as last placed. ``mix`` then places and mixes it for the
+        newest pose. Raises ``ModelFault`` when the model misbehaves."""
+        self._raise_fault()
+        t_start = time.perf_counter()
         try:
-            out = self._render(listener)
+            self._prepare(listener)
         except ModelFault as e:
             self.fault = e
             raise
-        if not np.isfinite(out).all():  # finite decode values that overflowed in the gain or the mix
-            self.fault = ModelFault(self.info.path, "the decoded sound overflowed to Inf (values near 1e38)")
-            raise self.fault
-        return out
+        self.stats.prepare_s += time.perf_counter() - t_start
 
-    def _render(self, listener: Listener) -> np.ndarray:
+    def _prepare(self, listener: Listener) -> None:
         self._check_jumps(listener)
         bank = self.bank
         if bank.field is not self.field:  # same version: live controls, a terrain; glided
             bank.field = self.field
             if self.field.plain is not bank.motion_for:
                 bank.reach = self._reach_for(self.field)
-                bank.reset_motion(self._t_s, snap=False)
+                bank.reset_motion(self._prep_t_s, snap=False)
         n = self.settings.frames_per_block
         pose = (listener.x_m, listener.y_m, listener.heading_rad)
         banks = [bank] if self.fade is None else [self.fade.old, bank]
+        before = {id(b): [self._fade_amp(v) for v in b.by_slot()] for b in banks}
         zs = {id(b): np.empty((self.slots, self.info.latent_dim, n), np.float32) for b in banks}
         for i in range(n):
-            t = self._t_s + i * self.frame_s
+            t = self._prep_t_s + i * self.frame_s
             for b in banks:
-                zs[id(b)][:, :, i] = b.step(pose if b is bank else None, t)
+                zs[id(b)][:, :, i] = b.advance(pose if b is bank else None, t)
         loud = max((v for v in bank.voices if v.slot >= 0), key=lambda v: v.amplitude, default=bank.bed)
         self.last_latent = np.asarray(loud.frame if loud.frame is not None else loud.z, np.float32).copy()
+        parts = []
         t0 = time.perf_counter()
-        rows = {id(b): b.decoder.decode(zs[id(b)], np.array([v is not None for v in b.by_slot()]))
-                for b in banks}
+        for b in banks:
+            voices = b.by_slot()
+            rows = b.decoder.decode(zs[id(b)], np.array([v is not None for v in voices]))
+            parts.append(_BankBlock(b, rows, voices, np.array(before[id(b)], np.float32),
+                                    np.array([self._fade_amp(v) for v in voices], np.float32)))
         self.stats.decode_s += time.perf_counter() - t0
-        # the crossfade's gains at the end of this block (equal power; the mix ramps within it)
-        xfade = {id(bank): 1.0}
+        xfade = (1.0, 1.0)
         if self.fade is not None:
             fade = self.fade
+            xfade = (fade.done_frames / fade.total_frames, min((fade.done_frames + n) / fade.total_frames, 1.0))
             fade.done_frames += n
-            t = min(fade.done_frames / fade.total_frames, 1.0)
-            xfade = {id(fade.old): math.cos(0.5 * math.pi * t), id(bank): math.sin(0.5 * math.pi * t)}
-        out = self._mix(banks, rows, xfade)
+        block = _Prepared(parts, xfade, self._prep_t_s, self._wet_block(parts, xfade[1]), listener.teleport)
         for b in banks:
-            for slot in b.release_silent():
-                self.spatial.reset_slot(b.base + slot - 1)
+            b.release_silent()  # faded out by this block's end: their slots are free for the next
         if self.fade is not None and self.fade.done_frames >= self.fade.total_frames:
             self._end_fade()
-        self._t_s += n * self.frame_s
-        real, virtual = self.bank.counts()
-        self.stats.voices_real, self.stats.voices_virtual = real, virtual
-        self.stats.blocks += 1
-        self.stats.audio_s += self.block_frames / self.sample_rate_hz
-        return self._finish(out)
+        self._prep_t_s += n * self.frame_s
+        self._prepared.append(block)
 
-    def _mix(self, banks: list[VoiceBank], rows: dict, xfade: dict) -> np.ndarray:
-        """Every bank's rows onto the layout: zone voices through the spatializer, the bed to every
-        channel but the LFE (memoire/audio/scene.py)."""
-        m = self.block_frames
-        sources = np.zeros((2 * self.budget, m), np.float32)
-        az = np.zeros(2 * self.budget)
-        gain = np.zeros(2 * self.budget)
-        lowpass = np.full(2 * self.budget, self.sample_rate_hz / 2.0)
-        bed = np.zeros(m, np.float32)
-        ramp = self._ramp
-        for b in banks:
-            g_bank = xfade[id(b)]
-            r = rows[id(b)]
-            for slot, v in enumerate(b.by_slot()):
+    @staticmethod
+    def _fade_amp(v) -> float:
+        """The budget's share of a slot's voice's amplitude (0 while it settles or for a free slot)."""
+        return 0.0 if v is None or v.settle > 0 else fade_shape(v.fade)
+
+    def mix(self, listener: Listener) -> np.ndarray:
+        """The next ``mix_frames`` of the prepared audio placed for ``listener`` (synth thread):
+        float32 (mix_frames, channels), always finite. Prepares a block first when none is.
+        Raises ``ModelFault`` when the model misbehaves."""
+        self._raise_fault()
+        if not self._prepared:
+            self.prepare(listener)
+        t_start = time.perf_counter()
+        out = self._finish(self._mix(listener))
+        if not np.isfinite(out).all():  # finite decode values that overflowed in the gain or the mix
+            self.fault = ModelFault(self.info.path, "the decoded sound overflowed to Inf (values near 1e38)")
+            raise self.fault
+        self.stats.mix_s += time.perf_counter() - t_start
+        return out
+
+    def _mix(self, listener: Listener) -> np.ndarray:
+        """One sub-block of the oldest prepared block onto the layout: each bank placed for the
+        pose (its gains glide toward their reach), zone voices through the spatializer, the bed to
+        every channel but the LFE (memoire/audio/scene.py), the block's reverb added."""
+        blk = self._prepared[0]
+        m, lo = self.mix_frames, blk.pos
+        hi = lo + m
+        t = blk.t_s + lo / self.sample_rate_hz
+        pose = (listener.x_m, listener.y_m, listener.heading_rad)
+        frac = hi / self.block_frames  # where this sub-block ends in the block
+        x0, x1 = blk.xfade
+        u = x0 + (x1 - x0) * frac
+        sources, az, gain, lowpass = self._m_sources, self._m_az, self._m_gain, self._m_lowpass
+        sources[:] = 0.0
+        gain[:] = 0.0
+        az[:] = 0.0
+        lowpass[:] = self.sample_rate_hz / 2.0
+        bed = self._m_bed
+        bed[:] = 0.0
+        old = blk.parts[0].bank if len(blk.parts) > 1 else None
+        current = blk.parts[-1].bank  # the bank the listener is in (the incoming one of a crossfade)
+        if listener.teleport != blk.teleport:  # a jump the next block's crossfade carries: not this one
+            current = None
+        for part in blk.parts:
+            b = part.bank
+            b.place(pose if b is current else None, t, m / self.sample_rate_hz)
+            g_bank = math.cos(0.5 * math.pi * u) if b is old else (math.sin(0.5 * math.pi * u) if old else 1.0)
+            k = b.base // max(self.budget, 1)
+            if self._range_bank[k] is not b:  # a new bank in this range: its bed ramps up from 0
+                self._range_bank[k] = b
+                self._bed_last[k] = 0.0
+            fa = part.fade_from + (part.fade_to - part.fade_from) * np.float32(frac)
+            for slot, v in enumerate(part.voices):
                 if slot == 0:
-                    k = b.base // max(self.budget, 1)
-                    g1 = np.float32(v.amplitude * g_bank)
+                    g1 = np.float32(v.gain * g_bank)
                     g0 = self._bed_last[k]
-                    bed += r[0] * (g0 + (g1 - g0) * ramp)
+                    bed += part.rows[0, lo:hi] * (g0 + (g1 - g0) * self._ramp_mix)
                     self._bed_last[k] = g1
                     continue
                 s = b.base + slot - 1
-                sources[s] = r[slot]
-                if v is not None:
-                    gain[s] = v.amplitude * g_bank * directional_makeup
-                    az[s], lowpass[s] = v.azimuth_rad, v.lowpass_hz
+                who = None if v is None else (id(b), v.zone)
+                if self._mixed_voice[s] != who:  # the slot carries another voice now
+                    self._mixed_voice[s] = who
+                    self.spatial.reset_slot(s)
+                if v is None:
+                    continue
+                sources[s] = part.rows[slot, lo:hi]
+                gain[s] = v.gain * fa[slot] * g_bank * directional_makeup
+                az[s], lowpass[s] = v.azimuth_rad, v.lowpass_hz
         out = np.empty((m, self.channels), np.float32)
         self.spatial.process(sources, az, gain, lowpass, out)
         out += bed[:, None] * self._bed_channels[None]
-        self._add_reverb(banks, rows, xfade, out)
+        if blk.wet is not None:
+            out += blk.wet[lo:hi]
+        blk.pos = hi
+        self._t_s = t + m / self.sample_rate_hz
+        if hi >= self.block_frames:  # the block is played out
+            self._prepared.popleft()
+            real, virtual = blk.parts[-1].bank.counts()
+            self.stats.voices_real, self.stats.voices_virtual = real, virtual
+            self.stats.blocks += 1
+            self.stats.audio_s += self.block_frames / self.sample_rate_hz
         return out
 
-    def _add_reverb(self, banks: list[VoiceBank], rows: dict, xfade: dict, out: np.ndarray) -> None:
-        """Each voice's send to its source room's reverb, the bed's to the listener's room, under
-        the listener's room's wet level (memoire/audio/scene.py); dry until the IRs are ready."""
+    def _wet_block(self, parts: list, xfade_end: float) -> np.ndarray | None:
+        """The block's reverb (block_frames, channels), or None while the rooms' IRs are not ready:
+        each voice's send to its source room's reverb, the bed's to the listener's room, at the
+        gains of the last placement, under the listener's room's wet level (memoire/audio/scene.py).
+        Computed a block ahead with the decode: the reverb is a diffuse field that builds over tens
+        of milliseconds, so its send gains may be a block old."""
         if self._reverb is None:
             irs = self.rooms.irs if self.rooms is not None else None
             if not irs:
-                return
+                return None
             from memoire.audio.spatial import RoomReverb, layout
 
             self._reverb = RoomReverb(irs, self.sample_rate_hz, self.block_frames, self.channels,
                                       silent_channels=layout(self.layout).silent_channels)
             self._sends = np.zeros((len(irs), self.block_frames), np.float32)
         acoustics = self.acoustics
-        x, y, _ = self.bank.pose
+        x, y, _ = parts[-1].bank.latent_pose
         here = acoustics.room_at(x, y) if acoustics is not None else -1
         self._wet_fade = min(1.0, self._wet_fade + self.block_frames / self.sample_rate_hz / reverb_fade_in_s)
         wet = 0.0
@@ -414,18 +559,23 @@ class SynthCore:
             wet = 10 ** (reverb_send_db / 20) * wet_scale(acoustics.rooms[here].rt60_s) * self._wet_fade
         sends = self._sends
         sends[:] = 0.0
-        for b in banks:
-            g_bank = xfade[id(b)]
-            r = rows[id(b)]
-            for slot, v in enumerate(b.by_slot()):
+        old = parts[0].bank if len(parts) > 1 else None
+        for part in parts:
+            b = part.bank
+            g_bank = (math.cos(0.5 * math.pi * xfade_end) if b is old
+                      else (math.sin(0.5 * math.pi * xfade_end) if old else 1.0))
+            for slot, v in enumerate(part.voices):
                 if v is None:
                     continue
                 room = here if slot == 0 else v.room
                 if 0 <= room < len(sends):
-                    sends[room] += r[slot] * np.float32(v.amplitude * g_bank)
+                    amp = v.gain * (1.0 if slot == 0 else float(part.fade_to[slot]))
+                    sends[room] += part.rows[slot] * np.float32(amp * g_bank)
         sends *= (self._wet_last + (wet - self._wet_last) * self._ramp)[None]  # the wet level ramps over the block
         self._wet_last = wet
+        out = np.zeros((self.block_frames, self.channels), np.float32)
         self._reverb.process(sends, out)
+        return out
 
     def _finish(self, out: np.ndarray) -> np.ndarray:
         """The makeup gain, and the synth's own limiter where it has one (offline renders)."""
@@ -579,9 +729,17 @@ class LeadSizer:
 
 
 class SynthThread:
-    """Runs a SynthCore on its own thread, keeping ``ring`` filled to ``target_fill_frames``, or,
-    with ``just_in_time``, decoding each block as late as it safely can (``LeadSizer``) for the
-    pose read at that moment (``listener_source``: the newest pose, read by this thread)."""
+    """Runs a SynthCore, keeping ``ring`` filled to ``target_fill_frames`` on one thread, or, with
+    ``just_in_time``, on two: a *decode* thread that prepares each block (``SynthCore.prepare``:
+    the batched decode, the voices' latents, the reverb) a block ahead, and the *mix* thread that
+    mixes each sub-block as late as it safely can (``LeadSizer``) for the pose read at that moment
+    (``listener_source``: the newest pose). The decode (10-25 ms a block here) is then never
+    inside the lead; only the mix (a few ms) is. With ``realtime`` the mix thread asks for
+    real-time priority and the decode thread for the step below it (memoire/audio/priority.py).
+
+    Between the two threads: the core's prepared-block queue (a deque: appended by the decode,
+    popped by the mix) and single-writer fields (memoire/audio/voices.py: the mix owns the gains
+    and directions, the decode the latents and the budget)."""
 
     def __init__(self, core: SynthCore, ring: Ring, *, target_fill_frames: int, torch_threads: int = 1,
                  record_path: Path | None = None, played: Callable[[], int] | None = None,
@@ -594,7 +752,7 @@ class SynthThread:
         self.just_in_time = just_in_time
         self._device_block = device_block or (lambda: 512)
         self._listener_source = listener_source
-        self.lead = LeadSizer(core.sample_rate_hz, ring.capacity, core.settings.frames_per_block * core.hop)
+        self.lead = LeadSizer(core.sample_rate_hz, ring.capacity, core.mix_frames)
         self.lead_frames = 0  # the lead used for the last block (synth thread; statistics)
         self._realtime = realtime
         self.priority = "normal"  # what raise_priority got for this thread (memoire/audio/priority.py)
@@ -614,12 +772,22 @@ class SynthThread:
 
             self._recorder = Recorder(record_path, core.sample_rate_hz, core.channels)
         self._thread = threading.Thread(target=self._run, name="memoire-synth", daemon=True)
-        self.heartbeat_s = time.perf_counter()  # synth thread only
+        self._mix_beat_s = time.perf_counter()  # mix thread only
+        self._decode_beat_s = self._mix_beat_s  # decode thread only
+        self._decoder = (threading.Thread(target=self._run_decode, name="memoire-decode", daemon=True)
+                         if just_in_time else None)
+        self._need = threading.Event()  # mix -> decode: a block was used up; look at the queue
+        self._ready = threading.Event()  # decode -> mix: a block was prepared
+        self.decode_error: BaseException | None = None  # the decode thread died of it (decode thread)
+        self._prep_fault: ModelFault | None = None  # the model failed in prepare (decode thread)
+        self.decode_priority: str | None = "normal" if just_in_time else None  # the decode thread's; None: none
+        self._decode_tid = 0  # the decode thread's kernel id once it has asked for real-time
         # Written by the synth thread only, read by the control loop (the supervisor):
         self.fault: ModelFault | None = None  # the model failed: this thread plays silence from then on
         self.slow_rtf: float | None = None  # set once when the decode is slower than real time, sustained
         self._last_good: np.ndarray | None = None  # the last block rendered (for the fade on a fault)
         self._owed = np.zeros((0, core.channels), np.float32)  # audio to queue before anything else
+        self._work_seen = 0.0  # the core's work_s at the last _measure
         self._speed: collections.deque = collections.deque()  # (wall end, decode s, audio s) per block
         self._first_render_s: float | None = None
         # Fault injection (tests, the soak): ("crash", 0) or ("stall", seconds) for the next render.
@@ -635,6 +803,16 @@ class SynthThread:
 
     def start(self) -> None:
         self._thread.start()
+        if self._decoder is not None:
+            self._decoder.start()
+
+    @property
+    def heartbeat_s(self) -> float:
+        """time.perf_counter() of the last loop of the thread that looped least recently (a decode
+        stuck in the model stalls the sound as surely as a stuck mix)."""
+        if self._decoder is None:
+            return self._mix_beat_s
+        return min(self._mix_beat_s, self._decode_beat_s)
 
     def inject_fault(self, kind: str, seconds: float = 0.0) -> None:
         """Fault injection: the next render raises (``"crash"``, as a decoder failure would) or
@@ -652,15 +830,52 @@ class SynthThread:
         """Ask the thread to end and wait up to ``timeout_s`` (0: do not wait, for a stalled one)."""
         self._stop.set()
         self._wake.set()
+        self._need.set()
+        self._ready.set()
         if self._thread.ident is not None:  # started (an engine closed before start has none)
             self._thread.join(timeout=timeout_s)
+        if self._decoder is not None and self._decoder.ident is not None:
+            self._decoder.join(timeout=timeout_s)
         if self._recorder is not None:
             self._recorder.close()
             self._recorder = None
 
     @property
     def alive(self) -> bool:
+        if self._decoder is not None and self._decoder.ident is not None and not self._decoder.is_alive():
+            return False
         return self._thread.is_alive()
+
+    def _run_decode(self) -> None:
+        """The decode thread (just in time): keeps one block prepared ahead of the one being mixed;
+        applies field changes (the core's field and banks are the decode side's)."""
+        from memoire.audio.model import set_torch_threads
+
+        set_torch_threads(self.torch_threads)
+        if self._realtime:
+            from memoire.audio.priority import decode_rt_priority, raise_priority
+
+            self._decode_tid = threading.get_native_id()
+            self.decode_priority = raise_priority(priority=decode_rt_priority)
+        idle_s = self.core.mix_frames / self.core.sample_rate_hz / 4
+        try:
+            while not self._stop.is_set():
+                self._decode_beat_s = time.perf_counter()
+                self._need.clear()  # before looking at the queue: a set() from now on is not lost
+                if self._field is not None:
+                    field_, self._field = self._field, None
+                    self.core.set_field(*field_)
+                if self._prep_fault is None and self.core.fault is None and self.core.needs_prepare:
+                    try:
+                        self.core.prepare(self._peek_listener())
+                    except ModelFault as e:
+                        self._prep_fault = e
+                    self._ready.set()
+                    continue
+                self._need.wait(idle_s)
+        except BaseException as e:  # the supervisor reads it (through ``error``) and restarts the synth
+            self.decode_error = e
+            self._ready.set()
 
     def _run(self) -> None:
         from memoire.audio.model import set_torch_threads
@@ -670,7 +885,7 @@ class SynthThread:
             from memoire.audio.priority import raise_priority
 
             self.priority = raise_priority()
-        block = self.core.settings.frames_per_block * self.core.hop
+        block = self.core.mix_frames  # what one mix writes: a sub-block of a latent block
         rate = self.core.sample_rate_hz
         last_seq = -1
         last_pos = None
@@ -678,11 +893,13 @@ class SynthThread:
         try:
             while not self._stop.is_set():
                 now = time.perf_counter()
-                self.heartbeat_s = now
+                self._mix_beat_s = now
                 self._wake.clear()  # before looking at the ring: a wake() from now on is not lost
                 ring = self.ring
                 self.latency.poll(self._played(), now, self._device_latency(), ring.last_read, rate)
-                if self._field is not None:
+                if self.decode_error is not None:
+                    raise RuntimeError(f"the decode thread stopped: {self.decode_error!r}") from self.decode_error
+                if self._field is not None and self._decoder is None:
                     self.core.set_field(*self._field)
                     self._field = None
                 available = ring.available()
@@ -704,11 +921,7 @@ class SynthThread:
                     # Enough queued: sleep about a quarter of a block (11 ms at 2048 samples).
                     self._wake.wait(block / rate / 4)
                     continue
-                if self._listener_source is not None:
-                    newest = self._listener_source()
-                    if newest is not None:
-                        self._listener = newest
-                listener = self._listener
+                listener = self._newest()
                 if listener.seq != last_seq:
                     pos = (listener.x_m, listener.y_m)
                     if last_pos is not None and pos != last_pos:
@@ -723,6 +936,8 @@ class SynthThread:
                     if self._stop.is_set():
                         break
                 audio = self._next_block(listener, block)
+                if audio is None:  # the decode thread is late: nothing to mix yet
+                    continue
                 if self.just_in_time:  # how far below the lead the queue fell before this block landed
                     self.lead_frames = lead
                     self.lead.add(lead - ring.available(), time.perf_counter())
@@ -732,31 +947,66 @@ class SynthThread:
         except BaseException as e:  # the supervisor (memoire/audio/supervisor.py) reads it and restarts the synth
             self.error = e
 
-    def _next_block(self, listener: Listener, block: int) -> np.ndarray:
-        """The next audio to queue: owed fade audio first, silence after a model fault, else a
-        rendered block. A ModelFault ends the sound with ``fade_tail`` and is kept in ``fault``
-        (the supervisor reports it); the thread goes on writing silence, so the output keeps its
-        pace and nothing the model returned reaches the ring."""
+    def _newest(self) -> Listener:
+        """The newest pose: read from ``listener_source`` where there is one, else the last set."""
+        if self._listener_source is not None:
+            newest = self._listener_source()
+            if newest is not None:
+                self._listener = newest
+        return self._listener
+
+    def _on_fault(self, e: ModelFault) -> None:
+        """The model failed: the sound ends with ``fade_tail`` of the last good audio (owed to the
+        ring before anything else), and the fault is kept for the supervisor."""
+        self._owed = fade_tail(self._last_good, round(fault_fade_s * self.core.sample_rate_hz))
+        self._last_good = None
+        self.fault = e
+
+    def _peek_listener(self) -> Listener:
+        """The newest pose, for the decode thread (it reads; only the mix thread writes _listener)."""
+        newest = self._listener_source() if self._listener_source is not None else None
+        return newest if newest is not None else self._listener
+
+    def _next_block(self, listener: Listener, block: int) -> np.ndarray | None:
+        """The next audio to queue: owed fade audio first, silence after a model fault, else the
+        next mixed sub-block (decoding a block first where none is prepared; with the decode
+        thread, waiting up to a quarter of a sub-block for it, else None). A ModelFault ends the
+        sound with ``fade_tail`` and is kept in ``fault`` (the supervisor reports it); the thread
+        goes on writing silence, so the output keeps its pace and nothing the model returned
+        reaches the ring."""
+        if self._decoder is not None and self.fault is None and not self.core.prepared_frames:
+            if self._prep_fault is not None:
+                self._on_fault(self._prep_fault)
+            else:
+                self._ready.clear()
+                if not self.core.prepared_frames:
+                    self._ready.wait(block / self.core.sample_rate_hz / 4)
+                if not self.core.prepared_frames and self._prep_fault is None:
+                    return None
+        if not len(self._owed) and self.fault is None:
+            try:
+                if self._decoder is None and self.core.needs_prepare:
+                    self.core.prepare(listener)
+                if self._prep_fault is not None and not self.core.prepared_frames:
+                    raise self._prep_fault
+                audio = self.core.mix(listener)
+                self._need.set()
+            except ModelFault as e:
+                self._on_fault(e)
+            else:
+                self._last_good = audio
+                work = self.core.stats.work_s
+                self._measure(work - self._work_seen, len(audio) / self.core.sample_rate_hz)
+                self._work_seen = work
+                return audio
         if len(self._owed):
             audio, self._owed = self._owed[:block], self._owed[block:]
             return audio
-        if self.fault is not None:
-            return np.zeros((block, self.core.channels), np.float32)
-        before = self.core.stats.decode_s
-        try:
-            audio = self.core.render(listener)
-        except ModelFault as e:
-            tail = fade_tail(self._last_good, round(fault_fade_s * self.core.sample_rate_hz))
-            self._last_good = None
-            self.fault = e
-            self._owed = tail[block:]
-            return tail[:block] if len(tail) else np.zeros((block, self.core.channels), np.float32)
-        self._last_good = audio
-        self._measure(self.core.stats.decode_s - before, len(audio) / self.core.sample_rate_hz)
-        return audio
+        return np.zeros((block, self.core.channels), np.float32)
 
     def _measure(self, decode_s: float, audio_s: float) -> None:
-        """Judge the decode's speed over the last ``slow_window_s`` of wall time (see slow_rtf)."""
+        """Judge the synth's speed (``decode_s``: its work for ``audio_s`` of audio) over the last
+        ``slow_window_s`` of wall time (see slow_rtf)."""
         now = time.perf_counter()
         if self._first_render_s is None:
             self._first_render_s = now - decode_s
@@ -775,6 +1025,9 @@ class SynthThread:
 
                 lower_priority()
                 self.priority = "normal (slower than real time)"
+                if self._decode_tid:
+                    lower_priority(self._decode_tid)
+                    self.decode_priority = "normal (slower than real time)"
 
 
 def offline_listener_sequence(poses: Callable[[float], tuple[float, float, float]], core: SynthCore,

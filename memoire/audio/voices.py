@@ -103,6 +103,8 @@ class Voice:
     z: np.ndarray  # glided latent (latent_dim,) float64
     player: MotionPlayer | None
     gain: float = 0.0  # smoothed reach gain x live gain, before the budget's fade
+    target_gain: float = 0.0  # the reach gain x live gain at the last placement (what the budget ranks)
+    tau_s: float = 1.0  # its latent's and gain's time constant (the zone's fade_s; the bed's smoothing)
     motion: float = 1.0  # how much of its anchor's motion rides on its latent (0 under a latent override)
     fade: float = 0.0  # the budget's fade position 0..1
     slot: int = -1  # batch row; -1: virtual
@@ -120,9 +122,12 @@ class Voice:
 
 
 class VoiceBank:
-    """One decoder's voices: a field, a pose, a batch of ``slots`` rows. ``step`` advances one
-    latent frame of every voice and returns the batch's latents; the SynthCore decodes them and
-    mixes the rows (memoire/audio/synth.py). Two banks play at once only during a jump's
+    """One decoder's voices: a field, a pose, a batch of ``slots`` rows. ``advance`` moves every
+    voice's latent one frame and returns the batch's latents, which the SynthCore decodes a block
+    ahead; ``place`` sets what the voices are heard at for the newest pose, each time the core
+    mixes (memoire/audio/synth.py). The two may run on two threads: ``advance`` writes the
+    latents, the motion, the budget's slots and fades; ``place`` the gains, directions, low-passes
+    and rooms; each only reads the other's. Two banks play at once only during a jump's
     crossfade (teleport, level reload, model switch)."""
 
     def __init__(self, decoder, field_, info, budget: int, frame_s: float, max_speed: float,
@@ -138,7 +143,10 @@ class VoiceBank:
         self.frame_s = frame_s
         self.max_step = max_speed * frame_s
         self.reach = reach
+        # Two writers, two poses: ``place`` (the mix) sets ``pose``, ``advance`` (the decode, a block
+        # ahead, maybe on its own thread) ``latent_pose``; each reads its own.
         self.pose = (x_m, y_m, heading_rad)
+        self.latent_pose = self.pose
         self.motion_for = None
         self.voices: list[Voice] = []
         self._slot_z = np.zeros((self.slots, info.latent_dim), np.float32)  # each row's last latent
@@ -162,32 +170,38 @@ class VoiceBank:
 
     def reset_motion(self, t_s: float, *, snap: bool) -> None:
         """Voices for the field's zones and bed (players seeded as the one-voice synth did), their
-        latents and gains snapped to the pose; with ``snap`` the audible ones real at once."""
+        latents snapped to the pose. ``snap`` (a new bank, not yet mixed): gains snapped too and
+        the audible voices real at once. Without it (a live field change, on the decode side of a
+        bank being mixed) a zone's voice is kept, slot, fade and gains and all, with a new motion:
+        what the mix owns (gains, directions) is left to the mix."""
         blend = self.field.zones
         motions = list(blend.motions) + [blend.rest_motion]
         old = {v.zone: v for v in self.voices}
-        self.voices = []
+        voices = []
         for i, m in enumerate(motions):
             zone = i if i < len(blend.names) else -1
             player = MotionPlayer(m, seed=i) if m is not None else None
-            v = Voice(zone, np.zeros(self.info.latent_dim), player)
-            keep = old.get(zone)
-            if keep is not None and keep.slot >= 0 and not snap:  # a reset keeps slots (no new rows)
-                v.slot, v.fade, v.wanted = keep.slot, keep.fade, keep.wanted
-            self.voices.append(v)
+            keep = None if snap else old.get(zone)
+            if keep is not None:
+                keep.player = player
+                voices.append(keep)
+            else:
+                voices.append(Voice(zone, np.zeros(self.info.latent_dim), player))
+        self.voices = voices
         self.bed.slot = 0
         self.bed.wanted = True
         self.bed.fade = 1.0
         self.motion_for = self.field.plain
-        x, y, h = self.pose
-        targets = self._targets(x, y, h, t_s)
+        x, y, h = self.latent_pose
         override = self.field.zones.override is not None
-        for v, (z, _, g) in zip(self.voices, targets):
+        for v, (z, tau) in zip(voices, self._latent_targets(x, y)):
             v.z = z.copy()
-            v.gain = g
+            v.tau_s = tau
             v.motion = 0.0 if override and v.zone < 0 else 1.0
         if snap:
-            self._budget(targets, first=True)
+            for v, g in zip(voices, self._gain_targets(voices, x, y, h, t_s)):
+                v.gain = v.target_gain = g
+            self._budget(first=True)
             for v in self.voices:
                 if v.slot >= 0:
                     v.fade, v.settle = 1.0, 0
@@ -196,45 +210,57 @@ class VoiceBank:
     def bed(self) -> Voice:
         return self.voices[-1]
 
-    def _targets(self, x: float, y: float, h: float, t_s: float) -> list[tuple[np.ndarray, float, float]]:
-        """Per voice (zones, then the bed): (target latent, time constant s, target gain)."""
+    def _latent_targets(self, x: float, y: float) -> list[tuple[np.ndarray, float]]:
+        """Per voice (zones, then the bed): (target latent, time constant s) at (x, y)."""
         blend = self.field.zones
+        if blend.override is not None:
+            from memoire.world.field import override_fade_s
+
+            out = [(blend.latents[i], float(blend.fade_s[i])) for i in range(len(blend.names))]
+            out.append((np.asarray(blend.override, np.float64), override_fade_s))
+            return out
         m = self.terrain_share
         terrain = self._terrain_at(x, y)
         out = []
-        if blend.override is not None:
-            for i in range(len(blend.names)):
-                out.append((blend.latents[i], float(blend.fade_s[i]), 0.0))
-            from memoire.world.field import override_fade_s
-
-            out.append((np.asarray(blend.override, np.float64), override_fade_s, 1.0))
-            return out
-        live = blend.gains
-        cover = 0.0
         for i in range(len(blend.names)):
             z = blend.latents[i] if terrain is None else (1 - m) * blend.latents[i] + m * terrain
-            if self._zone_voices():
+            out.append((z, float(blend.fade_s[i])))
+        rest = blend.rest_latent if terrain is None else (1 - m) * blend.rest_latent + m * terrain
+        out.append((rest, float(blend.rest_fade_s)))
+        return out
+
+    def _gain_targets(self, voices: list[Voice], x: float, y: float, h: float, t_s: float) -> list[float]:
+        """Per voice of ``voices`` (zones, then the bed): the gain it should reach at the pose; sets
+        each zone voice's direction, low-pass and source room from its reach."""
+        blend = self.field.zones
+        if blend.override is not None:
+            return [0.0] * len(blend.names) + [1.0]
+        live = blend.gains
+        cover = 0.0
+        out = []
+        zone_voices = self._zone_voices()
+        for i in range(len(blend.names)):
+            g = 0.0
+            if zone_voices:
                 r = self.reach(x, y, h, i, t_s)
                 g = r.gain * (1.0 if live is None else float(live[i]))
                 cover = max(cover, g)
-                self.voices[i].azimuth_rad, self.voices[i].lowpass_hz, self.voices[i].room = (
-                    r.azimuth_rad, r.lowpass_hz, r.room)
-            else:
-                g = 0.0
-            out.append((z, float(blend.fade_s[i]), g))
-        rest = blend.rest_latent if terrain is None else (1 - m) * blend.rest_latent + m * terrain
-        bed_gain = 1.0 if not self._zone_voices() else 1.0 - min(cover, 1.0)
-        out.append((rest, float(blend.rest_fade_s), bed_gain))
+                v = voices[i]
+                v.azimuth_rad, v.lowpass_hz, v.room = r.azimuth_rad, r.lowpass_hz, r.room
+            out.append(g)
+        out.append(1.0 if not zone_voices else 1.0 - min(cover, 1.0))
         return out
 
     # -- the budget -----------------------------------------------------------------------------
 
-    def _budget(self, targets, first: bool = False) -> None:
-        """Which zone voices are wanted real, and slots for the ones that may start now."""
+    def _budget(self, first: bool = False) -> None:
+        """Which zone voices are wanted real (by their reach gain at the last placement), and
+        slots for the ones that may start now."""
         prio = self.field.zones.priority
         zones = self.voices[:-1]
         score = []
-        for v, (_, _, g) in zip(zones, targets[:-1]):
+        for v in zones:
+            g = v.target_gain
             a = g * float(prio[v.zone])
             if v.wanted:
                 a *= keep_factor
@@ -254,24 +280,26 @@ class VoiceBank:
 
     # -- one frame -------------------------------------------------------------------------------
 
-    def step(self, pose: tuple[float, float, float] | None, t_s: float) -> np.ndarray:
-        """Advance every voice one latent frame at ``pose`` (None: stay where the bank was, as the
-        outgoing bank of a crossfade does). Returns the batch's latents (slots, latent_dim)."""
+    def advance(self, pose: tuple[float, float, float] | None, t_s: float) -> np.ndarray:
+        """Advance every voice's latent one frame (the latent glide, its motion, the budget and
+        its fades) for the listener at ``pose`` (None: where the bank was, as the outgoing bank of
+        a crossfade stays). Returns the batch's latents (slots, latent_dim) to decode. The budget
+        ranks by the gains of the last ``place``; what the voices are heard at is ``place``'s."""
         if pose is not None:
-            self.pose = pose
-        x, y, h = self.pose
-        targets = self._targets(x, y, h, t_s)
-        self._budget(targets)
+            self.latent_pose = pose
+        x, y, _ = self.latent_pose
+        targets = self._latent_targets(x, y)
+        self._budget()
         fade_step = self.frame_s / voice_fade_s
         override = self.field.zones.override is not None
-        for v, (target, tau, g) in zip(self.voices, targets):
+        for v, (target, tau) in zip(self.voices, targets):
+            v.tau_s = tau
             alpha = 1.0 - math.exp(-self.frame_s / max(tau, 1e-3))
             step = alpha * (target - v.z)
             norm = float(np.linalg.norm(step))
             if norm > self.max_step:
                 step *= self.max_step / norm
             v.z = v.z + step
-            v.gain += alpha * (g - v.gain)
             v.motion += alpha * ((0.0 if override and v.zone < 0 else 1.0) - v.motion)
             # players advance, heard or not: time goes on
             frame = v.z + v.motion * v.player.next() if v.player is not None else v.z
@@ -286,6 +314,18 @@ class VoiceBank:
                 v.fade = max(0.0, v.fade - fade_step)
             self._slot_z[v.slot] = frame
         return self._slot_z
+
+    def place(self, pose: tuple[float, float, float] | None, t_s: float, dt_s: float) -> None:
+        """The voices' gains, directions, low-passes and rooms for the listener at ``pose`` (None:
+        where the bank was) at ``t_s``: each gain glides toward its reach with the voice's time
+        constant over ``dt_s`` (the time since the last placement)."""
+        if pose is not None:
+            self.pose = pose
+        x, y, h = self.pose
+        voices = self.voices  # one list throughout (the decode side may swap in a new one)
+        for v, g in zip(voices, self._gain_targets(voices, x, y, h, t_s)):
+            v.target_gain = g
+            v.gain += (1.0 - math.exp(-dt_s / max(v.tau_s, 1e-3))) * (g - v.gain)
 
     def release_silent(self) -> list[int]:
         """Free the slots of voices that have faded out (after the block is mixed). Returns them."""

@@ -62,6 +62,12 @@ LOUD = [-1.05, -4.39, 2.55, 5.55, -2.88, -0.3, -2.06, -1.14, 0.14, -3.73, -0.83,
 QUIET_XY = (10.0, 18.75)  # the lane's west part: 20 m from the zone
 LOUD_XY = (30.0, 18.75)  # the zone's centre
 WINDOW = 44  # 1 ms RMS windows
+# The zone's reach (the spatial synth's voices, memoire/audio/voices.py): a voice is decoded only
+# while its zone is audible (above -60 dB), and one that turns real fades in over 0.4 s, so the
+# zone must stay audible at the quiet place for a step to be heard at once: the logarithmic curve
+# over 22 m of falloff is -52 dB at the quiet place's 18 m (the loud latent then plays at -64
+# dBFS, under the rest's -59) and 0 dB inside the 2 m radius.
+LOUD_FALLOFF_M = 22.0
 
 
 def bench_level(out_dir: Path, model: Path) -> Path:
@@ -74,13 +80,15 @@ field = "zones"
 smoothing_s = 0.01
 rest = {QUIET}
 gain_db = 0.0
+output = "binaural"
+distance_curve = "logarithmic"
 
 [[zones]]
 name = "loud"
 shape = "circle"
 center = [{LOUD_XY[0]}, {LOUD_XY[1]}]
 radius_m = 2.0
-falloff_m = 1.0
+falloff_m = {LOUD_FALLOFF_M}
 curve = "linear"
 fade_s = 0.01
 anchor = {LOUD}

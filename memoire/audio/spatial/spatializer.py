@@ -36,6 +36,9 @@ from memoire.audio.spatial.hrtf import Hrtf
 from memoire.audio.spatial.panning import Panner, layout as get_layout
 
 pan_subblocks = 4  # direction steps per block for speaker layouts (512 frames = 11.6 ms at 2048)
+# Binaural: a slot's direction that moved less than this keeps its response (1e-4 rad: far below
+# the KEMAR set's 5-degree spacing, so the interpolated response would be the same to ~1e-5).
+hrir_same_rad = 1e-4
 
 
 def wrap_rad(a: np.ndarray) -> np.ndarray:
@@ -80,6 +83,7 @@ class Spatializer:
             self.fft_size = int(2 ** math.ceil(math.log2(n + taps - 1)))
             bins = self.fft_size // 2 + 1
             self._h_last = np.zeros((s, 2, bins), np.complex128)  # last block's responses, per slot
+            self._h_az = np.zeros(s)  # the direction each slot's last response was worked out for
             self._tail = np.zeros((2, taps - 1))  # the mix's convolution tail into the next block
             self._pad = np.zeros((2, s, self.fft_size))  # inputs (old-response part, new-response part)
             self._acc = np.zeros((2, bins), np.complex128)
@@ -119,18 +123,28 @@ class Spatializer:
         ramp += g0.astype(np.float32)[:, None]
         x *= ramp
         az0 = np.where(fresh, az1, self._az[:s])
+        # Only the slots heard in this block (gain above 0 at either end) are placed: a slot silent
+        # all block adds nothing (its response and speaker gains are taken afresh when it sounds again).
+        idx = np.flatnonzero((g1 > 0.0) | (g0 > 0.0))
+        if len(idx) == s:
+            idx = slice(0, s)
         if self.binaural:
-            self._binaural(x, az0, az1, fresh, out)
+            self._binaural(x[idx], idx, az0[idx], az1[idx], fresh[idx], out)
         else:
-            self._speakers(x, az0, az1, fresh, out)
+            self._speakers(x[idx], idx, az0[idx], az1[idx], fresh[idx], out)
+        quiet = np.ones(s, bool)
+        quiet[idx] = False
+        fresh[quiet] = True  # not placed this block: its direction is taken at once next time
         self._gain[:s] = g1
         self._az[:s] = az1
         fresh[:] = False
 
-    def _speakers(self, x: np.ndarray, az0: np.ndarray, az1: np.ndarray, fresh: np.ndarray, out: np.ndarray) -> None:
+    def _speakers(self, x: np.ndarray, idx, az0: np.ndarray, az1: np.ndarray, fresh: np.ndarray,
+                  out: np.ndarray) -> None:
+        """``x`` (S', N) the placed slots' block; ``idx`` their slot indices (or a slice of all)."""
         s, n = x.shape
         d = wrap_rad(az1 - az0)  # the shorter way round
-        g_prev = self._g_last[:s]
+        g_prev = self._g_last[idx]
         if s and fresh.any():
             g_prev[fresh] = self.panner.gains(az1[fresh])
         out[:] = 0.0
@@ -146,16 +160,26 @@ class Spatializer:
             out[lo:hi] = seg.T @ g_prev.astype(np.float32)
             out[lo:hi] += (seg * t).T @ (g_next - g_prev).astype(np.float32)
             g_prev = g_next
-        self._g_last[:s] = g_prev
+        self._g_last[idx] = g_prev
 
-    def _binaural(self, x: np.ndarray, az0: np.ndarray, az1: np.ndarray, fresh: np.ndarray, out: np.ndarray) -> None:
+    def _binaural(self, x: np.ndarray, idx, az0: np.ndarray, az1: np.ndarray, fresh: np.ndarray,
+                  out: np.ndarray) -> None:
+        """``x`` (S', N) the placed slots' block; ``idx`` their slot indices (or a slice of all)."""
         s, n = x.shape
         fft = self.fft_size
         taps1 = self._tail.shape[1]
         y = np.zeros((2, fft))
         if s:
-            h_new = scipy.fft.rfft(self.hrtf.hrirs(az1) * self.hrtf_scale, fft, axis=2)  # (S, 2, bins)
-            h_old = self._h_last[:s]
+            h_old = self._h_last[idx]  # a copy when idx is an index array: written back below
+            # a response is worked out only for a direction that moved (a still listener and still
+            # emitters keep theirs: the HRIR interpolation and its FFT are most of the cost)
+            h_new = h_old.copy()
+            moved = fresh | (np.abs(wrap_rad(az1 - self._h_az[idx])) > hrir_same_rad)
+            if moved.any():
+                h_new[moved] = scipy.fft.rfft(self.hrtf.hrirs(az1[moved]) * self.hrtf_scale, fft, axis=2)
+                az_done = self._h_az[idx]
+                az_done[moved] = az1[moved]
+                self._h_az[idx] = az_done
             if fresh.any():
                 h_old[fresh] = h_new[fresh]
             pad = self._pad[:, :s]
@@ -166,7 +190,7 @@ class Spatializer:
             acc[:] = np.einsum("sf,sef->ef", spec[0], h_old)
             acc += np.einsum("sf,sef->ef", spec[1], h_new)
             y = scipy.fft.irfft(acc, fft, axis=1)  # (2, fft): the block's full convolution
-            h_old[:] = h_new
+            self._h_last[idx] = h_new
         y[:, :taps1] += self._tail
         out[:, 0] = y[0, :n]
         out[:, 1] = y[1, :n]
