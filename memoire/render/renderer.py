@@ -1,7 +1,8 @@
 """The moderngl renderer: the level's meshes lit by its time of day, sky, haze, overlays.
 
-Thread: the main thread only (it owns the GL context). One draw call per material for the
-static scene, one for the sky (drawn last on the far plane, so only where no wall is), one per
+Thread: the main thread only (it owns the GL context). The static scene is drawn in the chunks
+in view (meshes.CULL_CHUNK_M; one draw call per run of adjacent chunks of a material), after a
+depth pre-pass of the walls; one draw for the sky (drawn last on the far plane, so only where no wall is), one per
 overlay. The sun never moves, so its shadow map is rendered once per level (``set_level``).
 
 The light is the level's ``[look] time`` (memoire/render/look.py reads assets/look/times.toml).

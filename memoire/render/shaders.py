@@ -9,7 +9,9 @@ fragment shader is compiled once per material with ``#define MATERIAL <id>``: so
 runs every branch of an if-chain under a mask, so a per-material program (the mesh is
 sorted by material, one draw call each) shades each pixel with only its own material's code.
 
-Quality: ``#define QUALITY_HIGH`` (renderer.py) turns on the Poisson-disc soft shadows; the
+Quality: ``#define QUALITY_HIGH`` (renderer.py) turns on the Poisson-disc soft shadows, two
+octaves of grass blades and of cloud, the wall foot's occlusion from the ground map and the sky's
+exact gradient (low has cheaper stand-ins: docs/look.md, Frame time); the
 scene's alpha channel carries each pixel's glow (0..1: lanterns, lit windows, sun glints), which
 the high-quality post pass (POST_FS) blurs into bloom. The light of the time of day arrives as
 uniforms (memoire/render/look.py, assets/look/times.toml).
