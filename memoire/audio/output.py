@@ -43,7 +43,12 @@ callback_block_frames = 512
 # With issue 11's spatial synth (a batched decode of every voice slot, the spatializer and the room
 # reverbs: ~17 ms of synth work a block here, ~10 ms of it Python under the interpreter lock the
 # callback needs too) 0.015 s underflowed on the null sink (binaural: 15 in 40 s of the default
-# tour; stereo: 2-3) and 0.02 s had none (binaural, 36 s and the 10-minute run in docs/sound.md).
+# tour; stereo: 2-3) and 0.02 s had none in 36 s. Since the synth decodes a block ahead on its own
+# thread and mixes 512-frame sub-blocks just in time (~1.5-2.5 ms each), motion-to-sound has room
+# to spare (docs/sound.md "Latency"), and the buffer is spent on not breaking up: a 12-minute run
+# of the default tour with 0.015 s (PortAudio's delay to the speaker 15-17 ms) had 5 device
+# underflows; 0.02 s (27-29 ms: PulseAudio's plugin grants five blocks) is kept, with the synth's
+# queue floor of 12 ms on top (memoire/audio/synth.py lead_min_margin_s).
 device_block_frames = 256
 device_latency_s = 0.02
 

@@ -391,10 +391,11 @@ class SynthCore:
 
     @property
     def needs_prepare(self) -> bool:
-        """Whether the next block should be prepared now: once the block being mixed has had its
-        first sub-block mixed (so the decode of the next one is never on the mix's critical path),
-        and whenever nothing is prepared."""
-        return self.prepared_frames <= self.block_frames - self.mix_frames
+        """Whether the next block should be prepared now: as soon as no more than one block is
+        left to mix, so the decode of the next block has a whole block's time (46 ms at 2048
+        frames) before the mix needs it, and is never on the mix's critical path (with 3/4 of a
+        block the decode thread was late ~1 % of blocks on this machine with the renderer running)."""
+        return self.prepared_frames <= self.block_frames
 
     def prepare(self, listener: Listener) -> None:
         """Decode the next block (synth thread): every bank's voices advance one block of latent
@@ -666,13 +667,18 @@ class LatencyMeter:
         return histogram_percentile(self.hist, 95.0)
 
 
-# Just-in-time decoding (SynthThread with ``just_in_time``): the synth decodes the next latent
-# frame when the queue has fallen to its *lead*: one device block, plus what the consumer took
-# between the queue reaching the lead and the new block landing in the ring (the decode, the
-# thread waking late, a callback falling in between), as its 99th percentile over the last
-# ``lead_window_s``, plus a guard. Never less than ``lead_min_margin_s`` above one device block.
+# Just-in-time mixing (SynthThread with ``just_in_time``): the mix thread mixes the next sub-block
+# when the queue has fallen to its *lead*: one device block, plus what the consumer took between
+# the queue reaching the lead and the new sub-block landing in the ring (the mix, the thread
+# waking late, a callback falling in between), as its 99th percentile over the last
+# ``lead_window_s``, plus a guard; never less than ``lead_min_margin_s`` above one device block.
+# That floor is 12 ms: besides the mix's own jitter the queue must ride out a refill burst (after
+# the sound server's side of the stream runs short, PortAudio calls back several times at once to
+# fill its buffer again) and a real-time thread kept off the CPU a few ms (a probe at the mix's
+# priority beside the renderer here: 1.4 ms at p99, up to 8 ms). With 2 ms, 2-6 ring underruns
+# in 70-90 s runs here with the renderer going; with 12 ms, none (docs/sound.md "Latency").
 lead_window_s = 5.0
-lead_min_margin_s = 0.002
+lead_min_margin_s = 0.012
 lead_guard_s = 0.001
 # Until ``lead_learn_s`` of renders (and at least ``lead_min_samples``) are measured the margin
 # is ``lead_start_margin_s``: the start-up is the machine's busiest time (the game compiles shaders
@@ -780,6 +786,7 @@ class SynthThread:
         self._ready = threading.Event()  # decode -> mix: a block was prepared
         self.decode_error: BaseException | None = None  # the decode thread died of it (decode thread)
         self._prep_fault: ModelFault | None = None  # the model failed in prepare (decode thread)
+        self.decode_late = 0  # times the mix found no prepared block when one was due (mix thread)
         self.decode_priority: str | None = "normal" if just_in_time else None  # the decode thread's; None: none
         self._decode_tid = 0  # the decode thread's kernel id once it has asked for real-time
         # Written by the synth thread only, read by the control loop (the supervisor):
@@ -937,6 +944,7 @@ class SynthThread:
                         break
                 audio = self._next_block(listener, block)
                 if audio is None:  # the decode thread is late: nothing to mix yet
+                    self.decode_late += 1
                     continue
                 if self.just_in_time:  # how far below the lead the queue fell before this block landed
                     self.lead_frames = lead
