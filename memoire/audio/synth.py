@@ -730,7 +730,7 @@ class LeadSizer:
         self._samples.append((now_s, max(0, int(consumed_frames))))
 
     def underrun(self, device_block: int, now_s: float) -> None:
-        self._floor = max(self._floor, self._p99(now_s)) + device_block
+        self._floor = max(self._floor, self._p99(now_s), math.ceil(lead_min_margin_s * self.rate)) + device_block
         self._floor_until = now_s + lead_underrun_hold_s
 
 
