@@ -30,7 +30,7 @@ VIEWS = {
 # places a visitor of the default tour passes: the pigeon courtyard's gate and screen wall, inside that
 # courtyard, the lane going east, the tea courtyard, the garden
 TOUR = "gallery"
-TOUR_PLACES = {"gate": 12.5, "pigeons": 5.0, "lane": 22.0, "tea": 56.0, "garden": 94.0}
+TOUR_PLACES = {"gate": 1.5, "pigeons": 10.1, "lane": 22.0, "tea": 56.0, "garden": 94.0}
 MINIMAP_PX_PER_M = 3.0
 MAX_PNG_BYTES = 280_000  # keep the repository light: pictures above this are palette-quantised
 
