@@ -786,7 +786,6 @@ class SynthThread:
         self._ready = threading.Event()  # decode -> mix: a block was prepared
         self.decode_error: BaseException | None = None  # the decode thread died of it (decode thread)
         self._prep_fault: ModelFault | None = None  # the model failed in prepare (decode thread)
-        self.decode_late = 0  # times the mix found no prepared block when one was due (mix thread)
         self.decode_priority: str | None = "normal" if just_in_time else None  # the decode thread's; None: none
         self._decode_tid = 0  # the decode thread's kernel id once it has asked for real-time
         # Written by the synth thread only, read by the control loop (the supervisor):
@@ -944,7 +943,6 @@ class SynthThread:
                         break
                 audio = self._next_block(listener, block)
                 if audio is None:  # the decode thread is late: nothing to mix yet
-                    self.decode_late += 1
                     continue
                 if self.just_in_time:  # how far below the lead the queue fell before this block landed
                     self.lead_frames = lead
