@@ -177,6 +177,14 @@ class _Prepared:
     pos: int = 0
 
 
+def _crossfade_gain(bank, old, position: float) -> float:
+    """A bank's equal-power gain at ``position`` (0..1) of a crossfade whose outgoing bank is
+    ``old`` (None: no crossfade, gain 1)."""
+    if old is None:
+        return 1.0
+    return math.cos(0.5 * math.pi * position) if bank is old else math.sin(0.5 * math.pi * position)
+
+
 @dataclass
 class _Fade:
     """A jump's crossfade: the outgoing bank keeps its pose and fades out as the new one fades in."""
@@ -498,7 +506,7 @@ class SynthCore:
         for part in blk.parts:
             b = part.bank
             b.place(pose if b is current else None, t, m / self.sample_rate_hz)
-            g_bank = math.cos(0.5 * math.pi * u) if b is old else (math.sin(0.5 * math.pi * u) if old else 1.0)
+            g_bank = _crossfade_gain(b, old, u)
             k = b.base // max(self.budget, 1)
             if self._range_bank[k] is not b:  # a new bank in this range: its bed ramps up from 0
                 self._range_bank[k] = b
@@ -563,8 +571,7 @@ class SynthCore:
         old = parts[0].bank if len(parts) > 1 else None
         for part in parts:
             b = part.bank
-            g_bank = (math.cos(0.5 * math.pi * xfade_end) if b is old
-                      else (math.sin(0.5 * math.pi * xfade_end) if old else 1.0))
+            g_bank = _crossfade_gain(b, old, xfade_end)
             for slot, v in enumerate(part.voices):
                 if v is None:
                     continue
