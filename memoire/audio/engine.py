@@ -191,7 +191,9 @@ class LocalEngine:
         self._retired_hist = np.zeros(latency_bins)
         from memoire.audio.spatial import layout_channels
 
-        self.ring = Ring(ring_capacity_latent_frames * self.card.hop_samples, layout_channels(self.settings.output))
+        # the real device plays the ring from a process of its own (memoire/audio/relay.py): shared
+        ring_kind = Ring.shared if open_device is None and not mute else Ring
+        self.ring = ring_kind(ring_capacity_latent_frames * self.card.hop_samples, layout_channels(self.settings.output))
         start = Listener(*level.spawn_xy)
         self._listener = start
         self.acoustics = level_acoustics(level)
@@ -246,9 +248,15 @@ class LocalEngine:
         """Raise the device callback's thread to real-time priority once its first call has told
         its thread id (memoire/audio/priority.py). Returns what it got, once per output; None
         otherwise. The control loop calls it every poll."""
+        out = self._output
+        said = getattr(out, "priority", None)  # the device process raises its own (memoire/audio/relay.py)
+        if said is not None:
+            if getattr(out, "_boosted", False):
+                return None
+            out._boosted = True
+            return said
         if not self._realtime:
             return None
-        out = self._output
         tid = getattr(out, "callback_tid", 0)
         if not tid or getattr(out, "_boosted", False):
             return None
@@ -387,7 +395,7 @@ class LocalEngine:
             return reusable.pop() if reusable else NeuralDecoder(model_path, card)
 
         core = SynthCore(make_decoder, card, self.field, self.settings, self._listener, self.acoustics, self.rooms)
-        ring = Ring(old_ring.capacity, old_ring.channels)
+        ring = (Ring if old_ring.fd is None else Ring.shared)(old_ring.capacity, old_ring.channels)
         self._retire_synth(old_thread, old_core, old_ring)
         self.ring, self._core = ring, core
         self._output.ring = ring

@@ -49,8 +49,11 @@ callback_block_frames = 512
 # of the default tour with 0.015 s (PortAudio's delay to the speaker 15-17 ms) had 5 device
 # underflows; 0.02 s (27-29 ms: PulseAudio's plugin grants five blocks) is kept, with the synth's
 # queue floor of 12 ms on top (memoire/audio/synth.py lead_min_margin_s).
+# Since the callback runs in a process of its own (memoire/audio/relay.py: no interpreter lock
+# shared with the synth), 0.015 s is back: PortAudio's delay to the speaker 15-17 ms, motion-to-
+# sound 44 ms mean / 50 ms p95 on the latency bench's steps (docs/sound.md "Latency").
 device_block_frames = 256
-device_latency_s = 0.02
+device_latency_s = 0.015
 
 
 def device_settings() -> tuple[int, float]:
@@ -98,17 +101,54 @@ class MasterGain:
 
     def __init__(self, gain: float = 1.0, ceiling: float = default_ceiling, slew_s: float = gain_slew_s,
                  release_s: float = limiter_release_s):
-        self.target = float(gain)  # controlling thread
-        self.ceiling = float(ceiling)  # controlling thread
+        # the controlling thread's values, [target, ceiling, cuts (bumped by silence())], in one
+        # float64 array so that a consumer in another process can share them (``bind``)
+        self._control = np.array([max(0.0, float(gain)), float(ceiling), 0.0])
         self.slew_s = float(slew_s)
         self.release_s = float(release_s)
-        self._cuts = 0  # controlling thread: bumped by silence()
         self.current = float(gain)  # consumer thread
         self.limit = 1.0  # consumer thread: the limiter's gain now
         self.min_limit = 1.0  # consumer thread: the deepest the limiter went
         self._cuts_seen = 0  # consumer thread
         self._ramp = np.arange(1, max_ramp_frames + 1, dtype=np.float32) / np.float32(max_ramp_frames)
         self._scratch = np.empty(max_ramp_frames, np.float32)
+
+    # The controlling thread's values (single float64 stores: atomic, in a shared mapping too).
+    @property
+    def target(self) -> float:
+        return float(self._control[0])
+
+    @target.setter
+    def target(self, gain: float) -> None:
+        self._control[0] = gain
+
+    @property
+    def ceiling(self) -> float:
+        return float(self._control[1])
+
+    @ceiling.setter
+    def ceiling(self, ceiling: float) -> None:
+        self._control[1] = ceiling
+
+    @property
+    def _cuts(self) -> int:
+        return int(self._control[2])
+
+    def bind(self, control: np.ndarray) -> None:
+        """Keep the controlling values in ``control`` (3 float64, e.g. memory the device process
+        maps: memoire/audio/relay.py) from now on, carrying over the current ones; ``bind(None)``
+        takes them back into a private array. Controlling thread."""
+        values = self._control.copy()
+        self._control = np.array(values) if control is None else control
+        self._control[:] = values
+
+    def follow(self, control: np.ndarray) -> None:
+        """Consumer side in another process: read the controlling values from ``control`` (what
+        the controller ``bind``-s), taking its cuts so far as seen and its target as where the
+        gain stands now (the controller fades in after opening a device anyway)."""
+        self._control = control
+        self._cuts_seen = self._cuts
+        self.current = self.target
 
     def set(self, gain: float) -> None:
         """Controlling thread: the gain to glide to (linear, >= 0)."""
@@ -118,7 +158,7 @@ class MasterGain:
         """Controlling thread: silence from the consumer's next block on (before a restart; the
         fade-in follows). The consumer drops ``current`` to 0 itself: it stays its only writer."""
         self.target = 0.0
-        self._cuts += 1
+        self._control[2] += 1
 
     def _ramped(self, out: np.ndarray, g0: float, g1: float) -> None:
         n = out.shape[0]
@@ -297,16 +337,34 @@ def refresh_devices() -> None:
         pass
 
 
-def open_device(ring: Ring, sample_rate_hz: int, device: int | str | None = None,
-                gain: MasterGain | None = None) -> DeviceOutput:
-    """Open the sound device; raises (OSError, sounddevice.PortAudioError, ValueError) if it cannot."""
-    import sounddevice  # noqa: F401  (OSError when the PortAudio library is missing)
+def relay_enabled() -> bool:
+    """Whether a shared ring plays through the device process (memoire/audio/relay.py): yes,
+    unless the environment says ``MEMOIRE_AUDIO_RELAY=0`` (the callback in the audio process, as
+    before: tools/bench/latency.py compares the two)."""
+    import os
 
+    return os.environ.get("MEMOIRE_AUDIO_RELAY", "1").strip().lower() not in ("0", "off", "no", "false")
+
+
+def _device_output(ring: Ring, sample_rate_hz: int, device: int | str | None, gain: MasterGain | None):
+    if ring.fd is not None and relay_enabled():
+        from memoire.audio.relay import RelayOutput
+
+        return RelayOutput(ring, sample_rate_hz, device, gain)
     return DeviceOutput(ring, sample_rate_hz, device, gain)
 
 
+def open_device(ring: Ring, sample_rate_hz: int, device: int | str | None = None,
+                gain: MasterGain | None = None):
+    """Open the sound device (in the device process when ``ring`` is shared, memoire/audio/
+    relay.py); raises (OSError, sounddevice.PortAudioError, ValueError) if it cannot."""
+    import sounddevice  # noqa: F401  (OSError when the PortAudio library is missing)
+
+    return _device_output(ring, sample_rate_hz, device, gain)
+
+
 def open_output(ring: Ring, sample_rate_hz: int, device: int | str | None = None,
-                enabled: bool = True, gain: MasterGain | None = None) -> tuple[DeviceOutput | ClockOutput, str | None]:
+                enabled: bool = True, gain: MasterGain | None = None) -> tuple[object, str | None]:
     """Open the sound device, or a silent clock. Returns (output, reason it is silent or None)."""
     if not enabled:
         return ClockOutput(ring, sample_rate_hz, gain), "sound is off (--mute)"
@@ -316,7 +374,7 @@ def open_output(ring: Ring, sample_rate_hz: int, device: int | str | None = None
         return ClockOutput(ring, sample_rate_hz, gain), (
             f"no sound: the PortAudio library is missing ({e}); install it with `apt-get install libportaudio2`")
     try:
-        return DeviceOutput(ring, sample_rate_hz, device, gain), None
+        return _device_output(ring, sample_rate_hz, device, gain), None
     except Exception as e:  # sounddevice.PortAudioError and ValueError for a bad device
         return ClockOutput(ring, sample_rate_hz, gain), (
             f"no sound: no usable output device ({e}); the game runs silently. "
