@@ -105,7 +105,8 @@ def test_render_starts_where_asked(tmp_path, default_level_path, tiny_model_path
 
 
 def test_no_output_device_falls_back_to_a_silent_clock():
-    from memoire.audio.output import ClockOutput, open_output
+    from memoire.audio.output import ClockOutput
+    from memoire.audio.relay import open_output
     from memoire.audio.ring import Ring
 
     ring = Ring(4096, 2)

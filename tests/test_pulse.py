@@ -41,6 +41,9 @@ def test_ten_seconds_on_pulse_null_sink_without_underruns(default_level_path, ti
     rate = audio.card.sample_rate_hz
     frames = 0
     t0 = time.perf_counter()
+    # the device plays from a process of its own, the audio process's child (memoire/audio/relay.py)
+    relays = _device_processes(audio.pid)
+    assert len(relays) == 1, relays
     try:
         # until the device has played 10 s of audio (a loaded machine's sound server may run late)
         while audio.stats().frames_played < 10.0 * rate and time.perf_counter() - t0 < 60.0:
@@ -65,3 +68,28 @@ def test_ten_seconds_on_pulse_null_sink_without_underruns(default_level_path, ti
     assert s.device_underflows == 0  # and PortAudio reported no underflow either
     assert s.output not in ("silent clock", "none")
     assert s.synth_restarts == 0 and s.process_restarts == 0 and s.device_losses == 0, said
+    deadline = time.monotonic() + 5.0
+    while relays[0] in _device_processes(None) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert relays[0] not in _device_processes(None)  # closed with the audio
+
+
+def _device_processes(parent: int | None) -> list[int]:
+    """Pids of running device processes (``python -m memoire.audio.relay``), children of ``parent``
+    (any parent: None)."""
+    import os
+
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().split(b"\0")
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(") ", 1)[1].split()
+        except OSError:
+            continue
+        if b"memoire.audio.relay" in cmdline and fields[0] != "Z" and (parent is None or int(fields[1]) == parent):
+            found.append(int(entry))
+    return found

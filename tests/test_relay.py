@@ -13,8 +13,8 @@ import time
 import numpy as np
 import pytest
 
-from memoire.audio.output import MasterGain, open_output
-from memoire.audio.relay import RelayOutput
+from memoire.audio.output import MasterGain
+from memoire.audio.relay import RelayOutput, open_output
 from memoire.audio.ring import Ring
 
 from test_pulse import pulse_running
@@ -141,3 +141,34 @@ def test_the_device_process_ends_with_the_audio_process():
     assert proc.returncode == 0, proc.stderr
     pid = int(proc.stdout.split()[0])
     assert _wait(lambda: not _alive(pid), 5.0), f"device process {pid} still running"
+
+
+def test_the_game_audio_reopens_the_device_when_its_process_dies(default_level_path, tiny_model_path):
+    """Killing the device process under the shipped audio (``AudioProcess``) is a lost device: the
+    silent clock keeps time, and a new device process plays again."""
+    from test_pulse import _device_processes
+
+    from memoire.audio.process import AudioProcess
+    from memoire.world.level import load_level
+
+    audio = AudioProcess(load_level(default_level_path), tiny_model_path)
+    audio.start()
+    try:
+        said = audio.poll_events()
+        assert audio.stats().alive and audio.silent_reason is None, said
+        first = _device_processes(audio.pid)
+        assert len(first) == 1
+        os.kill(first[0], 9)
+
+        def reopened() -> bool:
+            audio.poll_events()
+            now = _device_processes(audio.pid)
+            return audio.stats().device_losses == 1 and len(now) == 1 and now[0] != first[0]
+
+        assert _wait(reopened, 20.0), audio.stats()
+        played = audio.stats().frames_played
+        assert _wait(lambda: audio.poll_events() is not None and audio.stats().frames_played > played + RATE, 15.0)
+        assert audio.stats().output not in ("silent clock", "none")
+        assert audio.stats().process_restarts == 0  # the audio process itself played on
+    finally:
+        audio.close()

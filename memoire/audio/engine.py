@@ -32,7 +32,8 @@ from typing import Callable
 import numpy as np
 
 from memoire.audio.faults import ModelFault
-from memoire.audio.output import ClockOutput, MasterGain, callback_block_frames, default_ceiling, open_output
+from memoire.audio.output import ClockOutput, MasterGain, callback_block_frames, default_ceiling
+from memoire.audio.relay import open_output
 from memoire.audio.ring import Ring
 from memoire.audio.scene import RoomIrs, level_acoustics
 from memoire.audio.synth import Listener, SynthCore, SynthSettings, SynthThread, latency_bins

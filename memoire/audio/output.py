@@ -5,7 +5,7 @@ the preallocated ring (``Ring.read_into``), which zero-fills and counts a shortf
 the output gain stage (``MasterGain``: gain, fades, the peak limiter and ceiling) in place; it never blocks, logs,
 allocates audio buffers or raises.
 
-Without PortAudio or an output device the game still runs: ``open_output`` returns a
+Without PortAudio or an output device the game still runs: memoire/audio/relay.py ``open_output`` returns a
 ``ClockOutput`` that drains the ring at real-time pace (so recordings, latency figures and the
 synth's pacing behave the same) and a reason, said once, why it is silent.
 
@@ -211,7 +211,7 @@ class DeviceOutput:
 
     def __init__(self, ring: Ring, sample_rate_hz: int, device: int | str | None = None,
                  gain: MasterGain | None = None):
-        import sounddevice as sd  # imported here: PortAudio may be missing (see open_output)
+        import sounddevice as sd  # imported here: PortAudio may be missing (see relay.py open_output)
 
         self.ring = ring  # read on every callback: a supervisor may swap it
         self.gain = gain
@@ -335,47 +335,3 @@ def refresh_devices() -> None:
         sd._initialize()
     except Exception:
         pass
-
-
-def relay_enabled() -> bool:
-    """Whether a shared ring plays through the device process (memoire/audio/relay.py): yes,
-    unless the environment says ``MEMOIRE_AUDIO_RELAY=0`` (the callback in the audio process, as
-    before: tools/bench/latency.py compares the two)."""
-    import os
-
-    return os.environ.get("MEMOIRE_AUDIO_RELAY", "1").strip().lower() not in ("0", "off", "no", "false")
-
-
-def _device_output(ring: Ring, sample_rate_hz: int, device: int | str | None, gain: MasterGain | None):
-    if ring.fd is not None and relay_enabled():
-        from memoire.audio.relay import RelayOutput
-
-        return RelayOutput(ring, sample_rate_hz, device, gain)
-    return DeviceOutput(ring, sample_rate_hz, device, gain)
-
-
-def open_device(ring: Ring, sample_rate_hz: int, device: int | str | None = None,
-                gain: MasterGain | None = None):
-    """Open the sound device (in the device process when ``ring`` is shared, memoire/audio/
-    relay.py); raises (OSError, sounddevice.PortAudioError, ValueError) if it cannot."""
-    import sounddevice  # noqa: F401  (OSError when the PortAudio library is missing)
-
-    return _device_output(ring, sample_rate_hz, device, gain)
-
-
-def open_output(ring: Ring, sample_rate_hz: int, device: int | str | None = None,
-                enabled: bool = True, gain: MasterGain | None = None) -> tuple[object, str | None]:
-    """Open the sound device, or a silent clock. Returns (output, reason it is silent or None)."""
-    if not enabled:
-        return ClockOutput(ring, sample_rate_hz, gain), "sound is off (--mute)"
-    try:
-        import sounddevice  # noqa: F401
-    except OSError as e:
-        return ClockOutput(ring, sample_rate_hz, gain), (
-            f"no sound: the PortAudio library is missing ({e}); install it with `apt-get install libportaudio2`")
-    try:
-        return _device_output(ring, sample_rate_hz, device, gain), None
-    except Exception as e:  # sounddevice.PortAudioError and ValueError for a bad device
-        return ClockOutput(ring, sample_rate_hz, gain), (
-            f"no sound: no usable output device ({e}); the game runs silently. "
-            "Plug in headphones or check `python -m sounddevice`")

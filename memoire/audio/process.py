@@ -1,4 +1,5 @@
-"""The audio as it ships: ``AudioProcess``, the synth and the sound device in a child process.
+"""The audio as it ships: ``AudioProcess``, the synth in a child process (and the sound device's
+callback in a grandchild of its own: memoire/audio/relay.py).
 
 ``AudioProcess`` implements memoire/audio/client.py ``AudioClient``; it is the one audio engine of
 the game, the kiosk and the editor. Why a process: Python has one interpreter lock per process,
@@ -613,7 +614,8 @@ def _child_main(config: dict, listener, stats, commands, events) -> None:
     if not config["simulated"]:
         _child_priority()
     from memoire.audio.engine import LocalEngine, preload_model_library
-    from memoire.audio.output import open_device, refresh_devices
+    from memoire.audio.output import refresh_devices
+    from memoire.audio.relay import open_device
     from memoire.audio.supervisor import AudioSupervisor
     from memoire.audio.synth import Listener
 

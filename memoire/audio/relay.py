@@ -3,8 +3,9 @@
 Why: the device callback is Python (sounddevice's), so it needs its process's interpreter lock. In
 the audio process that lock is held, in turns, by the synth's two threads (the decode's Python
 between torch calls, the mix's numpy and spatializer code), and a thread that wants it waits up to
-the interpreter's switch interval (5 ms) behind whichever holds it: a real-time probe thread at the
-callback's priority waited up to 8 ms there (1.4 ms at p99). With a device buffer small enough for
+the interpreter's switch interval (1 ms there: memoire/audio/process.py) behind whichever holds
+it, longer behind a numpy call that keeps it: a real-time probe thread at the callback's priority
+waited up to 8 ms there (1.4 ms at p99). With a device buffer small enough for
 motion-to-sound under 60 ms (15 ms: docs/sound.md "Latency") those waits emptied the device
 buffer now and then (5 device underflows in a 12-minute tour). Here the callback runs in a small
 process of its own (numpy and sounddevice, no torch) whose interpreter nothing else uses: it copies
@@ -38,6 +39,7 @@ from multiprocessing.reduction import recv_handle, send_handle
 
 import numpy as np
 
+from memoire.audio.output import ClockOutput, DeviceOutput, MasterGain
 from memoire.audio.ring import Ring
 
 # The shared status array (float64, written by the device process's control loop only).
@@ -206,6 +208,50 @@ def _shared_array(n: int, fd: int | None = None) -> tuple[np.ndarray, int]:
     return np.frombuffer(mmap.mmap(fd, 8 * n), np.float64, n), fd
 
 
+# -- opening the output (the engine's and the supervisor's) ---------------------------------------
+
+def relay_enabled() -> bool:
+    """Whether a shared ring plays through the device process (memoire/audio/relay.py): yes,
+    unless the environment says ``MEMOIRE_AUDIO_RELAY=0`` (the callback in the audio process, as
+    before: tools/bench/latency.py compares the two)."""
+    import os
+
+    return os.environ.get("MEMOIRE_AUDIO_RELAY", "1").strip().lower() not in ("0", "off", "no", "false")
+
+
+def _device_output(ring: Ring, sample_rate_hz: int, device: int | str | None, gain: MasterGain | None):
+    if ring.fd is not None and relay_enabled():
+        return RelayOutput(ring, sample_rate_hz, device, gain)
+    return DeviceOutput(ring, sample_rate_hz, device, gain)
+
+
+def open_device(ring: Ring, sample_rate_hz: int, device: int | str | None = None,
+                gain: MasterGain | None = None):
+    """Open the sound device (in the device process when ``ring`` is shared, memoire/audio/
+    relay.py); raises (OSError, sounddevice.PortAudioError, ValueError) if it cannot."""
+    import sounddevice  # noqa: F401  (OSError when the PortAudio library is missing)
+
+    return _device_output(ring, sample_rate_hz, device, gain)
+
+
+def open_output(ring: Ring, sample_rate_hz: int, device: int | str | None = None,
+                enabled: bool = True, gain: MasterGain | None = None) -> tuple[object, str | None]:
+    """Open the sound device, or a silent clock. Returns (output, reason it is silent or None)."""
+    if not enabled:
+        return ClockOutput(ring, sample_rate_hz, gain), "sound is off (--mute)"
+    try:
+        import sounddevice  # noqa: F401
+    except OSError as e:
+        return ClockOutput(ring, sample_rate_hz, gain), (
+            f"no sound: the PortAudio library is missing ({e}); install it with `apt-get install libportaudio2`")
+    try:
+        return _device_output(ring, sample_rate_hz, device, gain), None
+    except Exception as e:  # sounddevice.PortAudioError and ValueError for a bad device
+        return ClockOutput(ring, sample_rate_hz, gain), (
+            f"no sound: no usable output device ({e}); the game runs silently. "
+            "Plug in headphones or check `python -m sounddevice`")
+
+
 def device_main(conn: Connection) -> None:
     """The device process: open the stream on the shared ring, then publish its status and answer
     commands until closed or the audio process goes away. The stream's callback is memoire/audio/
@@ -213,7 +259,6 @@ def device_main(conn: Connection) -> None:
     wanting the interpreter lock but this loop, 100 times a second for a few microseconds."""
     import gc
 
-    from memoire.audio.output import DeviceOutput, MasterGain
     from memoire.audio.priority import raise_priority, sound_server_threads
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the game's to act on: it closes us

@@ -32,6 +32,10 @@ _WRITE, _STARTED, _READ, _UNDERRUNS, _MISSING, _LR_SEQ, _LR_FIRST, _LR_END, _N_C
 # audio starts aligned.
 _header_bytes = 128
 
+# ``last_read`` retries this often while the consumer writes it (it takes a few hundred ns; a
+# reader that finds it odd this long is reading a consumer that died mid-write).
+_last_read_tries = 10000
+
 
 def _size(capacity_frames: int, channels: int) -> int:
     return _header_bytes + 4 * int(capacity_frames) * int(channels)
@@ -120,13 +124,15 @@ class Ring:
         when a frame left the ring without polling at that moment (memoire/audio/synth.py
         LatencyMeter)."""
         c = self._counters
-        while True:
+        for _ in range(_last_read_tries):
             seq = int(c[_LR_SEQ])
             if seq & 1:
                 continue  # the consumer is writing it: a few instructions
             value = (int(c[_LR_FIRST]), int(c[_LR_END]), float(self._read_time[0]))
             if int(c[_LR_SEQ]) == seq:
                 return value
+        # a consumer killed in the middle of writing it (the device process): what is there
+        return (int(c[_LR_FIRST]), int(c[_LR_END]), float(self._read_time[0]))
 
     def available(self) -> int:
         """Frames written and not yet read."""

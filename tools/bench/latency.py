@@ -30,7 +30,8 @@ taking the block's first sample from the ring, plus the device latency) covers t
 it ships) and prints the engine meter's mean and p95, underruns and the session figures: the
 walking figure. Levers for comparison (environment, read by the audio process):
 MEMOIRE_AUDIO_JIT=0 (the fixed 3-frame queue), MEMOIRE_AUDIO_RT=0 (normal priority),
-MEMOIRE_AUDIO_BLOCK / MEMOIRE_AUDIO_LATENCY_S (the device's block and buffer).
+MEMOIRE_AUDIO_BLOCK / MEMOIRE_AUDIO_LATENCY_S (the device's block and buffer), MEMOIRE_AUDIO_RELAY=0
+(the device callback in the audio process, not in a device process of its own).
 Prints figures; asserts nothing.
 """
 
