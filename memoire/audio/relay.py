@@ -259,7 +259,7 @@ def device_main(conn: Connection) -> None:
     wanting the interpreter lock but this loop, 100 times a second for a few microseconds."""
     import gc
 
-    from memoire.audio.priority import raise_priority, sound_server_threads
+    from memoire.audio.priority import decode_rt_priority, raise_priority, sound_server_threads
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the game's to act on: it closes us
     config = conn.recv()
@@ -291,6 +291,10 @@ def device_main(conn: Connection) -> None:
                     for client in sound_server_threads():  # PulseAudio's client thread carries the audio on
                         raise_priority(client)
                     got = raise_priority(out.callback_tid)
+                    # this loop too, a step below: it holds the interpreter lock the callback needs
+                    # for a few microseconds 100 times a second, and must not be preempted there
+                    # by the game's renderer (a normal thread holding the lock stalls the callback)
+                    raise_priority(0, decode_rt_priority)
                 else:
                     got = "normal"
                 conn.send(("priority", got))
