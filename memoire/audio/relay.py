@@ -17,7 +17,7 @@ The two sides, one writer per slot:
   mix thread writes it), the gain stage's controls (``MasterGain.bind``), the commands on the
   socket (a new ring after a synth restart, close);
 - the device process (``device_main``): the ring's consumer side (its callback), the status array
-  (frames played, underflow flags, the DAC delay, its heartbeat), the messages on the socket
+  (frames played, underflow flags, the DAC delay), the messages on the socket
   (opened or why not, the callback's priority, why the stream failed).
 
 The device process ends when the stream is closed, when told, or when the audio process goes away
@@ -43,7 +43,7 @@ from memoire.audio.output import ClockOutput, DeviceOutput, MasterGain
 from memoire.audio.ring import Ring
 
 # The shared status array (float64, written by the device process's control loop only).
-_ST_FRAMES, _ST_FLAGS, _ST_DAC_S, _ST_BEAT, _ST_TID, _N_STATUS = range(6)
+_ST_FRAMES, _ST_FLAGS, _ST_DAC_S, _N_STATUS = range(4)
 # The gain stage's controls follow the status (memoire/audio/output.py MasterGain.bind: 3 values).
 _N_CONTROL = 3
 # The device process's control loop publishes the status and reads commands at 100 Hz: the
@@ -283,8 +283,6 @@ def device_main(conn: Connection) -> None:
             status[_ST_FRAMES] = out.frames_played
             status[_ST_FLAGS] = out.status_flags
             status[_ST_DAC_S] = out.dac_delay_s
-            status[_ST_TID] = out.callback_tid
-            status[_ST_BEAT] = time.perf_counter()
             if not boosted and out.callback_tid:
                 boosted = True
                 if realtime:
